@@ -1,0 +1,1 @@
+"""The Spyglass collector: OTLP/HTTP ingest into ClickHouse and the query API."""

@@ -1,0 +1,1 @@
+"""Storage: one ClickHouse SQL dialect, two engines (chDB embedded, ClickHouse server)."""

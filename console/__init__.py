@@ -1,0 +1,1 @@
+"""The Spyglass web console: TypeScript sources under ``console/src``, built to ``console/dist``."""

@@ -1,0 +1,1 @@
+"""Spyglass evaluations: versioned datasets, the runner and regression tracking."""

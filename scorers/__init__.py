@@ -1,0 +1,1 @@
+"""Spyglass scorers: rule, metric and LLM-judge scorers, guardrails and monitors."""

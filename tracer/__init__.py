@@ -1,0 +1,1 @@
+"""Spyglass tracer: ``@op`` emits OpenTelemetry spans with inputs, outputs, tokens and cost."""
