@@ -35,6 +35,9 @@ USAGE_CACHED_TOKENS = "spyglass.usage.cached_tokens"
 USAGE_REASONING_TOKENS = "spyglass.usage.reasoning_tokens"
 USAGE_TOTAL_TOKENS = "spyglass.usage.total_tokens"
 USAGE_ESTIMATED = "spyglass.usage.estimated"  # true when counted with tiktoken
+# Anthropic prompt-cache writes (part of input tokens, billed at the cache-write rate)
+USAGE_CACHE_CREATION_TOKENS = "spyglass.usage.cache_creation_tokens"
+PRICE_TABLE_VERSION = "spyglass.cost.price_table_version"  # table that priced cost_usd
 
 # Guardrails and scorers
 GUARDRAIL_PASSED = "spyglass.guardrail.passed"
