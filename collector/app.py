@@ -1,0 +1,105 @@
+"""The Litestar application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+import collector.api
+from collector.ingest.writer import BatchWriter
+from collector.settings import Settings
+from collector.storage import Storage, StorageError, open_storage
+from collector.storage.projects import ProjectSettings
+
+log = logging.getLogger("spyglass")
+
+
+def api_routes() -> list[Any]:
+    """``ROUTES`` of every ``collector/api/*.py`` module, in module-name order."""
+    routes: list[Any] = []
+    for info in sorted(pkgutil.iter_modules(collector.api.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"collector.api.{info.name}")
+        routes.extend(getattr(module, "ROUTES", []))
+    return routes
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response[dict]:
+    detail = exc.detail
+    extra = getattr(exc, "extra", None)
+    if isinstance(extra, list) and extra:
+        # Validation errors: name the offending parameter(s).
+        parts = [f"{e.get('key', '?')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)]
+        if parts:
+            detail = f"{detail}: {'; '.join(parts)}"
+    headers = getattr(exc, "headers", None) or None
+    return Response({"error": detail}, status_code=exc.status_code, headers=headers)
+
+
+def _storage_error(_: Request, exc: StorageError) -> Response[dict]:
+    log.error("storage error: %s", exc)
+    return Response({"error": f"storage error: {exc}"}, status_code=503)
+
+
+def _internal_error(_: Request, exc: Exception) -> Response[dict]:
+    log.exception("unhandled error", exc_info=exc)
+    return Response({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+
+
+def _auth_middleware(storage: Storage) -> list[Any]:
+    """collector.auth's middleware when that module is present (keys are optional)."""
+    try:
+        from collector.auth import AuthMiddleware
+    except ImportError:
+        return []
+    return [AuthMiddleware(storage)]
+
+
+def create_app(settings: Settings | None = None, storage: Storage | None = None) -> Litestar:
+    """The collector app over ``storage`` (opened from ``settings`` when not given).
+
+    ``app.state`` holds ``settings``, ``storage`` (a :class:`collector.storage.Storage`),
+    ``writer`` (the :class:`BatchWriter`) and ``project_settings``. Shutdown flushes the
+    writer, then closes storage if this function opened it.
+    """
+    settings = settings or Settings.load()
+    owns_storage = storage is None
+    storage = storage or open_storage(settings)
+    writer = BatchWriter(storage, max_batch_spans=settings.writer_max_batch_spans,
+                         max_pending_spans=settings.writer_max_pending_spans,
+                         retry_after_s=settings.retry_after_s)
+
+    async def start_writer() -> None:
+        writer.start()
+
+    async def stop() -> None:
+        await writer.close()
+        log.info("writer flushed: %d spans in %d inserts", writer.spans_written, writer.inserts)
+        if owns_storage:
+            storage.close()
+
+    return Litestar(
+        route_handlers=api_routes(),
+        on_startup=[start_writer],
+        on_shutdown=[stop],
+        middleware=_auth_middleware(storage),
+        exception_handlers={
+            HTTPException: _http_error,
+            StorageError: _storage_error,
+            Exception: _internal_error,
+        },
+        openapi_config=OpenAPIConfig(
+            title="Spyglass collector", version="0.1.0", path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        state=State({"settings": settings, "storage": storage, "writer": writer,
+                     "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
+        debug=False,
+    )

@@ -1,0 +1,59 @@
+"""The ``spyglass`` command. Other parts add subcommands with ``main.add_command(...)``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from collector.settings import Settings, SettingsError
+from collector.storage import DataDirLockedError, StorageError
+
+
+@click.group()
+def main() -> None:
+    """Spyglass: self-hosted tracing and evaluation for LLM applications."""
+
+
+def fail(message: str) -> None:
+    """Print one line on stderr and exit 1."""
+    click.echo(f"spyglass: error: {message}", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [SPYGLASS_HOST; 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [SPYGLASS_PORT; 4318, OTLP/HTTP's].")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="chDB data directory [SPYGLASS_DATA_DIR; ~/.spyglass/data].")
+@click.option("--clickhouse-url", default=None,
+              help="Use a ClickHouse server instead of chDB, e.g. http://user:pass@host:8123/spyglass "
+                   "[SPYGLASS_CLICKHOUSE_URL].")
+@click.option("--insecure-no-auth", is_flag=True, default=None,
+              help="Allow a non-loopback address while no API key exists (logged loudly).")
+@click.option("--log-level", default=None, help="debug, info, warning, error [SPYGLASS_LOG_LEVEL].")
+def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_url: str | None,
+          insecure_no_auth: bool | None, log_level: str | None) -> None:
+    """Run the collector: OTLP/HTTP ingest, the query API and the console."""
+    from collector.server import ServerError, run
+
+    try:
+        settings = Settings.load(host=host, port=port, data_dir=data_dir,
+                                 clickhouse_url=clickhouse_url,
+                                 insecure_no_auth=insecure_no_auth or None, log_level=log_level)
+    except SettingsError as exc:
+        fail(str(exc))
+        return
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run(settings)
+    except (DataDirLockedError, StorageError, ServerError, SettingsError) as exc:
+        fail(str(exc))
+    except Exception as exc:
+        # collector.auth refuses open non-loopback binds with its AuthError.
+        if type(exc).__name__ == "AuthError":
+            fail(str(exc))
+        raise

@@ -1,0 +1,2 @@
+"""OTLP ingest: decode requests, normalize every convention to the canonical span record,
+and write batches durably."""

@@ -1,0 +1,145 @@
+"""One OTLP span (with its resource and scope) -> one canonical ``spans`` row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from collector.ingest import pricing
+from collector.ingest.conventions import CONVENTIONS
+from collector.ingest.conventions.openinference import PROJECT_NAME
+from collector.ingest.record import Mapped
+from collector.ingest.values import any_value, attributes
+from tracer import attributes as A
+
+DEFAULT_PROJECT = "default"
+DEFAULT_KIND = "span"
+# Stored in ``attributes`` when the OTel SpanKind says more than "internal".
+OTEL_SPAN_KIND = "otel.span_kind"
+OTEL_LINKS = "otel.links"
+EXCEPTION_EVENT = "exception"
+EXCEPTION_TYPE = "exception.type"
+EXCEPTION_MESSAGE = "exception.message"
+
+_SPAN_KINDS = {2: "server", 3: "client", 4: "producer", 5: "consumer"}
+_STATUS = {0: "unset", 1: "ok", 2: "error"}
+_encode = msgspec.json.Encoder().encode
+
+
+class SpanRejected(ValueError):
+    """A span that cannot be stored (e.g. malformed ids); the message says why."""
+
+
+@dataclass(slots=True)
+class ResourceInfo:
+    """What every span of one ResourceSpans shares."""
+
+    project: str
+    resource_json: str
+
+
+def resource_info(resource: Any, auth_project: str | None) -> ResourceInfo:
+    """Project and resource JSON of an OTLP ``Resource``: ``spyglass.project``, else
+    ``openinference.project.name``, else the authenticated key's project, else default."""
+    attrs = attributes(resource.attributes)
+    project = attrs.get(A.PROJECT) or attrs.get(PROJECT_NAME) or auth_project or DEFAULT_PROJECT
+    return ResourceInfo(project=str(project), resource_json=_encode(attrs).decode())
+
+
+def _ts(ns: int) -> str:
+    """Nanoseconds since the epoch as the ``seconds.nanoseconds`` text DateTime64(9) reads."""
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+
+def _rfc3339(ns: int) -> str:
+    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC)
+    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ns % 1_000_000_000:09d}Z"
+
+
+def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) -> dict[str, Any]:
+    """The canonical row for one OTLP ``Span``; raises :class:`SpanRejected`."""
+    trace_id = span.trace_id
+    span_id = span.span_id
+    if len(trace_id) != 16 or not any(trace_id):
+        raise SpanRejected("trace_id must be 16 bytes and not all zero")
+    if len(span_id) != 8 or not any(span_id):
+        raise SpanRejected("span_id must be 8 bytes and not all zero")
+    parent = span.parent_span_id
+    if parent and len(parent) != 8:
+        raise SpanRejected("parent_span_id must be empty or 8 bytes")
+
+    m = Mapped(attrs=attributes(span.attributes))
+    for convention in CONVENTIONS:
+        convention.apply(m)
+
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if end < start:
+        end = start
+    status = _STATUS.get(span.status.code, "unset")
+    error = span.status.message if status == "error" else ""
+
+    events = []
+    for ev in span.events:
+        ev_attrs = attributes(ev.attributes)
+        if ev.name == EXCEPTION_EVENT and status == "error" and not error:
+            etype, emsg = ev_attrs.get(EXCEPTION_TYPE, ""), ev_attrs.get(EXCEPTION_MESSAGE, "")
+            error = f"{etype}: {emsg}" if etype and emsg else str(etype or emsg)
+        events.append({"name": ev.name, "time": _rfc3339(ev.time_unix_nano), "attributes": ev_attrs})
+
+    remaining = {k: v for k, v in m.attrs.items() if k not in m.used} if m.used else m.attrs
+    otel_kind = _SPAN_KINDS.get(span.kind)
+    if otel_kind:
+        remaining[OTEL_SPAN_KIND] = otel_kind
+    if len(span.links):
+        remaining[OTEL_LINKS] = [
+            {"trace_id": ln.trace_id.hex(), "span_id": ln.span_id.hex(),
+             "attributes": attributes(ln.attributes)}
+            for ln in span.links
+        ]
+
+    input_tokens = m.input_tokens or 0
+    output_tokens = m.output_tokens or 0
+    cached_tokens = m.cached_tokens or 0
+    total_tokens = m.total_tokens if m.total_tokens is not None else input_tokens + output_tokens
+    kind = m.kind or DEFAULT_KIND
+    cost = m.cost_usd
+    if cost is None and m.model and (input_tokens or output_tokens):
+        cost = pricing.price(m.model, input_tokens, output_tokens, cached_tokens, start)
+
+    return {
+        "project": res.project,
+        "trace_id": trace_id.hex(),
+        "span_id": span_id.hex(),
+        "parent_span_id": parent.hex(),
+        "name": span.name or m.name,
+        "kind": kind,
+        "start_time": _ts(start),
+        "end_time": _ts(end),
+        "duration_ms": (end - start) / 1e6,
+        "status": status,
+        "error": error,
+        "model": m.model,
+        "provider": m.provider,
+        "input": m.input,
+        "output": m.output,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total_tokens,
+        "cached_tokens": cached_tokens,
+        "cost_usd": cost,
+        "user_id": m.user_id,
+        "session_id": m.session_id,
+        "tags": m.tags,
+        "metadata": _encode(m.metadata).decode() if m.metadata else "{}",
+        "attributes": _encode(remaining).decode(),
+        "events": _encode(events).decode() if events else "[]",
+        "resource": res.resource_json,
+        "scope_name": scope_name,
+        "ttl_days": ttl_days,
+    }
+
+
+__all__ = ["DEFAULT_PROJECT", "ResourceInfo", "SpanRejected", "any_value", "normalize", "resource_info"]

@@ -1,0 +1,149 @@
+"""The batching writer: concurrent requests share one insert, and each request waits for
+the insert that carries its spans, so a 200 means the rows are stored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from collector.storage import Storage
+
+log = logging.getLogger("spyglass.ingest")
+
+
+class Backpressure(Exception):
+    """The writer will not take more spans now; answer 429 (queue full) or 503 (storage
+    failing) with ``Retry-After``."""
+
+    def __init__(self, status_code: int, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Pending:
+    data: bytes
+    spans: int
+    future: asyncio.Future[None]
+
+
+class BatchWriter:
+    """Collects JSONEachRow chunks from requests and inserts them into ``table`` in
+    batches of at most ``max_batch_spans``, one insert at a time on one thread.
+
+    While one insert runs, new requests queue; the next insert takes all of them, so the
+    batch size grows with load and no timer adds latency when idle. Spans queued plus
+    spans being inserted never exceed ``max_pending_spans``: past that, :meth:`write`
+    raises :class:`Backpressure` instead of buffering.
+    """
+
+    def __init__(self, storage: Storage, table: str = "spans", max_batch_spans: int = 50_000,
+                 max_pending_spans: int = 200_000, retry_after_s: int = 1) -> None:
+        self.storage = storage
+        self.table = table
+        self.max_batch_spans = max_batch_spans
+        self.max_pending_spans = max_pending_spans
+        self.retry_after_s = retry_after_s
+        self._queue: list[_Pending] = []
+        self._queued_spans = 0
+        self._inflight_spans = 0
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spyglass-writer")
+        self._closing = False
+        self._failing_since: float | None = None
+        self.spans_written = 0
+        self.inserts = 0
+
+    def start(self) -> None:
+        """Start the insert loop on the running event loop."""
+        if self._task is None:
+            self._wakeup = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="spyglass-writer")
+
+    @property
+    def pending_spans(self) -> int:
+        """Spans accepted but not yet acknowledged (queued or being inserted)."""
+        return self._queued_spans + self._inflight_spans
+
+    async def write(self, data: bytes, spans: int) -> None:
+        """Store ``spans`` rows of JSONEachRow ``data``; returns once they are inserted.
+        Raises :class:`Backpressure` when full or when storage keeps failing."""
+        if self._task is None:
+            self.start()
+        if self._closing:
+            raise Backpressure(503, "collector is shutting down", self.retry_after_s)
+        if self._failing_since is not None and self._queue:
+            raise Backpressure(503, "storage is failing; retry later", self.retry_after_s)
+        if self.pending_spans + spans > self.max_pending_spans and self.pending_spans > 0:
+            raise Backpressure(
+                429,
+                f"ingest queue is full ({self.pending_spans} spans waiting, limit "
+                f"{self.max_pending_spans}); retry later",
+                self.retry_after_s,
+            )
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(data, spans, future))
+        self._queued_spans += spans
+        assert self._wakeup is not None
+        self._wakeup.set()
+        # Shield: a client that disconnects must not cancel an insert others share.
+        await asyncio.shield(future)
+
+    def _take_batch(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        spans = 0
+        while self._queue and (not batch or spans + self._queue[0].spans <= self.max_batch_spans):
+            item = self._queue.pop(0)
+            batch.append(item)
+            spans += item.spans
+        self._queued_spans -= spans
+        self._inflight_spans = spans
+        return batch
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = self._take_batch()
+                data = b"\n".join(item.data for item in batch)
+                try:
+                    await loop.run_in_executor(
+                        self._executor, self.storage.insert_json_lines, self.table, data
+                    )
+                except Exception as exc:
+                    if self._failing_since is None:
+                        self._failing_since = time.monotonic()
+                    log.error("insert of %d spans failed: %s", self._inflight_spans, exc)
+                    err = Backpressure(503, f"storage insert failed: {exc}", self.retry_after_s)
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(err)
+                else:
+                    self._failing_since = None
+                    self.spans_written += self._inflight_spans
+                    self.inserts += 1
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_result(None)
+                finally:
+                    self._inflight_spans = 0
+            if self._closing:
+                return
+
+    async def close(self) -> None:
+        """Refuse new writes, insert everything already accepted, then stop."""
+        self._closing = True
+        if self._task is not None and self._wakeup is not None:
+            self._wakeup.set()
+            await self._task
+            self._task = None
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,130 @@
+"""Serving the app: ``run(settings)`` in the foreground (uvicorn, clean shutdown on
+SIGINT/SIGTERM, flushing the writer) and ``start_in_thread(settings)`` in-process."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import click
+import uvicorn
+
+from collector.app import create_app
+from collector.settings import Settings
+
+log = logging.getLogger("spyglass")
+
+
+class ServerError(RuntimeError):
+    """The collector could not start; the message names the cause."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _config(app: object, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, log_level=settings.log_level, access_log=False, lifespan="on",
+        timeout_graceful_shutdown=30, server_header=False,
+    )
+
+
+def _check_bind(settings: Settings, app: object) -> None:
+    """Refuse an open (key-less) collector on a non-loopback address (collector.auth)."""
+    try:
+        from collector.auth import check_bind
+    except ImportError:
+        return
+    check_bind(settings.host, app.state.storage, settings.insecure_no_auth)  # type: ignore[attr-defined]
+
+
+def run(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM; on shutdown in-flight requests finish, the writer
+    inserts everything it accepted, and storage closes (releasing the data-dir lock)."""
+    app = create_app(settings)
+    try:
+        _check_bind(settings, app)
+        sock = bind_socket(settings.host, settings.port)
+    except BaseException:
+        app.state.storage.close()
+        raise
+    click.echo(f"Spyglass listening on {_url(settings.host, sock)}", err=False)
+    server = uvicorn.Server(_config(app, settings))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        # Lifespan shutdown closes storage; this covers a failed startup.
+        app.state.storage.close()
+
+
+@dataclass
+class RunningServer:
+    """A collector serving from a background thread of this process."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+    storage: object = field(repr=False, default=None)
+
+    def stop(self) -> None:
+        """Stop serving, flush the writer and close storage; returns when done."""
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+        if self.storage is not None:
+            self.storage.close()  # type: ignore[attr-defined]
+
+
+def start_in_thread(settings: Settings, timeout_s: float = 60.0) -> RunningServer:
+    """Start a collector in a daemon thread and return once it accepts requests.
+    ``settings.port`` 0 picks a free port; ``.url`` has the real one."""
+    app = create_app(settings)
+    storage = app.state.storage
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except BaseException:
+        storage.close()
+        raise
+    server = uvicorn.Server(_config(app, settings))
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # reported to the caller below
+            errors.append(exc)
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=serve, name="spyglass-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if errors or not thread.is_alive():
+            storage.close()
+            raise ServerError(f"collector failed to start: {errors[0] if errors else 'exited'}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise ServerError(f"collector did not start within {timeout_s}s")
+        time.sleep(0.02)
+    return RunningServer(url=_url(settings.host, sock), server=server, thread=thread, storage=storage)

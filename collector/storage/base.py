@@ -1,0 +1,91 @@
+"""The Storage interface both engines implement, and the parameter formatting they share."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+from clickhouse_connect.driver.binding import format_bind_value
+
+# Both engines return rows decoded from ClickHouse's JSONEachRow output with these
+# settings, so a query gives identical Python values on chDB and on a server.
+JSON_OUTPUT_SETTINGS: dict[str, Any] = {
+    "output_format_json_quote_64bit_integers": 0,
+    "output_format_json_quote_64bit_floats": 0,
+    "output_format_json_quote_decimals": 0,
+    "output_format_json_named_tuples_as_objects": 1,
+    "date_time_output_format": "simple",
+}
+
+_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+class StorageError(RuntimeError):
+    """ClickHouse rejected a statement or could not be reached; the message says which."""
+
+
+class Storage(abc.ABC):
+    """One ClickHouse SQL dialect over either engine.
+
+    Parameters use ClickHouse's ``{name:Type}`` placeholders with a ``params`` dict on
+    both engines. Query results are ``list[dict]`` decoded from JSONEachRow: integers
+    and floats as numbers, DateTime64 as ``'YYYY-MM-DD hh:mm:ss.fff…'`` strings in UTC,
+    arrays as lists. Every method is safe to call from several threads.
+    """
+
+    engine: str = ""
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a SELECT (or any statement returning rows) and return its rows as dicts."""
+
+    @abc.abstractmethod
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement that returns no rows (DDL, ALTER, INSERT … SELECT, SET)."""
+
+    def insert(self, table: str, rows: list[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` (dicts keyed by column name; missing columns get defaults)
+        into ``table`` as one insert."""
+        if rows:
+            self.insert_json_lines(table, b"\n".join(_encoder.encode(r) for r in rows))
+
+    @abc.abstractmethod
+    def insert_json_lines(self, table: str, data: bytes) -> None:
+        """Insert pre-encoded JSONEachRow ``data`` into ``table`` as one insert; the
+        writer uses this to skip a second encoding pass."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`StorageError` unless ClickHouse answers a trivial query."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the engine (and the data-dir lock for chDB). Idempotent."""
+
+
+def decode_rows(data: bytes) -> list[dict[str, Any]]:
+    """Rows from JSONEachRow output."""
+    return [_decoder.decode(line) for line in data.splitlines() if line]
+
+
+def param_value(value: Any) -> Any:
+    """Python value -> what both engines bind identically. Datetimes become UTC text with
+    microseconds (clickhouse-connect would otherwise drop the fraction)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [param_value(v) for v in value]
+    return value
+
+
+def param_text(value: Any) -> str:
+    """A parameter in ClickHouse's escaped text form, as chDB expects it."""
+    return format_bind_value(param_value(value))
