@@ -1,0 +1,67 @@
+"""``GET /api/projects``: the projects that hold spans (or have an API key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+
+from collector.auth import key_project
+from collector.queries.access import storage_of
+from collector.queries.errors import EXCEPTION_HANDLERS
+from collector.queries.sql import SPANS, Filters, as_int, rfc3339_from_micros
+
+
+class Project(msgspec.Struct, kw_only=True):
+    """A project and its volume; times are RFC 3339 (None when it has no span yet)."""
+
+    name: str
+    span_count: int
+    trace_count: int
+    first_seen: str | None
+    last_seen: str | None
+
+
+class Projects(msgspec.Struct, kw_only=True):
+    """Projects sorted by most recent activity."""
+
+    projects: list[Project]
+
+
+class ProjectsController(Controller):
+    """Projects: the top-level partition of all data."""
+
+    path = "/api/projects"
+    exception_handlers = EXCEPTION_HANDLERS
+    tags = ["projects"]
+
+    @get("/", sync_to_thread=True)
+    def list_projects(self, request: Request[Any, Any, Any]) -> Projects:
+        """Every project with its span and trace counts and last span start; with an API
+        key, only the key's project (listed even before its first span)."""
+        forced = key_project(request.scope)
+        where = Filters()
+        where.eq("project", forced)
+        storage = storage_of(request)
+        rows = storage.query(
+            "SELECT project, count() AS span_count, uniqExact(trace_id) AS trace_count, "
+            "toUnixTimestamp64Micro(min(start_time)) AS first_us, "
+            "toUnixTimestamp64Micro(max(start_time)) AS last_us "
+            f"FROM {SPANS} {where.sql()} GROUP BY project", where.params)
+        found = {r["project"]: Project(name=r["project"], span_count=as_int(r["span_count"]),
+                                       trace_count=as_int(r["trace_count"]),
+                                       first_seen=rfc3339_from_micros(r["first_us"]),
+                                       last_seen=rfc3339_from_micros(r["last_us"]))
+                 for r in rows}
+        key_where = Filters()
+        key_where.eq("project", forced)
+        for row in storage.query(f"SELECT DISTINCT project FROM api_keys FINAL {key_where.sql()}",
+                                 key_where.params):
+            found.setdefault(row["project"], Project(name=row["project"], span_count=0,
+                                                     trace_count=0, first_seen=None, last_seen=None))
+        ordered = sorted(found.values(), key=lambda p: (p.last_seen or "", p.name), reverse=True)
+        return Projects(projects=ordered)
+
+
+ROUTES = [ProjectsController]

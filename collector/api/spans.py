@@ -1,0 +1,118 @@
+"""``GET /api/spans``: span search with keyset pagination in either direction.
+
+Online monitors walk new spans with ``order=asc`` (and ``sort=ingested`` to see spans in
+the order they arrived, so a late span is never skipped); the console searches spans.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from collector.queries.access import scoped_project, storage_of
+from collector.queries.cursor import decode_cursor, encode_cursor
+from collector.queries.errors import EXCEPTION_HANDLERS
+from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
+from collector.queries.spans import SPAN_SELECT, Span, span_from_row
+from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_int, rfc3339_from_micros, to_ch_time
+
+STATUSES = ("ok", "error", "unset")
+# The sort column and the cursor value that names a position in it.
+_SORTS = {
+    "start": ("start_time", "toUnixTimestamp64Nano(start_time)"),
+    "ingested": ("ingested_at", "toUnixTimestamp64Nano(ingested_at)"),
+}
+
+
+class SpanItem(Span, kw_only=True):
+    """A span as the search returns it: the span plus when the collector stored it."""
+
+    ingested_at: str
+
+
+class SpanList(msgspec.Struct, kw_only=True):
+    """A page of spans; pass ``next_cursor`` back as ``cursor`` (same filters) for more."""
+
+    spans: list[SpanItem]
+    next_cursor: str | None
+
+
+class SpansController(Controller):
+    """Span search over every span (not only roots)."""
+
+    path = "/api/spans"
+    exception_handlers = EXCEPTION_HANDLERS
+    tags = ["spans"]
+
+    @get("/", sync_to_thread=True)
+    def search_spans(
+        self,
+        request: Request[Any, Any, Any],
+        project: str | None = None,
+        since: str | None = Parameter(default=None, description="RFC 3339 or relative (-24h); on start time"),
+        until: str | None = Parameter(default=None, description="RFC 3339 or relative; on start time"),
+        name: str | None = None,
+        kind: str | None = None,
+        model: str | None = None,
+        status: str | None = Parameter(default=None, description="ok | error | unset"),
+        trace_id: str | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        tag: str | None = None,
+        order: str | None = Parameter(default=None, description="desc (newest first, default) | asc"),
+        sort: str | None = Parameter(default=None, description="start (span start time, default) | ingested (arrival order)"),
+        limit: int | None = Parameter(default=None, description="page size, 1-1000 (default 100)"),
+        cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
+    ) -> SpanList:
+        """Spans matching every given filter, ordered by start time (or by arrival with
+        ``sort=ingested``), newest first unless ``order=asc``. Keyset pagination: following
+        ``next_cursor`` visits every matching span exactly once; with ``order=asc`` and
+        ``sort=ingested``, a walker that keeps its last cursor sees spans that arrive later
+        (ascending pages always return ``next_cursor`` unless empty)."""
+        page = parse_limit(limit, 100, 1000)
+        window = parse_range(since, until)
+        direction = parse_choice(order, "order", ("asc", "desc")) or "desc"
+        sort_by = parse_choice(sort, "sort", tuple(_SORTS)) or "start"
+        status_ = parse_choice(status, "status", STATUSES)
+        after = decode_cursor(cursor, f"spans:{sort_by}:{direction}", (int, str, str))
+        column, position = _SORTS[sort_by]
+        where = Filters()
+        where.eq("project", scoped_project(request, project))
+        if window.since is not None:
+            where.add(f"start_time >= {where.param(to_ch_time(window.since), TIME_TYPE)}")
+        if window.until is not None:
+            where.add(f"start_time < {where.param(to_ch_time(window.until), TIME_TYPE)}")
+        for col, value in (("name", name), ("kind", kind), ("model", model), ("status", status_),
+                           ("user_id", user_id), ("session_id", session_id)):
+            where.eq(col, value)
+        if trace_id:
+            where.eq("trace_id", parse_hex_id(trace_id, "trace_id", 32))
+        if tag:
+            where.add(f"has(tags, {where.param(tag, 'String')})")
+        if after is not None:
+            op = ">" if direction == "asc" else "<"
+            where.add(f"({position}, trace_id, span_id) {op} ({where.param(after[0], 'Int64')}, "
+                      f"{where.param(after[1], 'String')}, {where.param(after[2], 'String')})")
+        desc = " DESC" if direction == "desc" else ""
+        sql = (f"SELECT {SPAN_SELECT}, toUnixTimestamp64Micro(ingested_at) AS ingested_us, "
+               f"{position} AS position FROM {SPANS} {where.sql()} "
+               f"ORDER BY {column}{desc}, trace_id{desc}, span_id{desc} LIMIT {page + 1}")
+        rows = storage_of(request).query(sql, where.params)
+        more = len(rows) > page
+        rows = rows[:page]
+        next_cursor = None
+        # Ascending walks may continue later, when newer spans have arrived: every
+        # non-empty ascending page names its end, and an empty page means "nothing yet".
+        if rows and (more or direction == "asc"):
+            last = rows[-1]
+            next_cursor = encode_cursor(f"spans:{sort_by}:{direction}",
+                                        [as_int(last["position"]), last["trace_id"], last["span_id"]])
+        items = [SpanItem(**msgspec.structs.asdict(span_from_row(r)),
+                          ingested_at=rfc3339_from_micros(r["ingested_us"]) or "") for r in rows]
+        return SpanList(spans=items, next_cursor=next_cursor)
+
+
+ROUTES = [SpansController]

@@ -1,0 +1,197 @@
+"""``GET /api/stats``: span volume, errors, latency percentiles, tokens and cost over time."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from collector.queries.access import scoped_project, storage_of
+from collector.queries.errors import EXCEPTION_HANDLERS, BadParameter
+from collector.queries.params import parse_choice, parse_duration, parse_range
+from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
+
+GROUPS = ("model", "name", "kind", "provider", "status")
+# Bucket widths the automatic choice picks from: the smallest giving at most ~120 points.
+NICE_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
+TARGET_POINTS = 120
+MAX_POINTS = 5000
+
+
+class Point(msgspec.Struct, kw_only=True):
+    """Aggregates over the spans of one bucket (or of the whole range, for totals).
+
+    Latency percentiles are None when the bucket has no span."""
+
+    count: int
+    errors: int
+    traces: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: float
+
+
+class TimedPoint(Point, kw_only=True):
+    """A :class:`Point` for the bucket starting at ``time`` (RFC 3339)."""
+
+    time: str
+
+
+class Series(msgspec.Struct, kw_only=True):
+    """One line of a chart: a group's buckets (every bucket of the range, zero-filled)."""
+
+    group: str | None
+    totals: Point
+    points: list[TimedPoint]
+
+
+class Stats(msgspec.Struct, kw_only=True):
+    """Time series plus totals for ``[since, until)``; buckets are ``bucket_seconds`` wide,
+    aligned to multiples of that width since the Unix epoch."""
+
+    project: str | None
+    since: str
+    until: str
+    bucket: str
+    bucket_seconds: int
+    group_by: str | None
+    totals: Point
+    series: list[Series]
+
+
+_AGGREGATES = """
+    count() AS a_count,
+    countIf(status = 'error') AS a_errors,
+    uniqExact(trace_id) AS a_traces,
+    quantiles(0.5, 0.95, 0.99)(duration_ms) AS a_q,
+    sum(input_tokens) AS a_input_tokens,
+    sum(output_tokens) AS a_output_tokens,
+    sum(total_tokens) AS a_total_tokens,
+    sum(cost_usd) AS a_cost_usd
+"""
+
+
+def auto_bucket(seconds: float) -> int:
+    """The smallest nice width that splits ``seconds`` into at most ~120 buckets."""
+    for width in NICE_BUCKETS:
+        if seconds / width <= TARGET_POINTS:
+            return width
+    return NICE_BUCKETS[-1]
+
+
+def bucket_label(seconds: int) -> str:
+    """``900`` -> ``15m``; the largest whole unit."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _point(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None or as_int(row["a_count"]) == 0:
+        return {"count": 0, "errors": 0, "traces": 0, "p50_ms": None, "p95_ms": None,
+                "p99_ms": None, "input_tokens": 0, "output_tokens": 0, "total_tokens": 0,
+                "cost_usd": 0.0}
+    q = row["a_q"] or [None, None, None]
+    return {"count": as_int(row["a_count"]), "errors": as_int(row["a_errors"]),
+            "traces": as_int(row["a_traces"]), "p50_ms": as_float(q[0]), "p95_ms": as_float(q[1]),
+            "p99_ms": as_float(q[2]), "input_tokens": as_int(row["a_input_tokens"]),
+            "output_tokens": as_int(row["a_output_tokens"]),
+            "total_tokens": as_int(row["a_total_tokens"]),
+            "cost_usd": as_float(row["a_cost_usd"]) or 0.0}
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StatsController(Controller):
+    """Aggregates for dashboards, computed in ClickHouse."""
+
+    path = "/api/stats"
+    exception_handlers = EXCEPTION_HANDLERS
+    tags = ["stats"]
+
+    @get("/", sync_to_thread=True)
+    def stats(
+        self,
+        request: Request[Any, Any, Any],
+        project: str | None = None,
+        since: str | None = Parameter(default=None, description="RFC 3339 or relative; default -24h"),
+        until: str | None = Parameter(default=None, description="RFC 3339 or relative; default now"),
+        bucket: str | None = Parameter(default=None, description="bucket width: 60s, 5m, 1h, 1d; default chosen from the range"),
+        group_by: str | None = Parameter(default=None, description="model | name | kind | provider | status"),
+        name: str | None = Parameter(default=None, description="only spans with this name"),
+        kind: str | None = Parameter(default=None, description="only spans of this kind (llm, tool, ...)"),
+        model: str | None = Parameter(default=None, description="only spans of this model"),
+    ) -> Stats:
+        """Span count, errors, distinct traces, p50/p95/p99 latency (ms), input/output/total
+        tokens and cost (USD) per time bucket, optionally one series per ``group_by`` value,
+        plus totals over the whole range. Every bucket of the range is present (zero-filled);
+        without ``group_by`` there is one series with ``group`` null."""
+        window = parse_range(since, until, default_since="-24h")
+        assert window.since is not None
+        end = window.until or datetime.now(UTC)
+        span_s = (end - window.since).total_seconds()
+        width = parse_duration(bucket, "bucket") if bucket else auto_bucket(span_s)
+        if span_s / width > MAX_POINTS:
+            raise BadParameter("bucket", f"{bucket_label(width)} buckets over this range make "
+                                         f"more than {MAX_POINTS} points; use a wider bucket")
+        group = parse_choice(group_by, "group_by", GROUPS)
+        where = Filters()
+        scope = scoped_project(request, project)
+        where.eq("project", scope)
+        where.add(f"start_time >= {where.param(to_ch_time(window.since), TIME_TYPE)}")
+        where.add(f"start_time < {where.param(to_ch_time(end), TIME_TYPE)}")
+        for column, value in (("name", name), ("kind", kind), ("model", model)):
+            where.eq(column, value)
+        group_expr = group or "''"
+        width_param = where.param(width, "UInt32")
+        storage = storage_of(request)
+        series_rows = storage.query(
+            f"SELECT toUnixTimestamp(toStartOfInterval(start_time, INTERVAL {width_param} SECOND)) "
+            f"AS bucket, toString({group_expr}) AS grp, {_AGGREGATES} FROM {SPANS} {where.sql()} "
+            "GROUP BY bucket, grp ORDER BY bucket, grp", where.params)
+        total_rows = storage.query(
+            f"SELECT grouping(grp) AS is_total, toString({group_expr}) AS grp, {_AGGREGATES} "
+            f"FROM {SPANS} {where.sql()} GROUP BY GROUPING SETS ((grp), ())", where.params)
+        totals: dict[str, Any] | None = None
+        group_totals: dict[str, dict[str, Any]] = {}
+        for row in total_rows:
+            if as_int(row["is_total"]):
+                totals = row
+            else:
+                group_totals[row["grp"]] = row
+        first = math.floor(window.since.timestamp() / width) * width
+        last = math.floor((end.timestamp() - 1e-6) / width) * width
+        buckets = list(range(first, last + 1, width))
+        by_group: dict[str, dict[int, dict[str, Any]]] = {}
+        for row in series_rows:
+            by_group.setdefault(row["grp"], {})[as_int(row["bucket"])] = row
+        if not group:
+            by_group.setdefault("", {})
+        # Largest groups first: that is the order a chart legend wants.
+        ordered = sorted(by_group, key=lambda g: (-as_int(group_totals.get(g, {"a_count": 0})["a_count"]), g))
+        series = [
+            Series(
+                group=(g or None) if group else None,
+                totals=Point(**_point(group_totals.get(g))),
+                points=[TimedPoint(time=_iso(b), **_point(by_group[g].get(b))) for b in buckets],
+            )
+            for g in ordered
+        ]
+        return Stats(project=scope, since=window.since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                     until=end.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), bucket=bucket_label(width),
+                     bucket_seconds=width, group_by=group, totals=Point(**_point(totals)),
+                     series=series)
+
+
+ROUTES = [StatsController]

@@ -1,0 +1,207 @@
+"""``GET /api/traces`` (filtered, keyset-paginated trace list) and ``GET /api/traces/{id}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from collector.queries.access import scoped_project, storage_of
+from collector.queries.cursor import decode_cursor, encode_cursor
+from collector.queries.errors import EXCEPTION_HANDLERS, NotFound
+from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
+from collector.queries.spans import SPAN_SELECT, Span, span_from_row
+from collector.queries.sql import (
+    SPANS,
+    TIME_TYPE,
+    Filters,
+    as_float,
+    as_int,
+    rfc3339_from_micros,
+    to_ch_time,
+)
+from collector.queries.traces import find_trace_spans
+
+STATUSES = ("ok", "error", "unset")
+
+
+class TraceSummary(msgspec.Struct, kw_only=True):
+    """One row of the trace list: the trace's root and totals over all its spans."""
+
+    trace_id: str
+    project: str
+    root_name: str
+    start_time: str
+    end_time: str
+    duration_ms: float
+    span_count: int
+    error_count: int
+    status: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    model: str | None
+    user_id: str | None
+    session_id: str | None
+    tags: list[str]
+
+
+class TraceList(msgspec.Struct, kw_only=True):
+    """A page of traces, newest first; pass ``next_cursor`` back as ``cursor`` for more."""
+
+    traces: list[TraceSummary]
+    next_cursor: str | None
+
+
+class TraceDetail(msgspec.Struct, kw_only=True):
+    """Every span of one trace, ordered by start time (parents before children)."""
+
+    trace_id: str
+    project: str
+    spans: list[Span]
+
+
+_LIST_SQL = """
+SELECT
+    trace_id,
+    any(project) AS t_project,
+    toUnixTimestamp64Nano(min(start_time)) AS t_start_ns,
+    toUnixTimestamp64Micro(min(start_time)) AS t_start_us,
+    toUnixTimestamp64Micro(max(end_time)) AS t_end_us,
+    count() AS t_span_count,
+    countIf(status = 'error') AS t_error_count,
+    countIf(status = 'ok') AS t_ok_count,
+    argMinIf(name, start_time, parent_span_id = '') AS t_root_name,
+    argMin(name, start_time) AS t_first_name,
+    sum(input_tokens) AS t_input_tokens,
+    sum(output_tokens) AS t_output_tokens,
+    sum(cost_usd) AS t_cost_usd,
+    anyIf(model, model != '') AS t_model,
+    anyIf(user_id, user_id != '') AS t_user_id,
+    anyIf(session_id, session_id != '') AS t_session_id,
+    arraySort(groupUniqArrayArray(tags)) AS t_tags
+FROM {spans}
+{where}
+GROUP BY trace_id
+{having}
+ORDER BY t_start_ns DESC, trace_id DESC
+LIMIT {limit}
+"""
+
+
+def _summary(row: dict[str, Any]) -> TraceSummary:
+    errors = as_int(row["t_error_count"])
+    status = "error" if errors else ("ok" if as_int(row["t_ok_count"]) else "unset")
+    start_us, end_us = as_int(row["t_start_us"]), as_int(row["t_end_us"])
+    return TraceSummary(
+        trace_id=row["trace_id"],
+        project=row["t_project"],
+        root_name=row["t_root_name"] or row["t_first_name"],
+        start_time=rfc3339_from_micros(start_us) or "",
+        end_time=rfc3339_from_micros(end_us) or "",
+        duration_ms=max(0.0, (end_us - start_us) / 1000.0),
+        span_count=as_int(row["t_span_count"]),
+        error_count=errors,
+        status=status,
+        input_tokens=as_int(row["t_input_tokens"]),
+        output_tokens=as_int(row["t_output_tokens"]),
+        cost_usd=as_float(row["t_cost_usd"]) or 0.0,
+        model=row["t_model"] or None,
+        user_id=row["t_user_id"] or None,
+        session_id=row["t_session_id"] or None,
+        tags=list(row["t_tags"] or []),
+    )
+
+
+class TracesController(Controller):
+    """Traces: lists for the console's trace table and whole traces for its tree view."""
+
+    path = "/api/traces"
+    exception_handlers = EXCEPTION_HANDLERS
+    tags = ["traces"]
+
+    @get("/", sync_to_thread=True)
+    def list_traces(
+        self,
+        request: Request[Any, Any, Any],
+        project: str | None = None,
+        since: str | None = Parameter(default=None, description="RFC 3339 or relative (-24h)"),
+        until: str | None = Parameter(default=None, description="RFC 3339 or relative (-1h)"),
+        name: str | None = Parameter(default=None, description="some span has this name"),
+        kind: str | None = Parameter(default=None, description="some span has this kind"),
+        model: str | None = Parameter(default=None, description="some span used this model"),
+        status: str | None = Parameter(default=None, description="ok | error | unset (trace status)"),
+        user_id: str | None = None,
+        session_id: str | None = None,
+        tag: str | None = Parameter(default=None, description="some span carries this tag"),
+        q: str | None = Parameter(default=None, description="case-insensitive text in any span's input or output"),
+        limit: int | None = Parameter(default=None, description="page size, 1-500 (default 50)"),
+        cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
+    ) -> TraceList:
+        """List traces newest first (by the start of their earliest span).
+
+        Filters match a trace when any of its spans matches (``name``, ``kind``, ``model``,
+        ``user_id``, ``session_id``, ``tag``, ``q``); ``status`` is the trace's status
+        (``error`` when any span failed). ``since``/``until`` select traces by the start
+        times of their spans. Keyset pagination: no gaps or duplicates between pages."""
+        page = parse_limit(limit, 50, 500)
+        window = parse_range(since, until)
+        status_ = parse_choice(status, "status", STATUSES)
+        after = decode_cursor(cursor, "traces", (int, str))
+        where = Filters()
+        where.eq("project", scoped_project(request, project))
+        where.time_range("start_time", window.since, None)
+        if window.until is not None:
+            # Spans of a trace that began before `until` may start after it: keep an hour of them.
+            where.add(f"start_time < {where.param(to_ch_time(window.until), TIME_TYPE)}"
+                      " + INTERVAL 1 HOUR")
+        having = Filters(prefix="h")
+        if window.until is not None:
+            having.add(f"min(start_time) < {having.param(to_ch_time(window.until), TIME_TYPE)}")
+        for column, value in (("name", name), ("kind", kind), ("model", model),
+                              ("user_id", user_id), ("session_id", session_id)):
+            if value:
+                having.add(f"countIf({column} = {having.param(value, 'String')}) > 0")
+        if tag:
+            having.add(f"countIf(has(tags, {having.param(tag, 'String')})) > 0")
+        if q:
+            needle = having.param(q, "String")
+            having.add(f"countIf(positionCaseInsensitiveUTF8(input, {needle}) > 0 "
+                       f"OR positionCaseInsensitiveUTF8(output, {needle}) > 0) > 0")
+        if status_ == "error":
+            having.add("t_error_count > 0")
+        elif status_ == "ok":
+            having.add("t_error_count = 0 AND t_ok_count > 0")
+        elif status_ == "unset":
+            having.add("t_error_count = 0 AND t_ok_count = 0")
+        if after is not None:
+            having.add(f"(t_start_ns, trace_id) < ({having.param(after[0], 'Int64')}, "
+                       f"{having.param(after[1], 'String')})")
+        sql = _LIST_SQL.format(spans=SPANS, where=where.sql(), having=having.sql("HAVING"),
+                               limit=page + 1)
+        rows = storage_of(request).query(sql, {**where.params, **having.params})
+        more = len(rows) > page
+        rows = rows[:page]
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            next_cursor = encode_cursor("traces", [as_int(last["t_start_ns"]), last["trace_id"]])
+        return TraceList(traces=[_summary(r) for r in rows], next_cursor=next_cursor)
+
+    @get("/{trace_id:str}", sync_to_thread=True)
+    def get_trace(self, request: Request[Any, Any, Any], trace_id: str,
+                  project: str | None = None) -> TraceDetail:
+        """One trace with all its spans: inputs, outputs, attributes and events parsed from
+        JSON. 404 when no span of this trace exists (in the key's project)."""
+        wanted = parse_hex_id(trace_id, "trace_id", 32)
+        scope = scoped_project(request, project)
+        rows = find_trace_spans(storage_of(request), wanted, scope, SPAN_SELECT)
+        if not rows:
+            raise NotFound(f"no trace with id {wanted}")
+        spans = [span_from_row(r) for r in rows]
+        return TraceDetail(trace_id=wanted, project=spans[0].project, spans=spans)
+
+
+ROUTES = [TracesController]

@@ -1,0 +1,59 @@
+"""Errors of the query API, rendered as ``{"error": "..."}`` JSON with a 4xx status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+
+class ApiError(Exception):
+    """A client-caused problem; ``message`` names the parameter or id at fault."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class BadParameter(ApiError):
+    """A query parameter or body field that cannot be used; names it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"invalid parameter '{name}': {problem}", 400)
+        self.name = name
+
+
+class NotFound(ApiError):
+    """Something addressed by id does not exist (or belongs to another project)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 404)
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, str]]:
+    return Response({"error": exc.message}, status_code=exc.status_code)
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, str]]:
+    # Litestar lists the offending parameters in ``extra``; name them in the message.
+    problems = []
+    for item in exc.extra or []:
+        if isinstance(item, dict) and item.get("key"):
+            problems.append(f"invalid parameter '{item['key']}': {item.get('message', 'invalid')}")
+    message = "; ".join(problems) or str(exc.detail)
+    return Response({"error": message}, status_code=400)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, str]]:
+    return Response({"error": str(exc.detail)}, status_code=exc.status_code,
+                    headers=exc.headers or None)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    ApiError: _api_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+}
+"""Handlers every query-API controller installs, so errors are JSON ``{"error": ...}``."""

@@ -1,0 +1,96 @@
+"""Parsing of query parameters shared by the routes: times, limits, choices, hex ids."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from collector.queries.errors import BadParameter
+
+_RELATIVE = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def parse_time(value: str | None, name: str, now: datetime | None = None) -> datetime | None:
+    """RFC 3339 (``2026-01-02T03:04:05Z``), ``now``, or relative to now (``-24h``, ``-30m``,
+    ``-7d``, ``-2w``, ``-90s``) -> an aware UTC datetime; None when absent."""
+    if value is None or value.strip() == "":
+        return None
+    text = value.strip()
+    now = now or datetime.now(UTC)
+    if text.lower() == "now":
+        return now
+    match = _RELATIVE.match(text)
+    if match:
+        amount, unit = float(match.group(1)), match.group(2)
+        return now - timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    try:
+        parsed = datetime.fromisoformat(text.replace(" ", "T") if "T" not in text else text)
+    except ValueError:
+        raise BadParameter(name, f"{value!r} is neither RFC 3339 (2026-01-02T03:04:05Z) "
+                                 "nor relative (-24h, -30m, -7d)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open ``[since, until)`` interval; either end may be open (None)."""
+
+    since: datetime | None
+    until: datetime | None
+
+
+def parse_range(since: str | None, until: str | None, default_since: str | None = None) -> TimeRange:
+    """Parse ``since``/``until`` together and reject an empty or inverted interval."""
+    now = datetime.now(UTC)
+    start = parse_time(since if since not in (None, "") else default_since, "since", now)
+    end = parse_time(until, "until", now)
+    if start is not None and end is not None and start >= end:
+        raise BadParameter("until", "must be later than 'since'")
+    return TimeRange(start, end)
+
+
+def parse_limit(value: int | None, default: int, maximum: int, name: str = "limit") -> int:
+    """A page size between 1 and ``maximum``."""
+    if value is None:
+        return default
+    if value < 1 or value > maximum:
+        raise BadParameter(name, f"must be between 1 and {maximum}, got {value}")
+    return value
+
+
+def parse_choice(value: str | None, name: str, choices: tuple[str, ...]) -> str | None:
+    """One of ``choices`` (case-insensitive), or None when absent."""
+    if value is None or value == "":
+        return None
+    lowered = value.lower()
+    if lowered not in choices:
+        raise BadParameter(name, f"must be one of {', '.join(choices)}, got {value!r}")
+    return lowered
+
+
+def parse_hex_id(value: str, name: str, length: int) -> str:
+    """A lowercase hex id of ``length`` characters (32 for traces, 16 for spans)."""
+    text = value.strip().lower()
+    if len(text) != length or not _HEX.match(text):
+        raise BadParameter(name, f"must be {length} hex characters, got {value!r}")
+    return text
+
+
+def parse_duration(value: str, name: str) -> int:
+    """A bucket width such as ``30s``, ``5m``, ``1h``, ``1d`` (or plain seconds) -> seconds."""
+    text = value.strip().lower()
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        match = _RELATIVE.match(text)
+        if not match or text.startswith("-"):
+            raise BadParameter(name, f"{value!r} is not a duration like 60s, 5m, 1h or 1d")
+        seconds = int(float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if seconds < 1:
+        raise BadParameter(name, "must be at least 1 second")
+    return seconds
