@@ -57,3 +57,13 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
         if type(exc).__name__ == "AuthError":
             fail(str(exc))
         raise
+
+
+def _add_subcommands() -> None:
+    """Mount the other parts' command groups."""
+    from collector.cli_keys import keys
+
+    main.add_command(keys)
+
+
+_add_subcommands()
