@@ -1,0 +1,186 @@
+// Datasets: names, their content-addressed versions, the rows of a version, and the diff
+// between two versions.
+import { EmptyState, ErrorBanner, JsonView, Loading } from "../components/common";
+import { useApi } from "../lib/api";
+import { isObj, type Obj } from "../lib/evals";
+import { fmtTime } from "../lib/format";
+import { Link, setQuery } from "../lib/router";
+
+const ROWS_LIMIT = 100;
+
+function versionId(v: Obj): string {
+  return String(v.version ?? v.id ?? v.version_id ?? "");
+}
+
+function versionLabel(v: Obj, i: number, n: number): string {
+  const label = v.label ?? v.tag ?? v.number ?? `v${n - i}`;
+  return String(label).startsWith("v") ? String(label) : `v${label}`;
+}
+
+function RowsTable({ rows }: { rows: unknown[] }) {
+  const cols = [...new Set(rows.flatMap((r) => (isObj(r) ? Object.keys(r) : ["value"])))].slice(0, 8);
+  return (
+    <div class="table-wrap">
+      <table class="table dataset-rows">
+        <thead>
+          <tr>
+            <th>#</th>
+            {cols.map((c) => <th key={c}>{c}</th>)}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={i}>
+              <td class="num">{i}</td>
+              {cols.map((c) => {
+                const v = isObj(r) ? r[c] : r;
+                return <td key={c} class="cell-json">{typeof v === "string" ? v : <JsonView value={v} />}</td>;
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Diff({ name, a, b, project }: { name: string; a: string; b: string; project: string }) {
+  const diff = useApi<Obj>(`/api/datasets/${encodeURIComponent(name)}/diff`, { a, b, project: project || undefined });
+  const d = diff.data;
+  const list = (k: string): unknown[] => (d && Array.isArray(d[k]) ? (d[k] as unknown[]) : []);
+  const added = list("added");
+  const removed = list("removed");
+  const changed = list("changed");
+  return (
+    <section class="section dataset-diff">
+      <header class="section-head"><h3>Diff {a.slice(0, 10)} → {b.slice(0, 10)}</h3></header>
+      <ErrorBanner error={diff.error} what="the diff" />
+      {diff.loading && !d ? <Loading /> : null}
+      {d ? (
+        <>
+          <p>
+            <b class="ok-text">{added.length} added</b> · <b class="error-text">{removed.length} removed</b> · <b>{changed.length} changed</b>
+          </p>
+          <div class="table-wrap">
+            <table class="table diff-table">
+              <thead><tr><th>Change</th><th>Row</th></tr></thead>
+              <tbody>
+                {added.map((r, i) => <tr key={`a${i}`} class="diff-added"><td>added</td><td class="cell-json"><JsonView value={r} /></td></tr>)}
+                {removed.map((r, i) => <tr key={`r${i}`} class="diff-removed"><td>removed</td><td class="cell-json"><JsonView value={r} /></td></tr>)}
+                {changed.map((r, i) => {
+                  const o = isObj(r) ? r : {};
+                  return (
+                    <tr key={`c${i}`} class="diff-changed">
+                      <td>changed{o.key !== undefined ? ` (${String(o.key)})` : ""}</td>
+                      <td class="cell-json">
+                        <div class="side-by-side">
+                          <JsonView value={o.before ?? o.a ?? o.old} />
+                          <JsonView value={o.after ?? o.b ?? o.new} />
+                        </div>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+export function DatasetsView({ project, query, name }: { project: string; query: URLSearchParams; name: string | null }) {
+  const pq = project ? `?project=${encodeURIComponent(project)}` : "";
+  const names = useApi<{ datasets: Obj[] }>("/api/datasets", { project: project || undefined });
+  const detail = useApi<Obj>(name ? `/api/datasets/${encodeURIComponent(name)}` : null, { project: project || undefined });
+  const versions = (detail.data?.versions ?? []) as Obj[];
+  const selected = query.get("version") ?? (versions[0] ? versionId(versions[0]) : "");
+  const rows = useApi<Obj>(name && selected ? `/api/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(selected)}` : null, {
+    project: project || undefined,
+    limit: ROWS_LIMIT,
+  });
+  const diffA = query.get("diff_a") ?? "";
+  const diffB = query.get("diff_b") ?? "";
+  const rowList = (rows.data?.rows ?? []) as unknown[];
+  const total = Number(rows.data?.row_count ?? rows.data?.total ?? rowList.length);
+
+  return (
+    <div class="view datasets-view">
+      <div class="view-head"><h1>Datasets</h1></div>
+      <ErrorBanner error={names.error} what="datasets" />
+      {names.loading && !names.data ? <Loading /> : null}
+      {names.data && (names.data.datasets ?? []).length === 0 ? (
+        <EmptyState title="No datasets yet">
+          <p>
+            Publish one with <code>evals datasets push rows.jsonl --name qa-golden</code>, or from Python with{" "}
+            <code>evals.Dataset(rows).save("qa-golden")</code>. The same rows always give the same version.
+          </p>
+        </EmptyState>
+      ) : null}
+      {names.data && (names.data.datasets ?? []).length ? (
+        <div class="split">
+          <nav class="panel" aria-label="Datasets">
+            <ul class="list">
+              {(names.data.datasets ?? []).map((d) => {
+                const n = String(d.name);
+                return (
+                  <li key={n}>
+                    <Link href={`/datasets/${encodeURIComponent(n)}${pq}`} class={n === name ? "active" : ""}>
+                      {n} <span class="muted small">{d.version_count ?? d.versions ? `· ${String(d.version_count ?? (d.versions as unknown[]).length)} versions` : ""}</span>
+                    </Link>
+                  </li>
+                );
+              })}
+            </ul>
+          </nav>
+          <div>
+            {!name ? <p class="muted">Pick a dataset.</p> : null}
+            <ErrorBanner error={detail.error} what={`dataset ${name}`} />
+            {versions.length ? (
+              <div class="panel">
+                <h3>Versions of {name}</h3>
+                <table class="table compact versions">
+                  <thead>
+                    <tr><th>Version</th><th>Id</th><th>Created</th><th class="num">Rows</th><th>Diff A</th><th>Diff B</th></tr>
+                  </thead>
+                  <tbody>
+                    {versions.map((v, i) => {
+                      const id = versionId(v);
+                      return (
+                        <tr key={id} class={`clickable ${id === selected ? "selected" : ""}`}>
+                          <td>
+                            <button type="button" class={`btn-link ${id === selected ? "flip" : ""}`} onClick={() => setQuery({ version: id })}>
+                              {versionLabel(v, i, versions.length)}
+                            </button>
+                          </td>
+                          <td><code>{id.slice(0, 12)}</code></td>
+                          <td class="nowrap">{fmtTime(String(v.created_at ?? ""))}</td>
+                          <td class="num">{String(v.row_count ?? v.rows ?? "")}</td>
+                          <td><input type="radio" name="diff_a" aria-label={`Diff from ${id}`} checked={diffA === id} onChange={() => setQuery({ diff_a: id })} /></td>
+                          <td><input type="radio" name="diff_b" aria-label={`Diff to ${id}`} checked={diffB === id} onChange={() => setQuery({ diff_b: id })} /></td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              </div>
+            ) : null}
+            {name && diffA && diffB && diffA !== diffB ? <Diff name={name} a={diffA} b={diffB} project={project} /> : null}
+            {selected ? (
+              <section class="section">
+                <header class="section-head">
+                  <h3>Rows of {selected.slice(0, 12)}</h3>
+                  <span class="muted small">{rowList.length < total ? `first ${rowList.length} of ${total}` : `${total} rows`}</span>
+                </header>
+                <ErrorBanner error={rows.error} what="rows" />
+                {rows.loading && !rows.data ? <Loading /> : null}
+                {rowList.length ? <RowsTable rows={rowList} /> : null}
+              </section>
+            ) : null}
+          </div>
+        </div>
+      ) : null}
+    </div>
+  );
+}

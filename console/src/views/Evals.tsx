@@ -1,0 +1,109 @@
+// Evaluations: runs grouped by eval, each with its scorer summaries; pick two to compare.
+import { useMemo, useState } from "preact/hooks";
+import { EmptyState, ErrorBanner, Loading } from "../components/common";
+import { ScoreWithCI } from "../components/scores";
+import { useApi } from "../lib/api";
+import { runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
+import { fmtTime } from "../lib/format";
+import { Link, navigate } from "../lib/router";
+
+const SUITE_EXAMPLE = `from evals import Eval, dataset
+from scorers import exact_match
+
+qa = Eval(name="qa", dataset=dataset("qa-golden:latest"), task=answer_question,
+          scorers=[exact_match()])`;
+
+export function EvalsView({ project, query }: { project: string; query: URLSearchParams }) {
+  const evalFilter = query.get("eval") ?? "";
+  const runs = useApi<{ runs: Obj[] }>("/api/evals/runs", { project: project || undefined, eval: evalFilter || undefined, limit: 200 });
+  const [picked, setPicked] = useState<string[]>([]);
+  const groups = useMemo(() => {
+    const m = new Map<string, Obj[]>();
+    for (const r of runs.data?.runs ?? []) {
+      const k = runEval(r);
+      m.set(k, [...(m.get(k) ?? []), r]);
+    }
+    return [...m.entries()];
+  }, [runs.data]);
+
+  const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p.slice(-1), id]));
+  const q = project ? `&project=${encodeURIComponent(project)}` : "";
+  const compare = () => {
+    const all = runs.data?.runs ?? [];
+    // Older run is the baseline (a), newer the candidate (b).
+    const sorted = [...picked].sort((x, y) => runStarted(all.find((r) => runId(r) === x) ?? {}).localeCompare(runStarted(all.find((r) => runId(r) === y) ?? {})));
+    navigate(`/evals/compare?a=${encodeURIComponent(sorted[0])}&b=${encodeURIComponent(sorted[1])}${q}`);
+  };
+
+  return (
+    <div class="view evals-view">
+      <div class="view-head">
+        <h1>Evaluations</h1>
+        <div class="view-actions">
+          <span class="muted">{picked.length === 2 ? "2 runs selected" : "Select two runs to compare"}</span>
+          <button type="button" class="btn btn-primary" disabled={picked.length !== 2} onClick={compare}>
+            Compare
+          </button>
+        </div>
+      </div>
+      <ErrorBanner error={runs.error} what="evaluation runs" />
+      {runs.loading && !runs.data ? <Loading /> : null}
+      {runs.data && groups.length === 0 ? (
+        <EmptyState title="No evaluation runs yet">
+          <p>Write a suite and run it with <code>evals run suite.py</code>; each run appears here with its scores.</p>
+          <pre class="code-block-plain">{SUITE_EXAMPLE}</pre>
+        </EmptyState>
+      ) : null}
+      {groups.map(([name, list]) => {
+        const scorers = [...new Set(list.flatMap((r) => runSummaries(r).map((s) => s.scorer)))];
+        return (
+          <section class="eval-group" key={name}>
+            <h2>{name}</h2>
+            <div class="table-wrap">
+              <table class="table runs-table" data-eval={name}>
+                <thead>
+                  <tr>
+                    <th aria-label="Select" />
+                    <th>Run</th>
+                    <th>Started</th>
+                    <th>Dataset</th>
+                    <th>Params</th>
+                    <th class="num">Rows</th>
+                    {scorers.map((s) => (
+                      <th key={s}>{s}</th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.map((r) => {
+                    const id = runId(r);
+                    const sums = runSummaries(r);
+                    return (
+                      <tr key={id} data-run-id={id}>
+                        <td>
+                          <input type="checkbox" aria-label={`Select run ${id}`} checked={picked.includes(id)} onChange={() => toggle(id)} />
+                        </td>
+                        <td class="nowrap">
+                          <Link href={`/evals/runs/${encodeURIComponent(id)}${q ? `?${q.slice(1)}` : ""}`}>{id.slice(0, 12)}</Link>
+                          {r.partial ? <span class="badge status-unset"> partial</span> : null}
+                        </td>
+                        <td class="nowrap">{fmtTime(runStarted(r))}</td>
+                        <td class="ellipsis" title={runDataset(r)}>{runDataset(r)}</td>
+                        <td class="ellipsis" title={JSON.stringify(r.params ?? {})}>{r.params && Object.keys(r.params as Obj).length ? JSON.stringify(r.params) : ""}</td>
+                        <td class="num">{String(r.row_count ?? r.rows ?? r.n_rows ?? "")}</td>
+                        {scorers.map((s) => {
+                          const sum = sums.find((x) => x.scorer === s);
+                          return <td key={s}>{sum ? <ScoreWithCI s={sum} /> : "–"}</td>;
+                        })}
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          </section>
+        );
+      })}
+    </div>
+  );
+}

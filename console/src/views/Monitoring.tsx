@@ -1,0 +1,226 @@
+// Monitoring: volume, errors, latency percentiles, tokens and cost over time, broken down
+// by model / op / kind; top slow, expensive and failing ops; guardrails and monitor scores.
+// Every number is aggregated by ClickHouse through /api/stats; the page only draws.
+import { useMemo } from "preact/hooks";
+import { Chart, type SeriesSpec } from "../components/chart";
+import { EmptyState, ErrorBanner, FirstTraceHelp, Loading } from "../components/common";
+import { RangePicker } from "../components/filters";
+import { useApi } from "../lib/api";
+import { fmtCost, fmtInt, fmtMs, fmtPct, rangeParams } from "../lib/format";
+import { Link, setQuery } from "../lib/router";
+import { align, toPoint, type StatsPoint, type StatsTotals } from "../lib/stats";
+
+type Obj = Record<string, unknown>;
+
+interface StatsSeries {
+  group: string | null;
+  totals: Obj;
+  points: Obj[];
+}
+
+/** GET /api/stats: one series per group (a single one with group null when ungrouped). */
+interface StatsResponse {
+  bucket: string;
+  bucket_seconds: number;
+  group_by: string | null;
+  totals: Obj;
+  series: StatsSeries[];
+}
+
+const GROUPS = [
+  { id: "", label: "nothing" },
+  { id: "model", label: "model" },
+  { id: "name", label: "op" },
+  { id: "kind", label: "kind" },
+];
+const MAX_GROUPS = 8;
+
+function points(resp: StatsResponse | undefined): StatsPoint[] {
+  const out: StatsPoint[] = [];
+  for (const s of resp?.series ?? []) for (const p of s.points) out.push(toPoint(p, s.group ?? ""));
+  return out;
+}
+
+/** Per-group totals over the whole range, as the server computed them. */
+function groupTotals(resp: StatsResponse | undefined): StatsPoint[] {
+  return (resp?.series ?? []).map((s) => ({ ...toPoint(s.totals, s.group ?? ""), group: s.group ?? "" }));
+}
+
+function totalsOf(resp: StatsResponse | undefined): StatsTotals | null {
+  return resp ? toPoint(resp.totals) : null;
+}
+
+function Card({ label, value, cls }: { label: string; value: string; cls?: string }) {
+  return (
+    <div class="card" data-metric={label}>
+      <div class="label">{label}</div>
+      <div class={`value ${cls ?? ""}`}>{value}</div>
+    </div>
+  );
+}
+
+/** Rank groups by a field over the whole range, from the server's per-group totals. */
+function TopOps({ title, rows, field, fmt, project, extraQuery }: { title: string; rows: StatsPoint[]; field: keyof StatsPoint; fmt: (v: number) => string; project: string; extraQuery?: string }) {
+  const ranked = rows.filter((r) => Number(r[field] ?? 0) > 0).sort((a, b) => Number(b[field]) - Number(a[field])).slice(0, 5);
+  return (
+    <div class="panel top-ops" data-top={title}>
+      <h3>{title}</h3>
+      {ranked.length ? (
+        <table class="table compact">
+          <tbody>
+            {ranked.map((r) => (
+              <tr key={r.group}>
+                <td class="ellipsis">
+                  <Link href={`/traces?project=${encodeURIComponent(project)}&name=${encodeURIComponent(r.group)}${extraQuery ?? ""}`}>{r.group || "(unnamed)"}</Link>
+                </td>
+                <td class="num">{fmt(Number(r[field]))}</td>
+                <td class="num muted small">{fmtInt(r.count)} calls</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p class="muted">Nothing in this range.</p>
+      )}
+    </div>
+  );
+}
+
+export function MonitoringView({ project, query }: { project: string; query: URLSearchParams }) {
+  const range = query.get("range") ?? "24h";
+  const groupBy = query.get("group_by") ?? "";
+  const r = rangeParams(range, query.get("since"), query.get("until"));
+  const base = { project, since: r.since, until: r.until };
+  const enabled = project ? "/api/stats" : null;
+
+  // The server picks the bucket width for the range (about 120 points).
+  const overall = useApi<StatsResponse>(enabled, base);
+  const grouped = useApi<StatsResponse>(enabled && groupBy ? "/api/stats" : null, { ...base, group_by: groupBy });
+  // Per-op totals for the "top" tables: one bucket as wide as the range keeps it small.
+  const byOp = useApi<StatsResponse>(enabled, { ...base, bucket: `${Math.ceil(r.seconds)}s`, group_by: "name" });
+  const guard = useApi<StatsResponse>(enabled, { ...base, kind: "guardrail", group_by: "status" });
+
+  const pts = useMemo(() => points(overall.data), [overall.data]);
+  const a = useMemo(() => align(pts), [pts]);
+  const g = useMemo(() => align(points(grouped.data)), [grouped.data]);
+  const opRows = useMemo(() => groupTotals(byOp.data), [byOp.data]);
+  const ga = useMemo(() => align(points(guard.data)), [guard.data]);
+  const totals = totalsOf(overall.data);
+  // A guardrail check that blocked ends its span with status error; ok/unset passed.
+  const guardSeries = useMemo((): SeriesSpec[] => {
+    if (!ga.x.length) return [];
+    const sum = (statuses: string[]) => ga.x.map((_, i) => statuses.reduce((acc, st) => acc + (ga.get(st, "count")[i] ?? 0), 0));
+    return [
+      { label: "passed", values: sum(ga.groups.filter((st) => st !== "error")), color: "#059669" },
+      { label: "blocked", values: sum(["error"]), color: "#dc2626" },
+    ];
+  }, [ga]);
+
+  const topGroups = useMemo(() => {
+    const sums = g.groups.map((name) => ({ name, n: g.get(name, "count").reduce<number>((s, v) => s + (v ?? 0), 0) }));
+    return sums.sort((x, y) => y.n - x.n).slice(0, MAX_GROUPS).map((s) => s.name);
+  }, [g]);
+
+  const errRate = a.x.map((_, i) => {
+    const c = a.get("", "count")[i] ?? 0;
+    const e = a.get("", "errors")[i] ?? 0;
+    return c ? e / c : null;
+  });
+  const perGroup = (field: keyof StatsPoint): SeriesSpec[] => topGroups.map((name) => ({ label: name || "(none)", values: g.get(name, field) }));
+  const overallGroup = a.groups[0] ?? "";
+  const get = (f: keyof StatsPoint) => a.get(overallGroup, f);
+
+  const empty = overall.data && totals && totals.count === 0;
+  return (
+    <div class="view monitoring-view">
+      <div class="view-head">
+        <h1>Monitoring</h1>
+        <form class="filters inline" onSubmit={(e) => e.preventDefault()}>
+          <RangePicker query={query} />
+          <label>
+            <span>Break down by</span>
+            <select aria-label="Break down by" value={groupBy} onChange={(e) => setQuery({ group_by: (e.target as HTMLSelectElement).value || null })}>
+              {GROUPS.map((o) => (
+                <option key={o.id} value={o.id}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </form>
+        <div class="view-actions">
+          {overall.data ? <span class="muted small">bucket {overall.data.bucket}</span> : null}
+          <button type="button" class="btn" onClick={() => { overall.reload(); grouped.reload(); byOp.reload(); guard.reload(); }}>
+            Refresh
+          </button>
+        </div>
+      </div>
+      <ErrorBanner error={overall.error} what="statistics" />
+      {overall.loading && !overall.data ? <Loading /> : null}
+      {totals ? (
+        <div class="cards" aria-label="Totals">
+          <Card label="Traces" value={fmtInt(totals.traces)} />
+          <Card label="Spans" value={fmtInt(totals.count)} />
+          <Card label="Errors" value={fmtInt(totals.errors)} cls={totals.errors ? "error-text" : ""} />
+          <Card label="Error rate" value={fmtPct(totals.count ? totals.errors / totals.count : 0)} />
+          <Card label="p50 latency" value={fmtMs(totals.p50)} />
+          <Card label="p95 latency" value={fmtMs(totals.p95)} />
+          <Card label="p99 latency" value={fmtMs(totals.p99)} />
+          <Card label="Tokens" value={fmtInt(totals.tokens)} />
+          <Card label="Cost" value={fmtCost(totals.cost)} />
+        </div>
+      ) : null}
+      {empty ? (
+        <EmptyState title="No spans in this range">
+          <FirstTraceHelp project={project} />
+        </EmptyState>
+      ) : null}
+      {overall.data && !empty ? (
+        <>
+          <ErrorBanner error={grouped.error} what={`the breakdown by ${groupBy}`} />
+          <div class="charts">
+            {groupBy && g.x.length ? (
+              <Chart title={`Volume by ${groupBy}`} x={g.x} series={perGroup("count")} format={(v) => fmtInt(v)} stacked bars integer />
+            ) : (
+              <Chart
+                title="Volume"
+                x={a.x}
+                series={[
+                  { label: "ok spans", values: get("count").map((c, i) => (c === null ? null : c - (get("errors")[i] ?? 0))), color: "#2563eb" },
+                  { label: "errors", values: get("errors"), color: "#dc2626" },
+                ]}
+                format={(v) => fmtInt(v)}
+                stacked
+                bars
+                integer
+              />
+            )}
+            <Chart title="Error rate" x={a.x} series={[{ label: "error rate", values: errRate, color: "#dc2626" }]} format={(v) => fmtPct(v)} />
+            {groupBy && g.x.length ? (
+              <Chart title={`p95 latency by ${groupBy}`} x={g.x} series={perGroup("p95")} format={(v) => fmtMs(v)} />
+            ) : (
+              <Chart title="Latency" x={a.x} series={[{ label: "p50", values: get("p50"), color: "#059669" }, { label: "p95", values: get("p95"), color: "#d97706" }, { label: "p99", values: get("p99"), color: "#dc2626" }]} format={(v) => fmtMs(v)} />
+            )}
+            {groupBy && g.x.length ? (
+              <Chart title={`Tokens by ${groupBy}`} x={g.x} series={perGroup("tokens")} format={(v) => fmtInt(v)} stacked />
+            ) : (
+              <Chart title="Tokens" x={a.x} series={[{ label: "input", values: get("input_tokens") }, { label: "output", values: get("output_tokens"), color: "#7c3aed" }]} format={(v) => fmtInt(v)} stacked />
+            )}
+            {groupBy && g.x.length ? (
+              <Chart title={`Cost by ${groupBy}`} x={g.x} series={perGroup("cost")} format={(v) => fmtCost(v)} stacked />
+            ) : (
+              <Chart title="Cost" x={a.x} series={[{ label: "cost (USD)", values: get("cost"), color: "#059669" }]} format={(v) => fmtCost(v)} />
+            )}
+            <Chart title="Guardrail verdicts" x={ga.x} series={guardSeries} format={(v) => fmtInt(v)} stacked bars integer />
+          </div>
+          <ErrorBanner error={byOp.error} what="per-op totals" />
+          <div class="tops">
+            <TopOps title="Slowest ops (p95)" rows={opRows} field="p95" fmt={(v) => fmtMs(v)} project={project} />
+            <TopOps title="Most expensive ops" rows={opRows} field="cost" fmt={(v) => fmtCost(v)} project={project} />
+            <TopOps title="Most failing ops" rows={opRows} field="errors" fmt={(v) => fmtInt(v)} project={project} extraQuery="&status=error" />
+          </div>
+        </>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,200 @@
+// One trace: the span tree beside a waterfall timeline, and the selected span's detail.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { CopyButton, ErrorBanner, KindBadge, Loading, StatusBadge } from "../components/common";
+import { SpanDetail } from "../components/span-detail";
+import { useApi } from "../lib/api";
+import { fmtCost, fmtInt, fmtMs, fmtTime } from "../lib/format";
+import { Link, setQuery } from "../lib/router";
+import { buildTree, parentMap, visibleNodes, type SpanNode } from "../lib/tree";
+import type { TraceDetail } from "../lib/types";
+
+function Waterfall({ node, t0, total }: { node: SpanNode; t0: number; total: number }) {
+  const left = total > 0 ? ((node.startMs - t0) / total) * 100 : 0;
+  const width = total > 0 ? Math.max(((node.endMs - node.startMs) / total) * 100, 0.4) : 100;
+  const labelInside = width > 18;
+  // Near the right edge the label goes before the bar so it is never clipped.
+  const labelLeft = left + width < 85;
+  return (
+    <div class="wf-track">
+      <div
+        class={`wf-bar kind-bg-${node.span.kind || "none"} ${node.span.status === "error" ? "wf-error" : ""}`}
+        style={{ left: `${Math.min(left, 99.6)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.6))}%` }}
+        title={`${node.span.name}: starts +${fmtMs(node.startMs - t0)}, lasts ${fmtMs(node.span.duration_ms)}`}
+      >
+        {labelInside ? <span class="wf-label">{fmtMs(node.span.duration_ms)}</span> : null}
+      </div>
+      {!labelInside ? (
+        <span class="wf-label-out" style={labelLeft ? { left: `calc(${Math.min(left + width, 100)}% + 4px)` } : { right: `calc(${100 - left}% + 4px)` }}>
+          {fmtMs(node.span.duration_ms)}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+export function TraceView({ project, traceId, query }: { project: string; traceId: string; query: URLSearchParams }) {
+  const trace = useApi<TraceDetail>(`/api/traces/${encodeURIComponent(traceId)}`, { project: project || undefined });
+  const spans = trace.data?.spans ?? [];
+  const roots = useMemo(() => buildTree(spans), [trace.data]);
+  const parents = useMemo(() => parentMap(roots), [roots]);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const visible = useMemo(() => visibleNodes(roots, collapsed), [roots, collapsed]);
+  const selectedId = query.get("span") ?? roots[0]?.span.span_id ?? "";
+  const selected = visible.find((n) => n.span.span_id === selectedId) ?? (spans.length ? roots[0] : undefined);
+  const treeRef = useRef<HTMLDivElement>(null);
+
+  const t0 = Math.min(...visible.map((n) => n.startMs), Infinity);
+  const t1 = Math.max(...visible.map((n) => n.endMs), -Infinity);
+  const total = Number.isFinite(t0) && Number.isFinite(t1) ? t1 - t0 : 0;
+
+  const select = (id: string) => setQuery({ span: id });
+  const toggle = (id: string, open?: boolean) => {
+    const next = new Set(collapsed);
+    const isOpen = !next.has(id);
+    if (open === undefined ? isOpen : !open) next.add(id);
+    else next.delete(id);
+    setCollapsed(next);
+  };
+
+  // Keep keyboard focus on the selected row as selection moves.
+  useEffect(() => {
+    if (!treeRef.current?.contains(document.activeElement)) return;
+    const el = treeRef.current.querySelector<HTMLElement>(`[data-span-id="${selected?.span.span_id}"]`);
+    el?.focus();
+  }, [selected?.span.span_id]);
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (!selected) return;
+    const i = visible.indexOf(selected);
+    const id = selected.span.span_id;
+    const hasKids = selected.children.length > 0;
+    let handled = true;
+    switch (e.key) {
+      case "ArrowDown":
+        if (i < visible.length - 1) select(visible[i + 1].span.span_id);
+        break;
+      case "ArrowUp":
+        if (i > 0) select(visible[i - 1].span.span_id);
+        break;
+      case "ArrowRight":
+        if (hasKids && collapsed.has(id)) toggle(id, true);
+        else if (hasKids) select(selected.children[0].span.span_id);
+        break;
+      case "ArrowLeft":
+        if (hasKids && !collapsed.has(id)) toggle(id, false);
+        else {
+          const p = parents.get(id);
+          if (p) select(p.span.span_id);
+        }
+        break;
+      case "Home":
+        if (visible.length) select(visible[0].span.span_id);
+        break;
+      case "End":
+        if (visible.length) select(visible[visible.length - 1].span.span_id);
+        break;
+      case "Enter":
+      case " ":
+        if (hasKids) toggle(id);
+        document.getElementById("span-detail")?.scrollIntoView({ block: "nearest" });
+        break;
+      default:
+        handled = false;
+    }
+    if (handled) e.preventDefault();
+  };
+
+  const root = roots[0]?.span;
+  const sum = (f: (s: (typeof spans)[number]) => number) => spans.reduce((a, s) => a + (f(s) || 0), 0);
+  // Tokens and cost live on the LLM spans; summing leaves is what the trace spent.
+  const tokens = sum((s) => (s.input_tokens ?? 0) + (s.output_tokens ?? 0));
+  const cost = sum((s) => s.cost_usd ?? 0);
+  const errors = spans.filter((s) => s.status === "error").length;
+  const back = `/traces${project ? `?project=${encodeURIComponent(project)}` : ""}`;
+
+  return (
+    <div class="view trace-view">
+      <div class="breadcrumb">
+        <Link href={back}>← Traces</Link>
+      </div>
+      <ErrorBanner error={trace.error} what={`trace ${traceId}`} />
+      {trace.loading && !trace.data ? <Loading /> : null}
+      {trace.data && spans.length === 0 ? <ErrorBanner error={new Error(`Trace ${traceId} has no spans`)} /> : null}
+      {root ? (
+        <>
+          <div class="trace-head">
+            <h1>
+              {root.name} <StatusBadge status={errors ? "error" : root.status} />
+            </h1>
+            <dl class="facts inline">
+              <div><dt>Trace</dt><dd><code>{traceId}</code> <CopyButton text={traceId} label="Copy id" /></dd></div>
+              <div><dt>Started</dt><dd>{fmtTime(root.start_time, true)}</dd></div>
+              <div><dt>Duration</dt><dd>{fmtMs(total || root.duration_ms)}</dd></div>
+              <div><dt>Spans</dt><dd>{spans.length}{errors ? <span class="error-text"> ({errors} failed)</span> : null}</dd></div>
+              <div><dt>Tokens</dt><dd>{fmtInt(tokens)}</dd></div>
+              <div><dt>Cost</dt><dd>{fmtCost(cost)}</dd></div>
+            </dl>
+          </div>
+          <div class="trace-body">
+            <div class="tree-pane">
+              <div class="tree-header">
+                <span>Span</span>
+                <span class="wf-scale">
+                  <span>0</span>
+                  <span>{fmtMs(total / 2)}</span>
+                  <span>{fmtMs(total)}</span>
+                </span>
+              </div>
+              <div class="tree" role="tree" aria-label="Span tree" ref={treeRef} onKeyDown={onKeyDown}>
+                {visible.map((n) => {
+                  const id = n.span.span_id;
+                  const isSel = selected?.span.span_id === id;
+                  const hasKids = n.children.length > 0;
+                  return (
+                    <div
+                      key={id}
+                      role="treeitem"
+                      aria-level={n.depth + 1}
+                      aria-selected={isSel}
+                      aria-expanded={hasKids ? !collapsed.has(id) : undefined}
+                      tabIndex={isSel ? 0 : -1}
+                      data-span-id={id}
+                      class={`tree-row ${isSel ? "selected" : ""} ${n.span.status === "error" ? "row-error" : ""}`}
+                      onClick={() => select(id)}
+                    >
+                      <div class="tree-name" style={{ paddingLeft: `${0.4 + n.depth * 1.1}rem` }}>
+                        {hasKids ? (
+                          <button
+                            type="button"
+                            tabIndex={-1}
+                            class="twisty"
+                            aria-label={collapsed.has(id) ? "Expand" : "Collapse"}
+                            onClick={(e) => {
+                              e.stopPropagation();
+                              toggle(id);
+                            }}
+                          >
+                            {collapsed.has(id) ? "▸" : "▾"}
+                          </button>
+                        ) : (
+                          <span class="twisty-space" />
+                        )}
+                        <KindBadge kind={n.span.kind} />
+                        <span class="span-name" title={n.span.name}>{n.span.name}</span>
+                      </div>
+                      <Waterfall node={n} t0={t0} total={total} />
+                    </div>
+                  );
+                })}
+              </div>
+              <p class="muted small keys-hint">Keys: ↑ ↓ move, ← → collapse / expand, Enter toggles.</p>
+            </div>
+            <div class="detail-pane" id="span-detail">
+              {selected ? <SpanDetail key={selected.span.span_id} span={selected.span} traceId={traceId} project={project} /> : null}
+            </div>
+          </div>
+        </>
+      ) : null}
+    </div>
+  );
+}

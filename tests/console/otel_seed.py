@@ -1,0 +1,116 @@
+"""Traces for the console's browser tests, sent through the stock OpenTelemetry SDK and
+its OTLP/HTTP exporter to a real collector (the same path any instrumented app takes).
+
+Spans carry the attributes a real app produces: the GenAI semantic conventions for LLM
+calls (model, usage, chat messages), Spyglass's own ``spyglass.*`` attributes for op kind,
+inputs, outputs, user, session and tags, and an exception event for a failing tool.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import Status, StatusCode, set_span_in_context
+
+from tracer import attributes as A
+
+MS = 1_000_000  # nanoseconds
+
+
+@dataclass
+class Seeded:
+    """What was sent: trace ids (hex) by a label, for the tests to look up."""
+
+    traces: dict[str, str] = field(default_factory=dict)
+
+
+def _provider(url: str, project: str) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({A.PROJECT: project,
+                                                        A.SERVICE_NAME: "console-tests"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces")))
+    return provider
+
+
+def _chat_trace(tracer, t0: int, *, question: str, answer: str, model: str, user: str,
+                session: str, tags: list[str], in_tok: int, out_tok: int, fail_tool: bool = False,
+                guardrail_passed: bool | None = None) -> str:
+    root = tracer.start_span("answer_question", start_time=t0, attributes={
+        A.OP_KIND: "chain", A.INPUTS: json.dumps({"question": question}),
+        A.USER_ID: user, A.SESSION_ID: session, A.TAGS: tags,
+    })
+    ctx = set_span_in_context(root)
+    retr = tracer.start_span("retrieve_docs", context=ctx, start_time=t0 + 2 * MS, attributes={
+        A.OP_KIND: "retrieval", A.INPUTS: json.dumps({"query": question, "k": 3}),
+        A.OUTPUT: json.dumps([{"id": "doc-1", "text": "Paris is the capital of France."}]),
+    })
+    retr.end(end_time=t0 + 40 * MS)
+    messages = [
+        {"role": "system", "content": "You are a concise assistant. Answer in one sentence."},
+        {"role": "user", "content": question},
+    ]
+    llm = tracer.start_span("chat gpt", context=ctx, start_time=t0 + 42 * MS, attributes={
+        A.OP_KIND: "llm", A.GEN_AI_OPERATION_NAME: "chat", A.GEN_AI_PROVIDER_NAME: "openai",
+        A.GEN_AI_REQUEST_MODEL: model, A.GEN_AI_RESPONSE_MODEL: model,
+        A.GEN_AI_USAGE_INPUT_TOKENS: in_tok, A.GEN_AI_USAGE_OUTPUT_TOKENS: out_tok,
+        A.GEN_AI_INPUT_MESSAGES: json.dumps(messages),
+        A.GEN_AI_OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "content": answer}]),
+        A.GEN_AI_REQUEST_TEMPERATURE: 0.2,
+    })
+    llm.end(end_time=t0 + 642 * MS)
+    end = t0 + 650 * MS
+    if guardrail_passed is not None:
+        guard = tracer.start_span("pii_guardrail", context=ctx, start_time=t0 + 643 * MS, attributes={
+            A.OP_KIND: "guardrail", A.GUARDRAIL_PASSED: guardrail_passed,
+            A.GUARDRAIL_ACTION: "block", A.INPUTS: json.dumps({"text": answer}),
+        })
+        if not guardrail_passed:
+            guard.set_status(Status(StatusCode.ERROR, "guardrail blocked the response: pii"))
+        guard.end(end_time=t0 + 645 * MS)
+    if fail_tool:
+        tool = tracer.start_span("lookup_weather", context=ctx, start_time=t0 + 646 * MS, attributes={
+            A.OP_KIND: "tool", A.INPUTS: json.dumps({"city": "Atlantis"}),
+        })
+        try:
+            raise LookupError("no weather station for city 'Atlantis'")
+        except LookupError as exc:
+            tool.record_exception(exc)
+            tool.set_status(Status(StatusCode.ERROR, f"LookupError: {exc}"))
+        tool.end(end_time=t0 + 700 * MS)
+        root.set_status(Status(StatusCode.ERROR, "LookupError: no weather station for city 'Atlantis'"))
+        end = t0 + 705 * MS
+    else:
+        root.set_attribute(A.OUTPUT, json.dumps(answer))
+    root.end(end_time=end)
+    return format(root.get_span_context().trace_id, "032x")
+
+
+def seed_traces(url: str, project: str) -> Seeded:
+    """Send four traces (two users, two models, one failing, one blocked by a guardrail)."""
+    provider = _provider(url, project)
+    tracer = provider.get_tracer("console-tests")
+    now = time.time_ns()
+    out = Seeded()
+    out.traces["paris"] = _chat_trace(
+        tracer, now - 50_000 * MS, question="What is the capital of France?",
+        answer="The capital of France is Paris.", model="gpt-4o-mini", user="alice",
+        session="sess-a", tags=["prod", "geo"], in_tok=120, out_tok=12, guardrail_passed=True)
+    out.traces["rome"] = _chat_trace(
+        tracer, now - 40_000 * MS, question="And the capital of Italy?",
+        answer="Rome is the capital of Italy.", model="gpt-4o", user="bob",
+        session="sess-b", tags=["prod"], in_tok=200, out_tok=15)
+    out.traces["weather"] = _chat_trace(
+        tracer, now - 30_000 * MS, question="What's the weather in Atlantis?",
+        answer="I could not find it.", model="gpt-4o-mini", user="alice", session="sess-a",
+        tags=["beta"], in_tok=90, out_tok=8, fail_tool=True)
+    out.traces["blocked"] = _chat_trace(
+        tracer, now - 20_000 * MS, question="What is my card number?",
+        answer="Your card is 4111 1111 1111 1111.", model="gpt-4o-mini", user="carol",
+        session="sess-c", tags=["prod"], in_tok=60, out_tok=20, guardrail_passed=False)
+    provider.shutdown()
+    return out
