@@ -1,0 +1,251 @@
+"""usage.extract on OpenAI, Anthropic and Gemini responses, objects and streams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_llm_payloads import (
+    ANTHROPIC_MESSAGE,
+    ANTHROPIC_STREAM,
+    GEMINI_RESPONSE,
+    OPENAI_CHAT,
+    OPENAI_EMBEDDINGS,
+    OPENAI_LEGACY_COMPLETION,
+    OPENAI_REASONING,
+    OPENAI_RESPONSES,
+    OPENAI_RESPONSES_STREAM,
+    OPENAI_TOOL_CALL,
+    OPENAI_TOOL_STREAM,
+    as_object,
+    as_pydantic,
+    openai_stream,
+)
+
+from tracer.llm.usage import Usage, extract, infer_provider
+
+SHAPES = [lambda p: p, as_object, as_pydantic]
+SHAPE_IDS = ["dict", "attrs", "pydantic"]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_openai_chat_completion(shape: Any) -> None:
+    info = extract(shape(OPENAI_CHAT))
+    assert info is not None
+    assert info.model == "gpt-4o-2024-08-06"
+    assert info.provider == "openai"
+    assert info.operation == "chat"
+    assert info.response_id == "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"
+    assert info.usage == Usage(input_tokens=1117, output_tokens=8, cached_tokens=1024,
+                               reasoning_tokens=0, total_tokens=1125)
+    assert info.output_messages == [{"role": "assistant",
+                                     "content": "The capital of France is Paris."}]
+    assert info.finish_reasons == ["stop"]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_openai_tool_calls_have_parsed_arguments(shape: Any) -> None:
+    info = extract(shape(OPENAI_TOOL_CALL))
+    assert info.output_messages == [{
+        "role": "assistant", "content": None,
+        "tool_calls": [{"id": "call_abc123", "type": "function",
+                        "function": {"name": "get_current_weather",
+                                     "arguments": {"location": "Boston, MA"}}}],
+    }]
+    assert info.finish_reasons == ["tool_calls"]
+    assert (info.usage.input_tokens, info.usage.output_tokens) == (82, 17)
+    assert info.usage.cached_tokens is None
+
+
+def test_openai_reasoning_tokens() -> None:
+    info = extract(OPENAI_REASONING)
+    assert info.usage.reasoning_tokens == 896
+    assert info.usage.output_tokens == 900
+    assert info.model == "o3-mini-2025-01-31" and info.provider == "openai"
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_openai_responses_api(shape: Any) -> None:
+    info = extract(shape(OPENAI_RESPONSES))
+    assert info.model == "gpt-4.1-2025-04-14"
+    assert info.provider == "openai"
+    assert info.response_id.startswith("resp_")
+    assert info.usage == Usage(input_tokens=36, output_tokens=87, cached_tokens=0,
+                               reasoning_tokens=0, total_tokens=123)
+    assert info.output_messages == [{
+        "role": "assistant", "content": "In a peaceful grove beneath a silver moon...",
+        "tool_calls": [{"id": "call_9", "type": "function",
+                        "function": {"name": "lookup", "arguments": {"q": "unicorn"}}}],
+    }]
+    assert info.finish_reasons == ["completed"]
+
+
+def test_openai_responses_incomplete_reason() -> None:
+    info = extract({**OPENAI_RESPONSES, "status": "incomplete",
+                    "incomplete_details": {"reason": "max_output_tokens"}})
+    assert info.finish_reasons == ["max_output_tokens"]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_openai_embeddings(shape: Any) -> None:
+    info = extract(shape(OPENAI_EMBEDDINGS))
+    assert info.operation == "embeddings"
+    assert info.model == "text-embedding-3-small"
+    assert info.usage.input_tokens == 8 and info.usage.output_tokens is None
+    assert info.output_messages == []
+
+
+def test_openai_legacy_completion() -> None:
+    info = extract(OPENAI_LEGACY_COMPLETION)
+    assert info.operation == "text_completion"
+    assert info.output_messages == [{"role": "assistant",
+                                     "content": "\n\nThis is indeed a test"}]
+    assert info.finish_reasons == ["length"]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_anthropic_message(shape: Any) -> None:
+    info = extract(shape(ANTHROPIC_MESSAGE))
+    assert info.provider == "anthropic"
+    assert info.model == "claude-sonnet-4-5-20250929"
+    assert info.response_id == "msg_013Zva2CMHLNnXjNJJKqJ2EF"
+    # Anthropic's input_tokens excludes cache reads/writes; Spyglass's includes them
+    assert info.usage == Usage(input_tokens=2095 + 4000 + 1000, output_tokens=503,
+                               cached_tokens=4000, cache_creation_tokens=1000,
+                               total_tokens=2095 + 4000 + 1000 + 503)
+    assert info.output_messages == [{
+        "role": "assistant", "content": "The capital of France is Paris.",
+        "tool_calls": [{"id": "toolu_01A09q90qw90lq917835lq9", "type": "function",
+                        "function": {"name": "get_weather",
+                                     "arguments": {"location": "Paris, France"}}}],
+        "reasoning": "The user wants a capital.",
+    }]
+    assert info.finish_reasons == ["tool_use"]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_openai_stream_with_usage_on_last_chunk(shape: Any) -> None:
+    info = extract([shape(c) for c in openai_stream(include_usage=True)])
+    assert info.model == "gpt-4o-mini-2024-07-18"
+    assert info.provider == "openai"
+    assert info.response_id == "chatcmpl-stream1"
+    assert info.output_messages == [{"role": "assistant", "content": "Hello there!"}]
+    assert info.finish_reasons == ["stop"]
+    assert info.usage == Usage(input_tokens=19, output_tokens=3, cached_tokens=0,
+                               reasoning_tokens=0, total_tokens=22)
+
+
+def test_openai_stream_without_usage() -> None:
+    info = extract(openai_stream(include_usage=False))
+    assert info.usage is None
+    assert info.output_messages == [{"role": "assistant", "content": "Hello there!"}]
+
+
+def test_openai_stream_tool_call_arguments_are_joined() -> None:
+    info = extract(tuple(OPENAI_TOOL_STREAM))
+    assert info.output_messages == [{
+        "role": "assistant", "content": "",
+        "tool_calls": [{"id": "call_DdmO9pD3xa9XTPNJ32zg2hcA", "type": "function",
+                        "function": {"name": "get_weather",
+                                     "arguments": {"location": "Paris"}}}],
+    }]
+    assert info.finish_reasons == ["tool_calls"]
+
+
+def test_openai_responses_stream_uses_the_completed_event() -> None:
+    info = extract(OPENAI_RESPONSES_STREAM)
+    assert info.usage.total_tokens == 123
+    assert info.output_messages == [{"role": "assistant", "content": "In a peaceful grove..."}]
+    cut = extract(OPENAI_RESPONSES_STREAM[:-1])  # closed before completion
+    assert cut.model == "gpt-4.1-2025-04-14"
+    assert cut.usage is None
+    assert cut.output_messages == [{"role": "assistant", "content": "In a peaceful grove..."}]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_anthropic_stream(shape: Any) -> None:
+    info = extract([shape(e) for e in ANTHROPIC_STREAM])
+    assert info.provider == "anthropic"
+    assert info.model == "claude-3-5-haiku-20241022"
+    assert info.response_id == "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY"
+    # input from message_start (472 + 128 cache reads), output from message_delta (cumulative)
+    assert info.usage == Usage(input_tokens=600, output_tokens=89, cached_tokens=128,
+                               cache_creation_tokens=0, total_tokens=689)
+    assert info.output_messages == [{
+        "role": "assistant", "content": "Okay, let's check the weather.",
+        "tool_calls": [{"id": "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "type": "function",
+                        "function": {"name": "get_weather",
+                                     "arguments": {"location": "San Francisco, CA"}}}],
+    }]
+    assert info.finish_reasons == ["tool_use"]
+
+
+def test_gemini_generate_content() -> None:
+    info = extract(GEMINI_RESPONSE)
+    assert info.provider == "gcp.gemini"
+    assert info.model == "gemini-2.5-flash"
+    # thinking tokens are billed as output
+    assert info.usage == Usage(input_tokens=9, output_tokens=31, reasoning_tokens=24,
+                               total_tokens=40)
+    assert info.output_messages == [{"role": "assistant",
+                                     "content": "Paris is the capital of France."}]
+    assert info.finish_reasons == ["STOP"]
+    stream = extract([{"candidates": [{"content": {"parts": [{"text": "Par"}], "role": "model"}}],
+                       "modelVersion": "gemini-2.0-flash"},
+                      {"candidates": [{"content": {"parts": [{"text": "is."}], "role": "model"},
+                                       "finishReason": "STOP"}],
+                       "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2,
+                                         "totalTokenCount": 7},
+                       "modelVersion": "gemini-2.0-flash"}])
+    assert stream.output_messages == [{"role": "assistant", "content": "Paris."}]
+    assert (stream.usage.input_tokens, stream.usage.output_tokens) == (5, 2)
+
+
+def test_openai_compatible_servers_get_the_provider_of_their_model() -> None:
+    mistral = {**OPENAI_CHAT, "model": "mistral-large-2411"}
+    assert extract(mistral).provider == "mistral_ai"
+    routed = {**OPENAI_CHAT, "model": "anthropic/claude-3.5-sonnet"}
+    assert extract(routed).provider == "anthropic"
+    local = {**OPENAI_CHAT, "model": "llama3.1:8b"}
+    assert extract(local).provider == "openai"  # the wire format, when the family is unknown
+
+
+@pytest.mark.parametrize(
+    ("model", "provider"),
+    [("gpt-4o", "openai"), ("o3-mini", "openai"), ("text-embedding-3-large", "openai"),
+     ("claude-3-haiku-20240307", "anthropic"), ("gemini-2.5-pro", "gcp.gemini"),
+     ("codestral-latest", "mistral_ai"), ("open-mixtral-8x22b", "mistral_ai"),
+     ("deepseek-chat", "deepseek"), ("grok-3", "x_ai"), ("command-r-plus", "cohere"),
+     ("openai/gpt-4o", "openai"), ("azure/gpt-4o", "azure.ai.openai"),
+     ("anthropic.claude-3-haiku-20240307-v1:0", "anthropic"),
+     ("us.anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic"),
+     ("llama-3.1-70b", None), (None, None)],
+)
+def test_infer_provider(model: str | None, provider: str | None) -> None:
+    assert infer_provider(model) == provider
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "plain text", 42, 3.5, True, b"bytes", {"answer": 42}, [], ["a", "b"],
+     [{"x": 1}], {"choices": "not a list"}, object()],
+)
+def test_unrecognised_values_give_none(value: Any) -> None:
+    assert extract(value) is None
+
+
+def test_hostile_objects_never_raise() -> None:
+    class Exploding:
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError(f"boom on {name}")
+
+    class WeirdChoices:
+        object = "chat.completion"
+        model = "gpt-4o"
+        choices = [Exploding()]
+        usage = Exploding()
+
+    assert extract(Exploding()) is None
+    info = extract(WeirdChoices())
+    assert info.model == "gpt-4o" and info.usage is None and info.output_messages == []
+    assert extract([Exploding(), Exploding()]) is None
