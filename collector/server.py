@@ -4,6 +4,7 @@ SIGINT/SIGTERM, flushing the writer) and ``start_in_thread(settings)`` in-proces
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 import time
@@ -58,6 +59,10 @@ def _check_bind(settings: Settings, app: object) -> None:
     check_bind(settings.host, app.state.storage, settings.insecure_no_auth)  # type: ignore[attr-defined]
 
 
+def _handled_signal(sig: int, frame: object) -> None:
+    log.info("shut down on %s", signal.Signals(sig).name)
+
+
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; on shutdown in-flight requests finish, the writer
     inserts everything it accepted, and storage closes (releasing the data-dir lock)."""
@@ -70,9 +75,15 @@ def run(settings: Settings) -> None:
         raise
     click.echo(f"Spyglass listening on {_url(settings.host, sock)}", err=False)
     server = uvicorn.Server(_config(app, settings))
+    # uvicorn handles SIGINT/SIGTERM (graceful shutdown, writer flush), then re-raises the
+    # signal to whatever handler was installed before it: make that a no-op so a clean
+    # shutdown exits 0 instead of dying by the signal it already handled.
+    previous = {sig: signal.signal(sig, _handled_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run(sockets=[sock])
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sock.close()
         # Lifespan shutdown closes storage; this covers a failed startup.
         app.state.storage.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,8 +51,10 @@ def resource_info(resource: Any, auth_project: str | None) -> ResourceInfo:
 
 
 def _ts(ns: int) -> str:
-    """Nanoseconds since the epoch as the ``seconds.nanoseconds`` text DateTime64(9) reads."""
-    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+    """Nanoseconds since the epoch as ``YYYY-MM-DD hh:mm:ss.nnnnnnnnn`` (UTC), the text
+    DateTime64(9) reads exactly (bare ``seconds.fraction`` is ambiguous for small values)."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(secs))}.{frac:09d}"
 
 
 def _rfc3339(ns: int) -> str:

@@ -114,11 +114,8 @@ class BatchWriter:
             self._wakeup.clear()
             while self._queue:
                 batch = self._take_batch()
-                data = b"\n".join(item.data for item in batch)
                 try:
-                    await loop.run_in_executor(
-                        self._executor, self.storage.insert_json_lines, self.table, data
-                    )
+                    await self._insert(loop, batch)
                 except Exception as exc:
                     if self._failing_since is None:
                         self._failing_since = time.monotonic()
@@ -129,15 +126,47 @@ class BatchWriter:
                             item.future.set_exception(err)
                 else:
                     self._failing_since = None
-                    self.spans_written += self._inflight_spans
-                    self.inserts += 1
-                    for item in batch:
-                        if not item.future.done():
-                            item.future.set_result(None)
                 finally:
                     self._inflight_spans = 0
             if self._closing:
                 return
+
+    async def _insert(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> None:
+        """Insert ``batch`` as one insert. If that fails and the batch holds several
+        requests, insert them one by one so a request the storage refuses fails alone."""
+        data = b"\n".join(item.data for item in batch)
+        try:
+            await loop.run_in_executor(self._executor, self.storage.insert_json_lines, self.table, data)
+        except Exception:
+            if len(batch) == 1:
+                raise
+        else:
+            self._acknowledge(batch)
+            return
+        failures = 0
+        last: Exception | None = None
+        for item in batch:
+            try:
+                await loop.run_in_executor(
+                    self._executor, self.storage.insert_json_lines, self.table, item.data)
+            except Exception as exc:
+                failures += 1
+                last = exc
+                log.error("insert of %d spans failed: %s", item.spans, exc)
+                if not item.future.done():
+                    item.future.set_exception(
+                        Backpressure(503, f"storage insert failed: {exc}", self.retry_after_s))
+            else:
+                self._acknowledge([item])
+        if failures == len(batch) and last is not None:
+            raise last
+
+    def _acknowledge(self, batch: list[_Pending]) -> None:
+        self.spans_written += sum(item.spans for item in batch)
+        self.inserts += 1
+        for item in batch:
+            if not item.future.done():
+                item.future.set_result(None)
 
     async def close(self) -> None:
         """Refuse new writes, insert everything already accepted, then stop."""
