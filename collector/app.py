@@ -98,6 +98,8 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         openapi_config=OpenAPIConfig(
             title="Spyglass collector", version="0.1.0", path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            # Route docstrings are the API reference (GET /schema).
+            use_handler_docstrings=True,
         ),
         state=State({"settings": settings, "storage": storage, "writer": writer,
                      "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
