@@ -16,6 +16,10 @@ import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# pytest puts tests/ on sys.path to import this file; keep the repo root ahead of it so
+# `import console` (or tracer, ...) is the real package, never a tests/<part>/ folder.
+if sys.path[:1] != [str(REPO_ROOT)]:
+    sys.path.insert(0, str(REPO_ROOT))
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
 
 
