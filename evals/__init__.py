@@ -1,1 +1,39 @@
-"""Spyglass evaluations: versioned datasets, the runner and regression tracking."""
+"""Spyglass evaluations: versioned datasets, the runner and regression tracking.
+
+Public names (imported lazily, so the collector can import the pure submodules
+``evals.canonical``, ``evals.stats`` and ``evals.compare`` without the tracer or scorers)::
+
+    from evals import Eval, Dataset, dataset, Retryable, Threshold
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Dataset": "evals.dataset",
+    "DatasetDiff": "evals.dataset",
+    "DatasetError": "evals.dataset",
+    "DatasetRef": "evals.dataset",
+    "dataset": "evals.dataset",
+    "Eval": "evals.suite",
+    "EvalConfigError": "evals.suite",
+    "Threshold": "evals.suite",
+    "Retryable": "evals.runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evals' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
