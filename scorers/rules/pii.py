@@ -51,7 +51,12 @@ def _valid_ipv6(s: str) -> bool:
     return True
 
 
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
 def _valid_phone(s: str) -> bool:
+    if _DOTTED_QUAD.fullmatch(s):  # an (invalid) IPv4 address, not a phone number
+        return False
     n = len(_digits(s))
     return (8 if s.startswith("+") else 10) <= n <= 15
 

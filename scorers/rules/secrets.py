@@ -40,7 +40,8 @@ PATTERNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "jwt": ("JWT", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{10,}", ("eyJ",)),
 }
 
-_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-]{20,}")
+# "=" only as base64 padding at the end, so "password=<token>" yields just the token.
+_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _HAS_DIGIT = re.compile(r"\d")
 _HAS_ALPHA = re.compile(r"[A-Za-z]")

@@ -96,6 +96,9 @@ class OpenAIStub:
         self._embeddings: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        #: Requests being answered right now, and the most ever at once (concurrency tests).
+        self.in_flight = 0
+        self.max_in_flight = 0
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -115,9 +118,15 @@ class OpenAIStub:
                     stub.requests.append(RecordedRequest(
                         self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                         time.monotonic()))
-                answer = stub._answer(self.path, body)
-                if answer.delay_s and stub._stopping.wait(answer.delay_s):
-                    return
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                try:
+                    answer = stub._answer(self.path, body)
+                    if answer.delay_s and stub._stopping.wait(answer.delay_s):
+                        return
+                finally:
+                    with stub._lock:
+                        stub.in_flight -= 1
                 payload = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
                 try:
                     self.send_response(answer.status)
@@ -158,6 +167,7 @@ class OpenAIStub:
             self._embeddings.clear()
             self.requests.clear()
             self.chat_responder = None
+            self.max_in_flight = 0
 
     # -- scripting -------------------------------------------------------------------------
 
