@@ -70,6 +70,9 @@ GEN_AI_REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
 GEN_AI_REQUEST_SEED = "gen_ai.request.seed"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+# Parts of input_tokens (which includes them), as newer GenAI conventions name them
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"  # JSON array of {role, content}
 GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"  # JSON array of {role, content}
 GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"

@@ -105,6 +105,8 @@ def test_anthropic_message_with_system_and_cache() -> None:
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 7095
     assert attrs[A.USAGE_CACHED_TOKENS] == 4000
     assert attrs[A.USAGE_CACHE_CREATION_TOKENS] == 1000
+    assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 4000
+    assert attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 1000
     assert attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] == ["tool_use"]
     # sonnet 4.5: $3 in, $0.30 cache read, $3.75 cache write, $15 out
     expected = (2095 * 3.0 + 4000 * 0.3 + 1000 * 3.75 + 503 * 15.0) / 1e6
@@ -206,6 +208,22 @@ def test_responses_api_inputs_and_output() -> None:
     assert attrs[A.GEN_AI_REQUEST_MAX_TOKENS] == 200
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 36
     assert attrs[A.COST_USD] == pytest.approx((36 * 2.0 + 87 * 8.0) / 1e6)
+
+
+def test_responses_api_item_list_with_tool_output() -> None:
+    inputs = {"model": "gpt-4.1", "input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "hello world"}]},
+        {"type": "function_call", "call_id": "call_9", "name": "lookup", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_9", "output": "42"},
+    ]}
+    attrs = attributes_for(inputs, None, {})
+    messages = json.loads(attrs[A.GEN_AI_INPUT_MESSAGES])
+    assert messages[0] == {"role": "user",
+                           "content": [{"type": "input_text", "text": "hello world"}]}
+    assert messages[1] == {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_9", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}]}
+    assert messages[2] == {"role": "tool", "tool_call_id": "call_9", "content": "42"}
+    assert attrs[A.GEN_AI_OPERATION_NAME] == "chat"
 
 
 def test_params_nested_in_kwargs_are_found() -> None:

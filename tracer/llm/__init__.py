@@ -142,6 +142,13 @@ def _message(value: Any, default_role: str = "user") -> dict[str, Any]:
     elif "parts" in message and "content" not in message:
         parts = message.pop("parts")
         message["content"] = _text_of(parts)
+    if "role" not in message and message.get("type") == "function_call":
+        message = {"role": "assistant", "content": None, "tool_calls": [{
+            "id": message.get("call_id"), "type": "function",
+            "function": {"name": message.get("name"), "arguments": message.get("arguments")}}]}
+    if "role" not in message and message.get("type") == "function_call_output":
+        message = {"role": "tool", "tool_call_id": message.get("call_id"),
+                   "content": message.get("output")}
     if message.get("role") == "model":
         message["role"] = "assistant"
     message.setdefault("role", default_role)
@@ -345,10 +352,12 @@ def _build(inputs: Mapping[str, Any] | None, info: LLMInfo | None, output: Any,
         attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
     if cached is not None:
         attrs[A.USAGE_CACHED_TOKENS] = cached
+        attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
     if reasoning is not None:
         attrs[A.USAGE_REASONING_TOKENS] = reasoning
     if cache_creation is not None:
         attrs[A.USAGE_CACHE_CREATION_TOKENS] = cache_creation
+        attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = cache_creation
     total = given.get("total_tokens")
     if total is None and input_tokens is not None and output_tokens is not None:
         total = input_tokens + output_tokens
