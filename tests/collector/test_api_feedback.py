@@ -1,0 +1,126 @@
+"""POST /api/feedback validation and round trip; GET /api/feedback by trace and over time."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from test_api_support import MINUTE, S, get, now_ns, send
+
+
+@pytest.fixture(scope="module")
+def seeded(spyglass_server):
+    project = f"api-feedback-{uuid.uuid4().hex[:8]}"
+    ids = send(spyglass_server.url, project, [
+        (now_ns() - 2 * MINUTE, S("answer", children=[S("chat", kind="llm", model="gpt-4o")])),
+        (now_ns() - MINUTE, S("answer")),
+    ])
+    detail = get(spyglass_server.url, f"/api/traces/{ids[0]}")
+    chat_span = next(s["span_id"] for s in detail["spans"] if s["name"] == "chat")
+    return spyglass_server.url, project, ids, chat_span
+
+
+def _post(url: str, body, expect: int):
+    response = httpx.post(f"{url}/api/feedback", json=body, timeout=30)
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+def test_round_trip_of_number_bool_and_label(seeded) -> None:
+    url, project, ids, chat_span = seeded
+    made = [
+        _post(url, {"trace_id": ids[0], "name": "correctness", "value": 0.75, "source": "judge",
+                    "author": "gpt-4o-judge", "comment": "mostly right",
+                    "metadata": {"reason": "missed a detail"}}, 201),
+        _post(url, {"trace_id": ids[0], "span_id": chat_span, "name": "thumbs", "value": True,
+                    "author": "ana"}, 201),
+        _post(url, {"trace_id": ids[0].upper(), "name": "category", "value": "geography",
+                    "source": "scorer"}, 201),
+        _post(url, {"trace_id": ids[1], "name": "correctness", "value": 1, "source": "judge"}, 201),
+    ]
+    first = made[0]
+    assert first["project"] == project and first["value"] == 0.75 and first["source"] == "judge"
+    assert first["metadata"] == {"reason": "missed a detail"} and first["comment"] == "mostly right"
+    assert len(first["id"]) == 32 and first["created_at"].endswith("Z")
+    assert made[1]["span_id"] == chat_span and made[1]["value"] is True
+    assert made[1]["source"] == "human"  # the default
+    assert made[2]["trace_id"] == ids[0] and made[2]["value"] == "geography"
+    listed = get(url, "/api/feedback", trace_id=ids[0])["feedback"]
+    assert [f["id"] for f in listed] == [m["id"] for m in made[:3]]
+    assert listed == made[:3]
+    by_span = get(url, "/api/feedback", trace_id=ids[0], span_id=chat_span)["feedback"]
+    assert [f["name"] for f in by_span] == ["thumbs"]
+
+
+def test_scores_over_time_by_project_and_name(seeded) -> None:
+    url, project, ids, _ = seeded
+    for value in (0.1, 0.2, 0.3):
+        _post(url, {"trace_id": ids[1], "name": "latency_score", "value": value,
+                    "source": "scorer"}, 201)
+    series = get(url, "/api/feedback", project=project, name="latency_score", since="-1h")
+    assert [f["value"] for f in series["feedback"]] == [0.1, 0.2, 0.3]
+    times = [f["created_at"] for f in series["feedback"]]
+    assert times == sorted(times)
+    assert get(url, "/api/feedback", project=project, name="latency_score",
+               since="now")["feedback"] == []
+    judged = get(url, "/api/feedback", project=project, source="judge")["feedback"]
+    assert judged and all(f["source"] == "judge" for f in judged)
+    pages = []
+    cursor = None
+    while True:
+        body = get(url, "/api/feedback", project=project, name="latency_score", limit=2,
+                   cursor=cursor)
+        pages.append([f["value"] for f in body["feedback"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [[0.1, 0.2], [0.3]]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": "x", "value": 1}, "trace_id"),
+    ({"trace_id": "abc", "name": "x", "value": 1}, "trace_id"),
+    ({"trace_id": "T", "value": 1}, "name"),
+    ({"trace_id": "T", "name": "  ", "value": 1}, "name"),
+    ({"trace_id": "T", "name": 5, "value": 1}, "name"),
+    ({"trace_id": "T", "name": "x"}, "value"),
+    ({"trace_id": "T", "name": "x", "value": None}, "value"),
+    ({"trace_id": "T", "name": "x", "value": [1, 2]}, "value"),
+    ({"trace_id": "T", "name": "x", "value": {"a": 1}}, "value"),
+    ({"trace_id": "T", "name": "x", "value": 1, "source": "robot"}, "source"),
+    ({"trace_id": "T", "name": "x", "value": 1, "span_id": "12"}, "span_id"),
+    ({"trace_id": "T", "name": "x", "value": 1, "metadata": [1]}, "metadata"),
+    ({"trace_id": "T", "name": "x", "value": 1, "author": 7}, "author"),
+    ({"trace_id": "T", "name": "x", "value": 1, "score": 3}, "score"),
+])
+def test_validation_names_the_bad_field(seeded, body, field) -> None:
+    url, _, ids, _ = seeded
+    body = {k: (ids[0] if v == "T" else v) for k, v in body.items()}
+    error = _post(url, body, 400)
+    assert set(error) == {"error"} and f"'{field}'" in error["error"], error
+
+
+def test_non_object_and_invalid_json_bodies(seeded) -> None:
+    url = seeded[0]
+    assert "error" in _post(url, [1, 2], 400)
+    response = httpx.post(f"{url}/api/feedback", content=b"{not json",
+                          headers={"content-type": "application/json"}, timeout=30)
+    assert response.status_code == 400 and "error" in response.json()
+
+
+def test_unknown_trace_needs_a_project(seeded) -> None:
+    url, project, _, _ = seeded
+    missing = uuid.uuid4().hex
+    error = _post(url, {"trace_id": missing, "name": "x", "value": 1}, 404)
+    assert missing in error["error"] and "project" in error["error"]
+    made = _post(url, {"trace_id": missing, "name": "x", "value": 1, "project": project}, 201)
+    assert made["project"] == project
+    assert [f["id"] for f in get(url, "/api/feedback", trace_id=missing)["feedback"]] == [made["id"]]
+
+
+def test_bad_query_parameters(seeded) -> None:
+    url = seeded[0]
+    assert "'trace_id'" in get(url, "/api/feedback", expect=400, trace_id="zz")["error"]
+    assert "'source'" in get(url, "/api/feedback", expect=400, source="robot")["error"]
+    assert "'cursor'" in get(url, "/api/feedback", expect=400, cursor="AAAA")["error"]

@@ -1,0 +1,146 @@
+"""GET /api/stats (totals equal what was sent, sane percentiles, buckets, group_by) and
+GET /api/values/{field}. Data goes in through the OTLP exporter."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime
+
+import pytest
+from test_api_support import MINUTE, MS, S, get, now_ns, send
+
+N = 100
+
+
+@pytest.fixture(scope="module")
+def seeded(spyglass_server):
+    """100 LLM spans in the last hour: span i lasts i ms, uses i input and 2i output tokens,
+    costs i/10000 USD, alternates two models; every 10th fails. Plus one two-span trace
+    with a tool span, tagged, to check kinds and grouping."""
+    project = f"api-stats-{uuid.uuid4().hex[:8]}"
+    base = now_ns() - 50 * MINUTE
+    traces = []
+    for i in range(1, N + 1):
+        traces.append((base + i * 10_000 * MS, S(
+            "chat", kind="llm", dur_ms=i, model="gpt-4o" if i % 2 == 0 else "gpt-4o-mini",
+            provider="openai", in_tok=i, out_tok=2 * i, cost=i / 10_000,
+            status="error" if i % 10 == 0 else "ok", user_id=f"user-{i % 3}",
+            tags=["bulk"] if i % 4 == 0 else None)))
+    traces.append((base + 5 * MINUTE, S("agent", kind="agent", dur_ms=3000, tags=["special"],
+                                        children=[S("lookup", kind="tool", at_ms=1, dur_ms=2)])))
+    send(spyglass_server.url, project, traces)
+    return spyglass_server.url, project
+
+
+def _stats(seeded, expect=200, **params):
+    url, project = seeded
+    return get(url, "/api/stats", expect=expect, project=project, **params)
+
+
+def test_totals_equal_what_was_sent(seeded) -> None:
+    body = _stats(seeded, since="-1h", kind="llm")
+    totals = body["totals"]
+    assert totals["count"] == N
+    assert totals["traces"] == N
+    assert totals["errors"] == N // 10
+    assert totals["input_tokens"] == sum(range(1, N + 1))
+    assert totals["output_tokens"] == 2 * sum(range(1, N + 1))
+    assert totals["total_tokens"] == 3 * sum(range(1, N + 1))
+    assert totals["cost_usd"] == pytest.approx(sum(range(1, N + 1)) / 10_000)
+    everything = _stats(seeded, since="-1h")["totals"]
+    assert everything["count"] == N + 2 and everything["traces"] == N + 1
+
+
+def test_percentiles_are_sane(seeded) -> None:
+    totals = _stats(seeded, since="-1h", kind="llm")["totals"]
+    assert totals["p50_ms"] == pytest.approx(50.5, abs=1.5)
+    assert totals["p95_ms"] == pytest.approx(95, abs=1.5)
+    assert totals["p99_ms"] == pytest.approx(99, abs=1.5)
+    assert 1 <= totals["p50_ms"] <= totals["p95_ms"] <= totals["p99_ms"] <= N
+
+
+def test_series_buckets_cover_the_range_and_add_up(seeded) -> None:
+    body = _stats(seeded, since="-1h", kind="llm")
+    assert body["bucket"] == "1m" and body["bucket_seconds"] == 60
+    assert body["group_by"] is None
+    [series] = body["series"]
+    assert series["group"] is None
+    points = series["points"]
+    assert 60 <= len(points) <= 61
+    times = [datetime.fromisoformat(p["time"]).timestamp() for p in points]
+    assert all(b - a == 60 for a, b in itertools.pairwise(times))
+    assert sum(p["count"] for p in points) == N
+    assert sum(p["cost_usd"] for p in points) == pytest.approx(body["totals"]["cost_usd"])
+    assert sum(p["errors"] for p in points) == N // 10
+    empty = [p for p in points if p["count"] == 0]
+    assert empty and all(p["p50_ms"] is None for p in empty)
+    full = [p for p in points if p["count"] > 0]
+    assert all(p["p50_ms"] <= p["p95_ms"] <= p["p99_ms"] for p in full)
+
+
+def test_explicit_and_automatic_buckets(seeded) -> None:
+    body = _stats(seeded, since="-1h", bucket="10m")
+    assert body["bucket_seconds"] == 600 and body["bucket"] == "10m"
+    assert sum(p["count"] for p in body["series"][0]["points"]) == N + 2
+    assert _stats(seeded, since="-24h")["bucket"] == "15m"
+    assert _stats(seeded, since="-7d")["bucket"] == "3h"
+    assert _stats(seeded)["since"] < _stats(seeded)["until"]  # default: the last 24 h
+
+
+def test_group_by_model(seeded) -> None:
+    body = _stats(seeded, since="-1h", kind="llm", group_by="model")
+    assert body["group_by"] == "model"
+    groups = {s["group"]: s for s in body["series"]}
+    assert set(groups) == {"gpt-4o", "gpt-4o-mini"}
+    even = groups["gpt-4o"]["totals"]
+    assert even["count"] == N // 2
+    assert even["input_tokens"] == sum(range(2, N + 1, 2))
+    assert even["errors"] == N // 10  # every 10th span is even
+    assert sum(s["totals"]["count"] for s in body["series"]) == body["totals"]["count"]
+    for s in body["series"]:
+        assert sum(p["count"] for p in s["points"]) == s["totals"]["count"]
+
+
+def test_group_by_kind_includes_non_llm_spans(seeded) -> None:
+    body = _stats(seeded, since="-1h", group_by="kind")
+    counts = {s["group"]: s["totals"]["count"] for s in body["series"]}
+    assert counts == {"llm": N, "agent": 1, "tool": 1}
+    assert body["series"][0]["group"] == "llm"  # largest first
+
+
+@pytest.mark.parametrize(("params", "name"), [
+    ({"bucket": "fast"}, "bucket"),
+    ({"bucket": "1s", "since": "-30d"}, "bucket"),
+    ({"group_by": "user"}, "group_by"),
+    ({"since": "tomorrow"}, "since"),
+    ({"since": "-1h", "until": "-2h"}, "until"),
+])
+def test_bad_parameters(seeded, params, name) -> None:
+    body = _stats(seeded, expect=400, **params)
+    assert f"'{name}'" in body["error"]
+
+
+def test_values_for_pickers(seeded) -> None:
+    url, project = seeded
+    models = get(url, "/api/values/model", project=project)
+    assert models["field"] == "model"
+    assert {v["value"]: v["count"] for v in models["values"]} == {"gpt-4o": 50, "gpt-4o-mini": 50}
+    names = [v["value"] for v in get(url, "/api/values/name", project=project)["values"]]
+    assert names == ["chat", "agent", "lookup"]  # most frequent first, then by name
+    kinds = {v["value"] for v in get(url, "/api/values/kind", project=project)["values"]}
+    assert kinds == {"llm", "agent", "tool"}
+    statuses = {v["value"]: v["count"] for v in get(url, "/api/values/status", project=project)["values"]}
+    assert statuses == {"ok": N - N // 10 + 2, "error": N // 10}
+    tags = {v["value"]: v["count"] for v in get(url, "/api/values/tag", project=project)["values"]}
+    assert tags == {"bulk": N // 4, "special": 1}
+    users = get(url, "/api/values/user_id", project=project, q="USER-1")["values"]
+    assert [v["value"] for v in users] == ["user-1"]
+    assert len(get(url, "/api/values/user_id", project=project, limit=2)["values"]) == 2
+    assert get(url, "/api/values/session_id", project=project)["values"] == []
+
+
+def test_values_of_unknown_field_is_400(seeded) -> None:
+    url, project = seeded
+    body = get(url, "/api/values/password", expect=400, project=project)
+    assert "'field'" in body["error"]
