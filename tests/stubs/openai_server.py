@@ -144,8 +144,9 @@ class OpenAIStub:
         self.port = self._server.server_address[1]
         self.url = f"http://{host}:{self.port}"
         self.base_url = f"{self.url}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="openai-stub")
+        # A short poll interval keeps stop() (and so each test's teardown) quick.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True, name="openai-stub")
 
     # -- lifecycle -------------------------------------------------------------------------
 
