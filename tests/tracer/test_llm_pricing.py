@@ -105,6 +105,15 @@ def test_models_without_a_cached_rate_charge_cache_hits_as_input() -> None:
         ("gpt-4o-mini-search-preview", None),
         ("gpt-4-32k", None),
         ("ft:gpt-4o-mini-2024-07-18:acme::abc123", None),
+        # a newer minor version or size variant may be priced differently: unknown
+        ("claude-opus-4-6", None),
+        ("gpt-5.1-mini", None),
+        ("gpt-5.2-pro-2025-12-11", None),
+        ("gemini-2.5-flash-thinking", None),
+        # suffixes that keep the price
+        ("gpt-5.1-codex", "gpt-5.1"),
+        ("gpt-4o-2024-08-06-preview", "gpt-4o"),
+        ("claude-3-5-sonnet-v2", "claude-3-5-sonnet"),
         ("", None),
     ],
 )

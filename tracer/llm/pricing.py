@@ -41,12 +41,12 @@ _PRICE_FIELDS = ("input", "output", "cached_input", "cache_write")
 _SNAPSHOT_SUFFIX = re.compile(
     r"-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|\d{3}|\d{2}-\d{2}|latest|preview|exp|v\d+(:\d+)?)$"
 )
-# A prefix match is refused when the rest of the name says it is a different product
-# (priced differently), e.g. gpt-4o-realtime-preview is not gpt-4o.
-_DIFFERENT_PRODUCT = frozenset({
-    "realtime", "audio", "tts", "transcribe", "search", "image", "vision", "16k", "32k",
-    "instruct", "deep", "research", "computer", "live",
-})
+# A name priced as a shorter table model must differ from it only by segments that never
+# change the price; anything else (-mini, -pro, -realtime, a minor version like -6) may be
+# a differently priced product, so it stays unknown rather than mispriced.
+_SAME_PRICE_SEGMENTS = frozenset({"chat", "codex", "latest", "preview", "exp", "experimental",
+                                  "stable"})
+_SNAPSHOT_SEGMENT = re.compile(r"^(\d{3,}|v\d+(:\d+)?)$")
 _BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2}\.)?(?:anthropic|mistral|meta|cohere|amazon)\.")
 
 
@@ -293,10 +293,11 @@ def resolve_model(model: str | None) -> str | None:
     (``openai/gpt-4o``, Bedrock's ``anthropic.``); Claude's dotted versions
     (``claude-3.5-sonnet``); without snapshot suffixes (``-2024-08-06``,
     ``-20241022``, ``-2411``, ``-001``, ``-latest``, ``-preview``, ``-v2:0``); and
-    finally the longest table model that is a ``-``-separated prefix of the name,
-    unless the rest names a differently priced product (``-realtime``, ``-audio``,
-    ``-search``, ``-32k``…). Fine-tuned models (``ft:…``) are unknown: their prices
-    differ from the base model's.
+    finally the longest table model that is a ``-``-separated prefix of the name when
+    the rest only says "same model" (``-chat``, ``-codex``, ``-latest``, ``-preview``, a
+    snapshot number). Anything else (``-mini``, ``-pro``, ``-realtime``, ``-32k``, a
+    minor version such as ``claude-opus-4-6``) may be priced differently and is unknown.
+    Fine-tuned models (``ft:…``) are unknown: their prices differ from the base model's.
     """
     if not model or not isinstance(model, str):
         return None
@@ -322,7 +323,7 @@ def _prefix_match(table: _Table, name: str) -> str | None:
     for known in table.keys_longest_first:
         if name.startswith(known + "-"):
             rest = name[len(known) + 1:].split("-")
-            if _DIFFERENT_PRODUCT.isdisjoint(rest):
+            if all(seg in _SAME_PRICE_SEGMENTS or _SNAPSHOT_SEGMENT.match(seg) for seg in rest):
                 return _lookup(table, known)
             return None
     return None

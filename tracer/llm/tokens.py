@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import importlib.util
 import json
+import re
 import threading
 import types
 from collections.abc import Iterable, Mapping
@@ -37,6 +38,8 @@ TOKENS_REPLY_PRIMING = 3
 # o200k_base; checked after tiktoken's own table.
 _O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-4o", "gpt-oss",
                    "o1", "o3", "o4", "codex-")
+# gpt-5 and later generations (gpt-5.4, gpt-6…): o200k_base is the closest public encoding.
+_LATER_GPT = re.compile(r"^gpt-([5-9]|\d{2,})(\b|[.-])")
 _CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "gpt-35", "text-embedding-")
 
 _lock = threading.Lock()
@@ -169,7 +172,7 @@ def encoding_name_for_model(model: str | None) -> str:
         try:
             name = tiktoken_name(base)
         except KeyError:
-            if base.startswith(_O200K_PREFIXES):
+            if base.startswith(_O200K_PREFIXES) or _LATER_GPT.match(base):
                 name = "o200k_base"
             elif base.startswith(_CL100K_PREFIXES):
                 name = "cl100k_base"
