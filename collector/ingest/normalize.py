@@ -43,10 +43,13 @@ class ResourceInfo:
 
 
 def resource_info(resource: Any, auth_project: str | None) -> ResourceInfo:
-    """Project and resource JSON of an OTLP ``Resource``: ``spyglass.project``, else
-    ``openinference.project.name``, else the authenticated key's project, else default."""
+    """Project and resource JSON of an OTLP ``Resource``.
+
+    A request under an API key always writes to the key's project, whatever the resource
+    says (a key must not write into another project). Otherwise: ``spyglass.project``,
+    else ``openinference.project.name``, else ``default``."""
     attrs = attributes(resource.attributes)
-    project = attrs.get(A.PROJECT) or attrs.get(PROJECT_NAME) or auth_project or DEFAULT_PROJECT
+    project = auth_project or attrs.get(A.PROJECT) or attrs.get(PROJECT_NAME) or DEFAULT_PROJECT
     return ResourceInfo(project=str(project), resource_json=_encode(attrs).decode())
 
 

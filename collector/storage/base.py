@@ -10,9 +10,12 @@ from typing import Any
 import msgspec
 from clickhouse_connect.driver.binding import format_bind_value
 
-# Both engines return rows decoded from ClickHouse's JSONEachRow output with these
-# settings, so a query gives identical Python values on chDB and on a server.
-JSON_OUTPUT_SETTINGS: dict[str, Any] = {
+# Both engines run every statement with these settings: rows come back as JSONEachRow
+# decoded identically on chDB and on a server, and FINAL keeps partition pruning (safe
+# because spans' partition key is a function of its sorting key, so the copies of one
+# span always share a partition).
+SESSION_SETTINGS: dict[str, Any] = {
+    "do_not_merge_across_partitions_select_final": 1,
     "output_format_json_quote_64bit_integers": 0,
     "output_format_json_quote_64bit_floats": 0,
     "output_format_json_quote_decimals": 0,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from collector.storage.base import (
-    JSON_OUTPUT_SETTINGS,
+    SESSION_SETTINGS,
     Storage,
     StorageError,
     decode_rows,
@@ -16,77 +17,127 @@ from collector.storage.base import (
 )
 from collector.storage.lock import DataDirLock
 
+# Connections open at most for concurrent queries; more callers wait for a free one.
+MAX_QUERY_CONNECTIONS = 4
+
 
 class ChdbStorage(Storage):
     """ClickHouse in this process, data under ``data_dir`` (locked against other processes).
 
-    chDB allows one data path per process; opening a second, different directory in the
-    same process fails with a clear :class:`StorageError`.
+    A chDB connection is not safe for concurrent statements (query parameters of one
+    caller leak into another's), and runs nothing else while a streaming insert is open.
+    So queries borrow a connection from a small pool, and inserts use their own connection
+    under a lock: readers never wait behind a batch being written, nor see another's
+    parameters. chDB allows one data path per process at a time; opening a second, different
+    directory while one is open fails with a clear :class:`StorageError`.
     """
 
     engine = "chdb"
 
-    def __init__(self, data_dir: Path) -> None:
-        from chdb.session import Session
-
+    def __init__(self, data_dir: Path, max_query_connections: int = MAX_QUERY_CONNECTIONS) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self._lock = DataDirLock(self.data_dir)
         self._lock.acquire()
-        self._close_lock = threading.Lock()
+        self._path = str(self.data_dir / "clickhouse")
+        self._idle: list[Any] = []
+        self._all: list[Any] = []
+        self._pool_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_query_connections)
+        self._insert_lock = threading.Lock()
+        self._closed = False
         try:
-            self._session: Any = Session(str(self.data_dir / "clickhouse"))
-            for name, value in JSON_OUTPUT_SETTINGS.items():
-                self._session.query(f"SET {name} = {value!r}")
+            self._idle.append(self._connect())
+            self._insert_session = self._connect()
         except Exception as exc:
+            self._close_all()
             self._lock.release()
             raise StorageError(f"cannot open chDB data directory {self.data_dir}: {exc}") from exc
 
-    def _params(self, params: Mapping[str, Any] | None) -> dict[str, str] | None:
-        return {k: param_text(v) for k, v in params.items()} if params else None
+    def _connect(self) -> Any:
+        from chdb.session import Session
 
-    def _session_or_raise(self) -> Any:
-        session = self._session
-        if session is None:
-            raise StorageError("storage is closed")
+        session = Session(self._path)
+        for name, value in SESSION_SETTINGS.items():
+            session.query(f"SET {name} = {value!r}")
+        with self._pool_lock:
+            self._all.append(session)
         return session
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        if self._closed:
+            raise StorageError("storage is closed")
+        self._slots.acquire()
+        try:
+            with self._pool_lock:
+                session = self._idle.pop() if self._idle else None
+            if session is None:
+                session = self._connect()
+            try:
+                yield session
+            finally:
+                with self._pool_lock:
+                    self._idle.append(session)
+        finally:
+            self._slots.release()
+
+    @staticmethod
+    def _params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+        return {k: param_text(v) for k, v in params.items()} if params else None
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of ``sql`` as dicts (see :class:`Storage`)."""
-        session = self._session_or_raise()
-        try:
-            result = session.query(sql, "JSONEachRow", params=self._params(params))
-        except Exception as exc:
-            raise StorageError(str(exc)) from exc
-        return decode_rows(result.bytes())
+        with self._connection() as session:
+            try:
+                result = session.query(sql, "JSONEachRow", params=self._params(params))
+            except Exception as exc:
+                raise StorageError(str(exc)) from exc
+            return decode_rows(result.bytes())
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns no rows."""
-        session = self._session_or_raise()
-        try:
-            session.query(sql, "JSONEachRow", params=self._params(params))
-        except Exception as exc:
-            raise StorageError(str(exc)) from exc
+        with self._connection() as session:
+            try:
+                session.query(sql, "JSONEachRow", params=self._params(params))
+            except Exception as exc:
+                raise StorageError(str(exc)) from exc
 
     def insert_json_lines(self, table: str, data: bytes) -> None:
-        """One streaming insert of JSONEachRow ``data``; returns once the part is on disk."""
-        session = self._session_or_raise()
-        try:
-            with session.send_insert(f"INSERT INTO {table}", "JSONEachRow") as inserter:
-                inserter.append(data)
-                inserter.finish()
-        except Exception as exc:
-            raise StorageError(f"insert into {table} failed: {exc}") from exc
+        """One streaming insert of JSONEachRow ``data``; returns once the part is written
+        to the data directory (it survives the process being killed from then on)."""
+        with self._insert_lock:
+            if self._closed:
+                raise StorageError("storage is closed")
+            try:
+                with self._insert_session.send_insert(f"INSERT INTO {table}", "JSONEachRow") as ins:
+                    ins.append(data)
+                    ins.finish()
+            except Exception as exc:
+                raise StorageError(f"insert into {table} failed: {exc}") from exc
 
     def ping(self) -> None:
         """Raise unless chDB answers ``SELECT 1``."""
         self.query("SELECT 1 AS ok")
 
+    def _close_all(self) -> None:
+        with self._pool_lock:
+            sessions, self._all, self._idle = self._all, [], []
+        for session in sessions:
+            try:
+                session.close()
+            except Exception:
+                pass
+
     def close(self) -> None:
-        """Close the session and release the data-dir lock."""
-        with self._close_lock:
-            session, self._session = self._session, None
-            if session is not None:
-                try:
-                    session.close()
-                finally:
-                    self._lock.release()
+        """Close every connection and release the data-dir lock (idempotent). Waits for
+        running statements to finish."""
+        with self._insert_lock:
+            if self._closed:
+                return
+            self._closed = True
+        for _ in range(MAX_QUERY_CONNECTIONS):
+            self._slots.acquire(timeout=30)
+        try:
+            self._close_all()
+        finally:
+            self._lock.release()

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from collector.storage.base import (
-    JSON_OUTPUT_SETTINGS,
+    SESSION_SETTINGS,
     Storage,
     StorageError,
     decode_rows,
@@ -77,7 +77,7 @@ class ClickHouseStorage(Storage):
             import clickhouse_connect
 
             client = clickhouse_connect.get_client(
-                **self._kwargs, settings=dict(JSON_OUTPUT_SETTINGS), autogenerate_session_id=False
+                **self._kwargs, settings=dict(SESSION_SETTINGS), autogenerate_session_id=False
             )
             self._local.client = client
             with self._clients_lock:
