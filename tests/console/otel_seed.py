@@ -69,8 +69,7 @@ def _chat_trace(tracer, t0: int, *, question: str, answer: str, model: str, user
             A.OP_KIND: "guardrail", A.GUARDRAIL_PASSED: guardrail_passed,
             A.GUARDRAIL_ACTION: "block", A.INPUTS: json.dumps({"text": answer}),
         })
-        if not guardrail_passed:
-            guard.set_status(Status(StatusCode.ERROR, "guardrail blocked the response: pii"))
+        # Like scorers.Guardrail: a failed check is a verdict attribute, not a span error.
         guard.end(end_time=t0 + 645 * MS)
     if fail_tool:
         tool = tracer.start_span("lookup_weather", context=ctx, start_time=t0 + 646 * MS, attributes={

@@ -55,7 +55,10 @@ export function Chart({ title, x, series, format, height = 200, stacked = false,
     const el = host.current;
     if (!el) return;
     const fmt = format ?? ((v: number) => String(v));
-    const drawn = stacked ? stack(series) : series;
+    // Stacked series are drawn tallest first so each smaller one stays visible on top.
+    const ordered = stacked ? stack(series).reverse() : series;
+    const drawn = ordered;
+    const source = stacked ? [...series].reverse() : series;
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
@@ -76,16 +79,20 @@ export function Chart({ title, x, series, format, height = 200, stacked = false,
       series: [
         { label: "time" },
         ...drawn.map((s, i) => {
-          const color = s.color ?? PALETTE[i % PALETTE.length];
+          const color = s.color ?? PALETTE[(stacked ? series.length - 1 - i : i) % PALETTE.length];
           return {
             label: s.label,
             stroke: color,
             width: 2,
-            fill: stacked || bars ? color + "40" : undefined,
+            fill: bars ? color + "d9" : stacked ? color + "55" : undefined,
             paths: bars ? uPlot.paths.bars!({ size: [0.7, 40] }) : undefined,
             // Sparse series (a few buckets with data) would be invisible as lines.
-            points: sparsePoints(series[i].values, bars),
-            value: (_u: uPlot, v: number | null) => (v === null ? "–" : fmt(v)),
+            points: sparsePoints(source[i].values, bars),
+            // The legend shows a bucket's own value, not the stacked running total.
+            value: (_u: uPlot, v: number | null, _s: number, idx: number | null) => {
+              const own = idx === null || idx === undefined ? v : source[i].values[idx];
+              return own === null || own === undefined ? "–" : fmt(own);
+            },
             spanGaps: false,
           } as uPlot.Series;
         }),

@@ -216,3 +216,13 @@ export function Section({ title, children, right }: { title: string; children?: 
     </section>
   );
 }
+
+/** A table cell value: scalars and short JSON inline, bigger values as folded JSON. */
+export function Value({ value }: { value: unknown }) {
+  if (value === null || value === undefined) return <span class="muted">–</span>;
+  if (typeof value === "string") return value.length > 300 ? <FoldedText text={value} /> : <span class="pre-line">{value}</span>;
+  if (typeof value !== "object") return <span>{String(value)}</span>;
+  const compact = JSON.stringify(value);
+  if (compact.length <= 90) return <code class="inline-json">{compact}</code>;
+  return <JsonView value={value} />;
+}

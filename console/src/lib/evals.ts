@@ -27,6 +27,7 @@ export function runStarted(r: Obj): string {
 export interface ScorerSummary {
   scorer: string;
   mean: number | null;
+  passRate: number | null;
   ciLow: number | null;
   ciHigh: number | null;
   n: number | null;
@@ -40,6 +41,7 @@ function toSummary(name: string, v: unknown): ScorerSummary {
   return {
     scorer: str(o.scorer ?? o.name ?? name),
     mean: numOrNull(o.mean ?? o.pass_rate ?? o.value),
+    passRate: numOrNull(o.pass_rate),
     ciLow: numOrNull(o.ci_low ?? o.ci_lower ?? (ci ? ci[0] : null)),
     ciHigh: numOrNull(o.ci_high ?? o.ci_upper ?? (ci ? ci[1] : null)),
     n: numOrNull(o.n ?? o.count),
@@ -57,6 +59,13 @@ export function runSummaries(r: Obj): ScorerSummary[] {
 
 export interface ScorerDelta {
   scorer: string;
+  kind: string;
+  higherIsBetter: boolean;
+  ciLow: number | null;
+  ciHigh: number | null;
+  nShared: number | null;
+  worse: number | null;
+  better: number | null;
   a: number | null;
   b: number | null;
   delta: number | null;
@@ -70,12 +79,20 @@ export function compareScorers(c: Obj): ScorerDelta[] {
   const entries: Array<[string, unknown]> = Array.isArray(s) ? s.map((x, i) => [String(i), x]) : isObj(s) ? Object.entries(s) : [];
   return entries.map(([k, v]) => {
     const o = isObj(v) ? v : {};
-    const a = o.a ?? o.baseline ?? o.a_mean ?? o.baseline_mean;
-    const b = o.b ?? o.candidate ?? o.b_mean ?? o.candidate_mean;
+    const a = o.baseline ?? o.a ?? o.a_mean;
+    const b = o.current ?? o.b ?? o.candidate ?? o.b_mean;
     const av = isObj(a) ? numOrNull(a.mean ?? a.pass_rate) : numOrNull(a);
     const bv = isObj(b) ? numOrNull(b.mean ?? b.pass_rate) : numOrNull(b);
+    const ci = Array.isArray(o.delta_ci) ? o.delta_ci : [null, null];
     return {
       scorer: str(o.scorer ?? o.name ?? k),
+      kind: str(o.kind),
+      higherIsBetter: o.higher_is_better !== false,
+      ciLow: numOrNull(ci[0]),
+      ciHigh: numOrNull(ci[1]),
+      nShared: numOrNull(o.n_shared),
+      worse: numOrNull(o.worse),
+      better: numOrNull(o.better),
       a: av,
       b: bv,
       delta: numOrNull(o.delta ?? (av !== null && bv !== null ? bv - av : null)),
@@ -86,49 +103,60 @@ export function compareScorers(c: Obj): ScorerDelta[] {
   });
 }
 
-export interface ChangedRow {
-  key: string;
-  scorer: string;
-  flip: string; // "pass->fail", "fail->pass" or ""
-  a: unknown;
-  b: unknown;
-  input: unknown;
-  aTrace: string;
-  bTrace: string;
-  aOutput: unknown;
-  bOutput: unknown;
+export interface RowSide {
+  status: string;
+  output: unknown;
+  error: string | null;
+  traceId: string;
+  scores: Record<string, { value: unknown; passed: boolean | null }>;
 }
 
-export function changedRows(c: Obj): ChangedRow[] {
-  const rows = (c.changed_rows ?? c.rows ?? c.changed ?? []) as unknown[];
-  const flipped = (c.flipped ?? c.flipped_rows ?? []) as unknown[];
-  const toRow = (v: unknown, defaultFlip: string): ChangedRow => {
+export interface ComparedRow {
+  rowId: string;
+  rowIndex: number | null;
+  /** scorer -> "pass->fail" | "fail->pass" */
+  flips: Record<string, string>;
+  a: RowSide | null;
+  b: RowSide | null;
+  /** Any flip, a changed score value, or a changed status. */
+  changed: boolean;
+  worse: boolean;
+}
+
+function side(v: unknown): RowSide | null {
+  if (!isObj(v)) return null;
+  const scores: RowSide["scores"] = {};
+  if (isObj(v.scores)) {
+    for (const [k, x] of Object.entries(v.scores)) {
+      const o = isObj(x) ? x : { value: x };
+      scores[k] = { value: o.value, passed: typeof o.passed === "boolean" ? o.passed : null };
+    }
+  }
+  return { status: str(v.status), output: v.output, error: v.error ? str(v.error) : null, traceId: str(v.trace_id), scores };
+}
+
+/** The compare answer's rows (flipped pass->fail first, as the server orders them). */
+export function comparedRows(c: Obj): ComparedRow[] {
+  const rows = Array.isArray(c.rows) ? (c.rows as unknown[]) : [];
+  return rows.map((v) => {
     const o = isObj(v) ? v : {};
-    const a = isObj(o.a) ? o.a : isObj(o.baseline) ? o.baseline : {};
-    const b = isObj(o.b) ? o.b : isObj(o.candidate) ? o.candidate : {};
+    const flips: Record<string, string> = {};
+    if (isObj(o.flips)) for (const [k, d] of Object.entries(o.flips)) flips[k] = str(d);
+    const a = side(o.a);
+    const b = side(o.b);
+    const names = new Set([...Object.keys(a?.scores ?? {}), ...Object.keys(b?.scores ?? {})]);
+    let changed = Object.keys(flips).length > 0 || !a || !b || a.status !== b.status;
+    for (const n of names) {
+      if (JSON.stringify(a?.scores[n]?.value) !== JSON.stringify(b?.scores[n]?.value)) changed = true;
+    }
     return {
-      key: str(o.row_key ?? o.key ?? o.row_index ?? o.index ?? o.row),
-      scorer: str(o.scorer ?? o.name),
-      flip: str(o.flip ?? o.change ?? defaultFlip),
-      a: o.a_score ?? o.a_value ?? a.score ?? a.value ?? a.scores,
-      b: o.b_score ?? o.b_value ?? b.score ?? b.value ?? b.scores,
-      input: o.input ?? o.inputs ?? a.input ?? b.input,
-      aTrace: str(o.a_trace_id ?? a.trace_id),
-      bTrace: str(o.b_trace_id ?? b.trace_id),
-      aOutput: o.a_output ?? a.output,
-      bOutput: o.b_output ?? b.output,
+      rowId: str(o.row_id),
+      rowIndex: numOrNull(o.row_index),
+      flips,
+      a,
+      b,
+      changed,
+      worse: Object.values(flips).some((d) => d.replace(/\s/g, "") === "pass->fail"),
     };
-  };
-  const out = [...flipped.map((v) => toRow(v, "pass->fail")), ...rows.map((v) => toRow(v, ""))];
-  // Flipped pass->fail first: they are what broke.
-  const rank = (r: ChangedRow) => (r.flip.replace(/\s/g, "").toLowerCase() === "pass->fail" ? 0 : r.flip ? 1 : 2);
-  const seen = new Set<string>();
-  return out
-    .filter((r) => {
-      const k = `${r.key}|${r.scorer}|${r.flip}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    })
-    .sort((x, y) => rank(x) - rank(y));
+  });
 }

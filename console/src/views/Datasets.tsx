@@ -1,6 +1,6 @@
 // Datasets: names, their content-addressed versions, the rows of a version, and the diff
 // between two versions.
-import { EmptyState, ErrorBanner, JsonView, Loading } from "../components/common";
+import { EmptyState, ErrorBanner, JsonView, Loading, Value } from "../components/common";
 import { useApi } from "../lib/api";
 import { isObj, type Obj } from "../lib/evals";
 import { fmtTime } from "../lib/format";
@@ -8,13 +8,9 @@ import { Link, setQuery } from "../lib/router";
 
 const ROWS_LIMIT = 100;
 
-function versionId(v: Obj): string {
-  return String(v.version ?? v.id ?? v.version_id ?? "");
-}
-
-function versionLabel(v: Obj, i: number, n: number): string {
-  const label = v.label ?? v.tag ?? v.number ?? `v${n - i}`;
-  return String(label).startsWith("v") ? String(label) : `v${label}`;
+/** "v3": what the URL and the API's version parameter use. */
+function versionName(v: Obj): string {
+  return String(v.version ?? (v.number !== undefined ? `v${String(v.number)}` : v.version_id));
 }
 
 function RowsTable({ rows }: { rows: unknown[] }) {
@@ -34,7 +30,7 @@ function RowsTable({ rows }: { rows: unknown[] }) {
               <td class="num">{i}</td>
               {cols.map((c) => {
                 const v = isObj(r) ? r[c] : r;
-                return <td key={c} class="cell-json">{typeof v === "string" ? v : <JsonView value={v} />}</td>;
+                return <td key={c} class="cell-json"><Value value={v} /></td>;
               })}
             </tr>
           ))}
@@ -51,15 +47,17 @@ function Diff({ name, a, b, project }: { name: string; a: string; b: string; pro
   const added = list("added");
   const removed = list("removed");
   const changed = list("changed");
+  const counts = (d && isObj(d.counts) ? d.counts : {}) as Record<string, number>;
   return (
     <section class="section dataset-diff">
-      <header class="section-head"><h3>Diff {a.slice(0, 10)} → {b.slice(0, 10)}</h3></header>
+      <header class="section-head"><h3>Diff {a} → {b}{d && d.key ? ` (rows matched by key "${String(d.key)}")` : " (rows matched by content)"}</h3></header>
       <ErrorBanner error={diff.error} what="the diff" />
       {diff.loading && !d ? <Loading /> : null}
       {d ? (
         <>
           <p>
-            <b class="ok-text">{added.length} added</b> · <b class="error-text">{removed.length} removed</b> · <b>{changed.length} changed</b>
+            <b class="ok-text">{counts.added ?? added.length} added</b> · <b class="error-text">{counts.removed ?? removed.length} removed</b> · <b>{counts.changed ?? changed.length} changed</b>
+            {counts.unchanged !== undefined ? <span class="muted"> · {counts.unchanged} unchanged</span> : null}
           </p>
           <div class="table-wrap">
             <table class="table diff-table">
@@ -71,7 +69,7 @@ function Diff({ name, a, b, project }: { name: string; a: string; b: string; pro
                   const o = isObj(r) ? r : {};
                   return (
                     <tr key={`c${i}`} class="diff-changed">
-                      <td>changed{o.key !== undefined ? ` (${String(o.key)})` : ""}</td>
+                      <td>changed{o.key !== undefined ? <span class="muted"> · {d && d.key ? String(d.key) : "key"} = {JSON.stringify(o.key)}</span> : null}</td>
                       <td class="cell-json">
                         <div class="side-by-side">
                           <JsonView value={o.before ?? o.a ?? o.old} />
@@ -93,10 +91,11 @@ function Diff({ name, a, b, project }: { name: string; a: string; b: string; pro
 export function DatasetsView({ project, query, name }: { project: string; query: URLSearchParams; name: string | null }) {
   const pq = project ? `?project=${encodeURIComponent(project)}` : "";
   const names = useApi<{ datasets: Obj[] }>("/api/datasets", { project: project || undefined });
-  const detail = useApi<Obj>(name ? `/api/datasets/${encodeURIComponent(name)}` : null, { project: project || undefined });
-  const versions = (detail.data?.versions ?? []) as Obj[];
-  const selected = query.get("version") ?? (versions[0] ? versionId(versions[0]) : "");
-  const rows = useApi<Obj>(name && selected ? `/api/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(selected)}` : null, {
+  const detail = useApi<Obj>(name ? `/api/datasets/${encodeURIComponent(name)}/versions` : null, { project: project || undefined });
+  // The API lists versions oldest first; newest first reads better.
+  const versions = [...((detail.data?.versions ?? []) as Obj[])].reverse();
+  const selected = query.get("version") ?? (versions[0] ? versionName(versions[0]) : "");
+  const rows = useApi<Obj>(name && selected ? `/api/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(selected)}/rows` : null, {
     project: project || undefined,
     limit: ROWS_LIMIT,
   });
@@ -127,7 +126,7 @@ export function DatasetsView({ project, query, name }: { project: string; query:
                 return (
                   <li key={n}>
                     <Link href={`/datasets/${encodeURIComponent(n)}${pq}`} class={n === name ? "active" : ""}>
-                      {n} <span class="muted small">{d.version_count ?? d.versions ? `· ${String(d.version_count ?? (d.versions as unknown[]).length)} versions` : ""}</span>
+                      {n} <span class="muted small">· {String(d.latest ?? "")} · {String(d.row_count ?? "")} rows</span>
                     </Link>
                   </li>
                 );
@@ -142,21 +141,23 @@ export function DatasetsView({ project, query, name }: { project: string; query:
                 <h3>Versions of {name}</h3>
                 <table class="table compact versions">
                   <thead>
-                    <tr><th>Version</th><th>Id</th><th>Created</th><th class="num">Rows</th><th>Diff A</th><th>Diff B</th></tr>
+                    <tr><th>Version</th><th>Id</th><th>Created</th><th class="num">Rows</th><th>Key</th><th>Description</th><th>Diff from</th><th>Diff to</th></tr>
                   </thead>
                   <tbody>
-                    {versions.map((v, i) => {
-                      const id = versionId(v);
+                    {versions.map((v) => {
+                      const id = versionName(v);
                       return (
-                        <tr key={id} class={`clickable ${id === selected ? "selected" : ""}`}>
+                        <tr key={id} class={`clickable ${id === selected ? "selected" : ""}`} data-version={id}>
                           <td>
                             <button type="button" class={`btn-link ${id === selected ? "flip" : ""}`} onClick={() => setQuery({ version: id })}>
-                              {versionLabel(v, i, versions.length)}
+                              {id}
                             </button>
                           </td>
-                          <td><code>{id.slice(0, 12)}</code></td>
+                          <td><code>{String(v.version_id ?? "").slice(0, 12)}</code></td>
                           <td class="nowrap">{fmtTime(String(v.created_at ?? ""))}</td>
-                          <td class="num">{String(v.row_count ?? v.rows ?? "")}</td>
+                          <td class="num">{String(v.row_count ?? "")}</td>
+                          <td>{v.key ? <code>{String(v.key)}</code> : <span class="muted">content</span>}</td>
+                          <td class="ellipsis" title={String(v.description ?? "")}>{String(v.description ?? "")}</td>
                           <td><input type="radio" name="diff_a" aria-label={`Diff from ${id}`} checked={diffA === id} onChange={() => setQuery({ diff_a: id })} /></td>
                           <td><input type="radio" name="diff_b" aria-label={`Diff to ${id}`} checked={diffB === id} onChange={() => setQuery({ diff_b: id })} /></td>
                         </tr>
@@ -170,7 +171,7 @@ export function DatasetsView({ project, query, name }: { project: string; query:
             {selected ? (
               <section class="section">
                 <header class="section-head">
-                  <h3>Rows of {selected.slice(0, 12)}</h3>
+                  <h3>Rows of {name}:{selected}</h3>
                   <span class="muted small">{rowList.length < total ? `first ${rowList.length} of ${total}` : `${total} rows`}</span>
                 </header>
                 <ErrorBanner error={rows.error} what="rows" />

@@ -1,51 +1,96 @@
 // Two runs side by side: per-scorer deltas with the paired test's verdict, then the rows
 // that changed, flipped pass->fail first, each linking to both traces.
-import { ErrorBanner, JsonView, Loading } from "../components/common";
-import { fmtScore, ScoreWithCI, VerdictBadge } from "../components/scores";
+import { useState } from "preact/hooks";
+import { ErrorBanner, Loading, Value } from "../components/common";
+import { fmtScore, VerdictBadge } from "../components/scores";
 import { useApi } from "../lib/api";
-import { changedRows, compareScorers, isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
+import { comparedRows, compareScorers, isObj, runDataset, runEval, runId, runStarted, type ComparedRow, type Obj, type RowSide, type ScorerDelta } from "../lib/evals";
 import { fmtNum, fmtTime } from "../lib/format";
 import { Link } from "../lib/router";
 
-function RunCard({ label, run }: { label: string; run: Obj | undefined }) {
+/** Red when the change is bad for this scorer (lower-is-better scorers invert), green when good. */
+function deltaClass(d: ScorerDelta): string {
+  if (!d.delta) return "";
+  const good = d.higherIsBetter ? d.delta > 0 : d.delta < 0;
+  return good ? "delta-pos" : "delta-neg";
+}
+
+function RunCard({ label, run, pq }: { label: string; run: Obj | undefined; pq: string }) {
   if (!run) return null;
+  const id = runId(run);
   return (
     <div class="panel" data-side={label}>
       <h3>
-        {label}: {runEval(run)} <span class="muted">{runId(run).slice(0, 12)}</span>
+        {label}: {runEval(run)}{" "}
+        <Link href={`/evals/runs/${id}${pq}`}>
+          <code>{id.slice(0, 12)}</code>
+        </Link>
       </h3>
       <p class="muted small">
-        {fmtTime(runStarted(run))} · {runDataset(run)}
-        {run.params && Object.keys(run.params as Obj).length ? ` · ${JSON.stringify(run.params)}` : ""}
+        {fmtTime(runStarted(run))} · dataset {runDataset(run) || "–"}
+        {run.status ? ` · ${String(run.status)}` : ""}
+        {run.params && Object.keys(run.params as Obj).length ? ` · params ${JSON.stringify(run.params)}` : ""}
       </p>
-      <ul class="list">
-        {runSummaries(run).map((s) => (
-          <li key={s.scorer}>
-            {s.scorer}: <ScoreWithCI s={s} />
-          </li>
-        ))}
-      </ul>
     </div>
   );
 }
 
-function val(v: unknown): string {
-  if (isObj(v)) return val(v.value ?? v.score ?? v.passed);
-  if (typeof v === "boolean") return v ? "pass" : "fail";
-  if (typeof v === "number") return fmtScore(v);
-  return v === null || v === undefined ? "–" : String(v);
+function scoreText(s: RowSide | null, scorer: string): string {
+  if (!s) return "(absent)";
+  const v = s.scores[scorer];
+  if (!v) return s.status !== "ok" ? s.status : "–";
+  const verdict = v.passed === null ? "" : v.passed ? "pass" : "fail";
+  if (typeof v.value === "boolean") return v.value ? "pass" : "fail";
+  const value = typeof v.value === "number" ? fmtScore(v.value) : v.value === null || v.value === undefined ? "" : String(v.value);
+  return [value, verdict].filter(Boolean).join(" · ") || "–";
+}
+
+function RowLine({ r, scorers, pq }: { r: ComparedRow; scorers: string[]; pq: string }) {
+  const flipped = Object.entries(r.flips);
+  return (
+    <tr class={r.worse ? "row-error" : ""} data-flip={r.worse ? "pass->fail" : flipped.length ? "fail->pass" : ""}>
+      <td class="num">{r.rowIndex ?? "–"}</td>
+      <td class="flip">
+        {flipped.length
+          ? flipped.map(([s, d]) => (
+              <div key={s} class={d.replace(/\s/g, "") === "pass->fail" ? "error-text" : "ok-text"}>
+                {s}: {d.replace("->", " → ")}
+              </div>
+            ))
+          : r.a && r.b && r.a.status !== r.b.status
+            ? `status ${r.a.status} → ${r.b.status}`
+            : "score changed"}
+      </td>
+      {scorers.map((s) => (
+        <td key={s} class="nowrap small">
+          {scoreText(r.a, s)} → <b>{scoreText(r.b, s)}</b>
+        </td>
+      ))}
+      <td class="cell-json">{r.b?.error ? <span class="error-text">{r.b.error}</span> : <Value value={r.b?.output ?? r.a?.output} />}</td>
+      <td class="nowrap">
+        {r.a?.traceId ? <Link href={`/traces/${r.a.traceId}${pq}`}>A trace</Link> : null}
+        {r.a?.traceId && r.b?.traceId ? " · " : null}
+        {r.b?.traceId ? <Link href={`/traces/${r.b.traceId}${pq}`}>B trace</Link> : null}
+      </td>
+    </tr>
+  );
 }
 
 export function EvalCompareView({ project, query }: { project: string; query: URLSearchParams }) {
   const a = query.get("a") ?? "";
   const b = query.get("b") ?? "";
+  const [showAll, setShowAll] = useState(false);
   const cmp = useApi<Obj>(a && b ? "/api/evals/compare" : null, { a, b, project: project || undefined });
   const c = cmp.data;
-  const runA = c && isObj(c.a) ? (c.a as Obj) : c && isObj(c.baseline) ? (c.baseline as Obj) : undefined;
-  const runB = c && isObj(c.b) ? (c.b as Obj) : c && isObj(c.candidate) ? (c.candidate as Obj) : undefined;
+  const runA = c && isObj(c.a) ? (c.a as Obj) : undefined;
+  const runB = c && isObj(c.b) ? (c.b as Obj) : undefined;
   const deltas = c ? compareScorers(c) : [];
-  const rows = c ? changedRows(c) : [];
-  const regressed = deltas.filter((d) => d.verdict.toLowerCase() === "regressed").length;
+  const rows = c ? comparedRows(c) : [];
+  const changed = rows.filter((r) => r.changed);
+  const shown = showAll ? rows : changed;
+  const regressed = Array.isArray(c?.regressed) ? (c!.regressed as string[]) : [];
+  const improved = Array.isArray(c?.improved) ? (c!.improved as string[]) : [];
+  const scorerNames = deltas.map((d) => d.scorer).filter((s) => rows.some((r) => r.a?.scores[s] || r.b?.scores[s]));
   const pq = project ? `?project=${encodeURIComponent(project)}` : "";
   return (
     <div class="view compare-view">
@@ -55,11 +100,11 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
       <div class="view-head">
         <h1>Compare runs</h1>
         {c ? (
-          regressed ? (
-            <span class="badge verdict-regressed" role="status">{regressed} scorer{regressed > 1 ? "s" : ""} regressed</span>
-          ) : (
-            <span class="badge verdict-unchanged" role="status">no regression</span>
-          )
+          <span class="overall-verdict" role="status" data-verdict={String(c.verdict ?? "")}>
+            <VerdictBadge verdict={String(c.verdict ?? "unchanged")} />{" "}
+            {regressed.length ? <span class="error-text">regressed: {regressed.join(", ")}</span> : null}
+            {improved.length ? <span class="ok-text"> improved: {improved.join(", ")}</span> : null}
+          </span>
         ) : null}
       </div>
       {!a || !b ? <ErrorBanner error={new Error("Pick two runs on the Evaluations page (this page needs ?a=RUN&b=RUN).")} /> : null}
@@ -67,9 +112,10 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
       {cmp.loading && !c ? <Loading /> : null}
       {c ? (
         <>
+          {c.same_dataset === false ? <div class="error-banner">The runs read different dataset versions: only the rows they share are paired.</div> : null}
           <div class="side-by-side">
-            <RunCard label="A (baseline)" run={runA} />
-            <RunCard label="B (candidate)" run={runB} />
+            <RunCard label="A (baseline)" run={runA} pq={pq} />
+            <RunCard label="B (current)" run={runB} pq={pq} />
           </div>
           <div class="table-wrap">
             <table class="table deltas">
@@ -79,6 +125,8 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
                   <th class="num">A</th>
                   <th class="num">B</th>
                   <th class="num">Δ (B − A)</th>
+                  <th class="num">95% CI of Δ</th>
+                  <th class="num">Rows worse / better</th>
                   <th class="num">p-value</th>
                   <th>Test</th>
                   <th>Verdict</th>
@@ -86,55 +134,53 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
               </thead>
               <tbody>
                 {deltas.map((d) => (
-                  <tr key={d.scorer} data-scorer={d.scorer} data-verdict={d.verdict.toLowerCase()}>
+                  <tr key={d.scorer} data-scorer={d.scorer} data-verdict={d.verdict.toLowerCase()} class={d.verdict.toLowerCase() === "regressed" ? "row-error" : ""}>
                     <td>{d.scorer}</td>
-                    <td class="num">{fmtScore(d.a)}</td>
-                    <td class="num">{fmtScore(d.b)}</td>
-                    <td class={`num ${d.delta !== null && d.delta < 0 ? "delta-neg" : d.delta ? "delta-pos" : ""}`}>{d.delta === null ? "–" : `${d.delta > 0 ? "+" : ""}${fmtNum(d.delta, 3)}`}</td>
+                    <td class="num">{fmtScore(d.a, d.kind)}</td>
+                    <td class="num">{fmtScore(d.b, d.kind)}</td>
+                    <td class={`num ${deltaClass(d)}`}>{d.delta === null ? "–" : `${d.delta > 0 ? "+" : ""}${fmtNum(d.delta, 3)}`}</td>
+                    <td class="num ci">{d.ciLow === null || d.ciHigh === null ? "–" : `[${fmtNum(d.ciLow, 3)}, ${fmtNum(d.ciHigh, 3)}]`}</td>
+                    <td class="num">{d.worse === null ? "–" : `${d.worse} / ${d.better ?? 0}`}</td>
                     <td class="num">{d.pValue === null ? "–" : d.pValue < 0.001 ? "<0.001" : d.pValue.toFixed(3)}</td>
-                    <td class="muted">{d.test}</td>
+                    <td class="muted">{d.test || "–"}</td>
                     <td><VerdictBadge verdict={d.verdict} /></td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
-          <h2 class="section-title">Changed rows ({rows.length})</h2>
-          {rows.length ? (
+          <div class="view-head">
+            <h2 class="section-title">
+              {showAll ? `All rows (${rows.length}${Number(c.rows_total) > rows.length ? ` of ${String(c.rows_total)}` : ""})` : `Changed rows (${changed.length})`}
+            </h2>
+            <label class="toggle">
+              <input type="checkbox" checked={showAll} onChange={(e) => setShowAll((e.target as HTMLInputElement).checked)} />
+              Show unchanged rows too
+            </label>
+          </div>
+          {shown.length ? (
             <div class="table-wrap">
               <table class="table changed-rows">
                 <thead>
                   <tr>
                     <th>Row</th>
-                    <th>Scorer</th>
                     <th>Change</th>
-                    <th>A</th>
-                    <th>B</th>
-                    <th>Input</th>
+                    {scorerNames.map((s) => (
+                      <th key={s}>{s} (A → B)</th>
+                    ))}
+                    <th>Output (B)</th>
                     <th>Traces</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {rows.map((r, i) => (
-                    <tr key={i} class={r.flip.toLowerCase().replace(/\s/g, "") === "pass->fail" ? "row-error" : ""} data-flip={r.flip}>
-                      <td class="num">{r.key}</td>
-                      <td>{r.scorer}</td>
-                      <td class="flip">{r.flip.replace("->", " → ") || "changed"}</td>
-                      <td>{val(r.a)}</td>
-                      <td>{val(r.b)}</td>
-                      <td class="cell-json">{r.input !== undefined ? <JsonView value={r.input} /> : "–"}</td>
-                      <td class="nowrap">
-                        {r.aTrace ? <Link href={`/traces/${r.aTrace}${pq}`}>A</Link> : null}
-                        {r.aTrace && r.bTrace ? " · " : null}
-                        {r.bTrace ? <Link href={`/traces/${r.bTrace}${pq}`}>B</Link> : null}
-                      </td>
-                    </tr>
+                  {shown.map((r) => (
+                    <RowLine key={r.rowId} r={r} scorers={scorerNames} pq={pq} />
                   ))}
                 </tbody>
               </table>
             </div>
           ) : (
-            <p class="muted">No row changed its score.</p>
+            <p class="muted">No row changed its scores.</p>
           )}
         </>
       ) : null}

@@ -1,6 +1,6 @@
 // One evaluation run: what it read and ran, per-scorer summaries, and every row with
 // its scores and a link to its trace.
-import { ErrorBanner, JsonView, Loading } from "../components/common";
+import { ErrorBanner, Loading, Value } from "../components/common";
 import { fmtScore, ScoreWithCI } from "../components/scores";
 import { useApi } from "../lib/api";
 import { isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
@@ -8,7 +8,12 @@ import { fmtCost, fmtMs, fmtTime } from "../lib/format";
 import { Link } from "../lib/router";
 
 function scoreCell(v: unknown): string {
-  if (isObj(v)) return scoreCell(v.value ?? v.score ?? v.passed);
+  if (isObj(v)) {
+    if (v.error) return `error: ${String(v.error)}`;
+    const value = v.value ?? v.score;
+    if (typeof v.passed === "boolean" && typeof value === "number") return `${fmtScore(value)} · ${v.passed ? "pass" : "fail"}`;
+    return scoreCell(value ?? v.passed);
+  }
   if (typeof v === "boolean") return v ? "pass" : "fail";
   if (typeof v === "number") return fmtScore(v);
   return v === null || v === undefined ? "–" : String(v);
@@ -18,7 +23,12 @@ export function EvalRunView({ project, runId: id }: { project: string; runId: st
   const run = useApi<Obj>(`/api/evals/runs/${encodeURIComponent(id)}`, { project: project || undefined });
   const r = (run.data && isObj(run.data.run) ? { ...run.data, ...(run.data.run as Obj) } : run.data) as Obj | undefined;
   const rows = (r?.rows ?? r?.results ?? []) as Obj[];
-  const scorerNames = [...new Set(rows.flatMap((row) => (isObj(row.scores) ? Object.keys(row.scores) : [])))];
+  const scoresOf = (row: Obj): Record<string, unknown> => {
+    // The API lists a row's scores as [{scorer, value, passed, reason}].
+    if (Array.isArray(row.scores)) return Object.fromEntries((row.scores as Obj[]).map((s) => [String(s.scorer), s]));
+    return isObj(row.scores) ? row.scores : {};
+  };
+  const scorerNames = [...new Set(rows.flatMap((row) => Object.keys(scoresOf(row))))];
   const pq = project ? `?project=${encodeURIComponent(project)}` : "";
   return (
     <div class="view eval-run-view">
@@ -38,8 +48,9 @@ export function EvalRunView({ project, runId: id }: { project: string; runId: st
               <div><dt>Dataset</dt><dd>{runDataset(r) || "–"}</dd></div>
               {r.suite ? <div><dt>Suite</dt><dd>{String(r.suite)}</dd></div> : null}
               {r.params && Object.keys(r.params as Obj).length ? <div><dt>Params</dt><dd><code>{JSON.stringify(r.params)}</code></dd></div> : null}
-              {r.code_version || r.git_commit ? <div><dt>Code</dt><dd><code>{String(r.code_version ?? r.git_commit)}</code>{r.git_dirty ? " (dirty)" : ""}</dd></div> : null}
-              <div><dt>Rows</dt><dd>{rows.length}</dd></div>
+              {isObj(r.code) && r.code.git_commit ? <div><dt>Code</dt><dd><code>{String(r.code.git_commit).slice(0, 12)}</code>{r.code.git_dirty ? " (dirty)" : ""}</dd></div> : null}
+              <div><dt>Rows</dt><dd>{r.rows_total !== undefined && Number(r.rows_total) > rows.length ? `${rows.length} of ${String(r.rows_total)}` : rows.length}</dd></div>
+              {r.status ? <div><dt>Status</dt><dd>{String(r.status)}</dd></div> : null}
             </dl>
           </div>
           <div class="cards">
@@ -69,9 +80,13 @@ export function EvalRunView({ project, runId: id }: { project: string; runId: st
                   return (
                     <tr key={i} class={row.error ? "row-error" : ""}>
                       <td class="num">{String(row.row_index ?? row.index ?? i)}</td>
-                      <td class="cell-json"><JsonView value={row.input ?? row.inputs} /></td>
-                      <td class="cell-json">{row.error ? <span class="error-text">{String(row.error)}</span> : <JsonView value={row.output} />}</td>
-                      {scorerNames.map((s) => <td key={s}>{scoreCell((row.scores as Obj)[s])}</td>)}
+                      <td class="cell-json"><Value value={row.inputs ?? row.row ?? row.input} /></td>
+                      <td class="cell-json">{row.error ? <span class="error-text">{String(row.error)}</span> : <Value value={row.output} />}</td>
+                      {scorerNames.map((s) => {
+                        const sc = scoresOf(row)[s];
+                        const reason = isObj(sc) && sc.reason ? String(sc.reason) : undefined;
+                        return <td key={s} title={reason} class={isObj(sc) && sc.passed === false ? "error-text" : ""}>{scoreCell(sc)}</td>;
+                      })}
                       <td class="num">{fmtMs(Number(row.latency_ms ?? row.duration_ms ?? NaN))}</td>
                       <td class="num">{fmtCost(row.cost_usd === undefined ? null : Number(row.cost_usd))}</td>
                       <td>{trace ? <Link href={`/traces/${trace}${pq}`}>trace</Link> : "–"}</td>

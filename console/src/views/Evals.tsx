@@ -3,7 +3,8 @@ import { useMemo, useState } from "preact/hooks";
 import { EmptyState, ErrorBanner, Loading } from "../components/common";
 import { ScoreWithCI } from "../components/scores";
 import { useApi } from "../lib/api";
-import { runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
+import { isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
+import { VerdictBadge } from "../components/scores";
 import { fmtTime } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 
@@ -12,6 +13,17 @@ from scorers import exact_match
 
 qa = Eval(name="qa", dataset=dataset("qa-golden:latest"), task=answer_question,
           scorers=[exact_match()])`;
+
+/** The run's stored verdict against its baseline, linking to the full comparison. */
+function baselineCell(r: Obj, q: string) {
+  const cmp = isObj(r.comparison) ? r.comparison : null;
+  if (!cmp || !cmp.baseline_run_id) return <span class="muted">–</span>;
+  return (
+    <Link href={`/evals/compare?a=${String(cmp.baseline_run_id)}&b=${runId(r)}${q}`}>
+      <VerdictBadge verdict={String(cmp.verdict ?? "unchanged")} />
+    </Link>
+  );
+}
 
 export function EvalsView({ project, query }: { project: string; query: URLSearchParams }) {
   const evalFilter = query.get("eval") ?? "";
@@ -69,6 +81,7 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                     <th>Dataset</th>
                     <th>Params</th>
                     <th class="num">Rows</th>
+                    <th>vs baseline</th>
                     {scorers.map((s) => (
                       <th key={s}>{s}</th>
                     ))}
@@ -85,12 +98,13 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                         </td>
                         <td class="nowrap">
                           <Link href={`/evals/runs/${encodeURIComponent(id)}${q ? `?${q.slice(1)}` : ""}`}>{id.slice(0, 12)}</Link>
-                          {r.partial ? <span class="badge status-unset"> partial</span> : null}
+                          {r.status && r.status !== "complete" ? <span class="badge status-unset">{String(r.status)}</span> : null}
                         </td>
                         <td class="nowrap">{fmtTime(runStarted(r))}</td>
                         <td class="ellipsis" title={runDataset(r)}>{runDataset(r)}</td>
                         <td class="ellipsis" title={JSON.stringify(r.params ?? {})}>{r.params && Object.keys(r.params as Obj).length ? JSON.stringify(r.params) : ""}</td>
-                        <td class="num">{String(r.row_count ?? r.rows ?? r.n_rows ?? "")}</td>
+                        <td class="num">{isObj(r.dataset) ? String(r.dataset.rows ?? "") : ""}</td>
+                        <td>{baselineCell(r, q)}</td>
                         {scorers.map((s) => {
                           const sum = sums.find((x) => x.scorer === s);
                           return <td key={s}>{sum ? <ScoreWithCI s={sum} /> : "–"}</td>;

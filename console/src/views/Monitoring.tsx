@@ -6,7 +6,7 @@ import { Chart, type SeriesSpec } from "../components/chart";
 import { EmptyState, ErrorBanner, FirstTraceHelp, Loading } from "../components/common";
 import { RangePicker } from "../components/filters";
 import { useApi } from "../lib/api";
-import { fmtCost, fmtInt, fmtMs, fmtPct, rangeParams } from "../lib/format";
+import { fmtCost, fmtInt, fmtMs, fmtNum, fmtPct, parseTime, rangeParams } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
 import { align, toPoint, type StatsPoint, type StatsTotals } from "../lib/stats";
 
@@ -49,6 +49,29 @@ function groupTotals(resp: StatsResponse | undefined): StatsPoint[] {
 function totalsOf(resp: StatsResponse | undefined): StatsTotals | null {
   return resp ? toPoint(resp.totals) : null;
 }
+
+interface GuardrailTotal {
+  name: string;
+  checks: number;
+  passed: number;
+  failed: number;
+}
+
+/** GET /api/console/guardrails */
+interface GuardrailStats {
+  bucket: string;
+  totals: GuardrailTotal;
+  guardrails: GuardrailTotal[];
+  points: Array<{ time: string; checks: number; passed: number; failed: number; actions: Record<string, number> }>;
+}
+
+/** GET /api/console/scores */
+interface ScoreStats {
+  bucket: string;
+  series: Array<{ name: string; count: number; mean: number | null; points: Array<{ time: string; count: number; mean: number | null }> }>;
+}
+
+const epoch = (iso: string) => (parseTime(iso)?.getTime() ?? 0) / 1000;
 
 function Card({ label, value, cls }: { label: string; value: string; cls?: string }) {
   return (
@@ -98,23 +121,28 @@ export function MonitoringView({ project, query }: { project: string; query: URL
   const grouped = useApi<StatsResponse>(enabled && groupBy ? "/api/stats" : null, { ...base, group_by: groupBy });
   // Per-op totals for the "top" tables: one bucket as wide as the range keeps it small.
   const byOp = useApi<StatsResponse>(enabled, { ...base, bucket: `${Math.ceil(r.seconds)}s`, group_by: "name" });
-  const guard = useApi<StatsResponse>(enabled, { ...base, kind: "guardrail", group_by: "status" });
+  const guard = useApi<GuardrailStats>(project ? "/api/console/guardrails" : null, base);
+  const scores = useApi<ScoreStats>(project ? "/api/console/scores" : null, base);
 
   const pts = useMemo(() => points(overall.data), [overall.data]);
   const a = useMemo(() => align(pts), [pts]);
   const g = useMemo(() => align(points(grouped.data)), [grouped.data]);
   const opRows = useMemo(() => groupTotals(byOp.data), [byOp.data]);
-  const ga = useMemo(() => align(points(guard.data)), [guard.data]);
   const totals = totalsOf(overall.data);
-  // A guardrail check that blocked ends its span with status error; ok/unset passed.
+  const guardX = useMemo(() => (guard.data?.points ?? []).map((p) => epoch(p.time)), [guard.data]);
   const guardSeries = useMemo((): SeriesSpec[] => {
-    if (!ga.x.length) return [];
-    const sum = (statuses: string[]) => ga.x.map((_, i) => statuses.reduce((acc, st) => acc + (ga.get(st, "count")[i] ?? 0), 0));
+    const pts = guard.data?.points ?? [];
+    if (!guard.data?.totals.checks) return [];
     return [
-      { label: "passed", values: sum(ga.groups.filter((st) => st !== "error")), color: "#059669" },
-      { label: "blocked", values: sum(["error"]), color: "#dc2626" },
+      { label: "passed", values: pts.map((p) => p.passed), color: "#059669" },
+      { label: "failed", values: pts.map((p) => p.failed), color: "#dc2626" },
     ];
-  }, [ga]);
+  }, [guard.data]);
+  const scoreX = useMemo(() => (scores.data?.series[0]?.points ?? []).map((p) => epoch(p.time)), [scores.data]);
+  const scoreSeries = useMemo(
+    (): SeriesSpec[] => (scores.data?.series ?? []).map((s) => ({ label: s.name, values: s.points.map((p) => p.mean) })),
+    [scores.data],
+  );
 
   const topGroups = useMemo(() => {
     const sums = g.groups.map((name) => ({ name, n: g.get(name, "count").reduce<number>((s, v) => s + (v ?? 0), 0) }));
@@ -150,7 +178,7 @@ export function MonitoringView({ project, query }: { project: string; query: URL
         </form>
         <div class="view-actions">
           {overall.data ? <span class="muted small">bucket {overall.data.bucket}</span> : null}
-          <button type="button" class="btn" onClick={() => { overall.reload(); grouped.reload(); byOp.reload(); guard.reload(); }}>
+          <button type="button" class="btn" onClick={() => { overall.reload(); grouped.reload(); byOp.reload(); guard.reload(); scores.reload(); }}>
             Refresh
           </button>
         </div>
@@ -180,13 +208,18 @@ export function MonitoringView({ project, query }: { project: string; query: URL
           <ErrorBanner error={grouped.error} what={`the breakdown by ${groupBy}`} />
           <div class="charts">
             {groupBy && g.x.length ? (
-              <Chart title={`Volume by ${groupBy}`} x={g.x} series={perGroup("count")} format={(v) => fmtInt(v)} stacked bars integer />
+              <Chart title={`Requests (traces) by ${groupBy}`} x={g.x} series={perGroup("traces")} format={(v) => fmtInt(v)} stacked bars integer />
+            ) : (
+              <Chart title="Requests (traces)" x={a.x} series={[{ label: "traces", values: get("traces"), color: "#2563eb" }]} format={(v) => fmtInt(v)} bars integer />
+            )}
+            {groupBy && g.x.length ? (
+              <Chart title={`Spans by ${groupBy}`} x={g.x} series={perGroup("count")} format={(v) => fmtInt(v)} stacked bars integer />
             ) : (
               <Chart
-                title="Volume"
+                title="Spans and errors"
                 x={a.x}
                 series={[
-                  { label: "ok spans", values: get("count").map((c, i) => (c === null ? null : c - (get("errors")[i] ?? 0))), color: "#2563eb" },
+                  { label: "ok", values: get("count").map((c, i) => (c === null ? null : c - (get("errors")[i] ?? 0))), color: "#60a5fa" },
                   { label: "errors", values: get("errors"), color: "#dc2626" },
                 ]}
                 format={(v) => fmtInt(v)}
@@ -211,8 +244,35 @@ export function MonitoringView({ project, query }: { project: string; query: URL
             ) : (
               <Chart title="Cost" x={a.x} series={[{ label: "cost (USD)", values: get("cost"), color: "#059669" }]} format={(v) => fmtCost(v)} />
             )}
-            <Chart title="Guardrail verdicts" x={ga.x} series={guardSeries} format={(v) => fmtInt(v)} stacked bars integer />
           </div>
+          <h2 class="section-title">Guardrails and monitors</h2>
+          <ErrorBanner error={guard.error} what="guardrail verdicts" />
+          <ErrorBanner error={scores.error} what="monitor scores" />
+          <div class="charts">
+            <Chart title="Guardrail verdicts" x={guardSeries.length ? guardX : []} series={guardSeries} format={(v) => fmtInt(v)} stacked bars integer />
+            <Chart title="Monitor scores (mean)" x={scoreSeries.length ? scoreX : []} series={scoreSeries} format={(v) => fmtNum(v, 2)} />
+          </div>
+          {guard.data && guard.data.guardrails.length ? (
+            <div class="panel guardrail-table">
+              <h3>Guardrails in this range</h3>
+              <table class="table compact">
+                <thead>
+                  <tr><th>Guardrail</th><th class="num">Checks</th><th class="num">Passed</th><th class="num">Failed</th><th class="num">Fail rate</th></tr>
+                </thead>
+                <tbody>
+                  {guard.data.guardrails.map((g) => (
+                    <tr key={g.name}>
+                      <td><Link href={`/traces?project=${encodeURIComponent(project)}&name=${encodeURIComponent(g.name)}`}>{g.name}</Link></td>
+                      <td class="num">{fmtInt(g.checks)}</td>
+                      <td class="num">{fmtInt(g.passed)}</td>
+                      <td class={`num ${g.failed ? "error-text" : ""}`}>{fmtInt(g.failed)}</td>
+                      <td class="num">{fmtPct(g.checks ? g.failed / g.checks : 0)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : null}
           <ErrorBanner error={byOp.error} what="per-op totals" />
           <div class="tops">
             <TopOps title="Slowest ops (p95)" rows={opRows} field="p95" fmt={(v) => fmtMs(v)} project={project} />
