@@ -375,3 +375,20 @@ def test_attributes_are_valid_on_a_real_otel_span() -> None:
         for key, value in attrs.items():
             assert stored[key] == (tuple(value) if isinstance(value, list) else value), key
     provider.shutdown()
+
+
+def test_bedrock_converse_priced_by_request_model_id() -> None:
+    inputs = {"modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+              "system": [{"text": "Be brief."}],
+              "messages": [{"role": "user", "content": [{"text": "Top song?"}]}],
+              "inferenceConfig": {"maxTokens": 512}}
+    output = {"output": {"message": {"role": "assistant", "content": [{"text": "Hey Jude."}]}},
+              "stopReason": "end_turn",
+              "usage": {"inputTokens": 1000, "outputTokens": 1000, "totalTokens": 2000}}
+    attrs = attributes_for(inputs, output, {})
+    assert attrs[A.GEN_AI_REQUEST_MODEL] == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert attrs[A.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+    assert attrs[A.GEN_AI_REQUEST_MAX_TOKENS] == 512
+    assert json.loads(attrs[A.GEN_AI_INPUT_MESSAGES])[0] == {"role": "system",
+                                                            "content": "Be brief."}
+    assert attrs[A.COST_USD] == pytest.approx((1000 * 0.25 + 1000 * 1.25) / 1e6)

@@ -249,3 +249,97 @@ def test_hostile_objects_never_raise() -> None:
     info = extract(WeirdChoices())
     assert info.model == "gpt-4o" and info.usage is None and info.output_messages == []
     assert extract([Exploding(), Exploding()]) is None
+
+
+# LangChain's AIMessage as langchain-openai builds it (fields as AIMessage.model_dump() gives)
+LANGCHAIN_AI_MESSAGE = {
+    "content": "Paris.",
+    "additional_kwargs": {"refusal": None},
+    "response_metadata": {"token_usage": {"completion_tokens": 2, "prompt_tokens": 14,
+                                          "total_tokens": 16},
+                          "model_name": "gpt-4o-mini-2024-07-18",
+                          "system_fingerprint": "fp_0705bf87c0", "finish_reason": "stop",
+                          "logprobs": None},
+    "type": "ai",
+    "name": None,
+    "id": "run-4f3a5a9e-0a2b-4c8e-9d8f-2b8f0c7e1a11-0",
+    "tool_calls": [{"name": "lookup", "args": {"q": "Paris"}, "id": "call_1",
+                    "type": "tool_call"}],
+    "invalid_tool_calls": [],
+    "usage_metadata": {"input_tokens": 14, "output_tokens": 2, "total_tokens": 16,
+                       "input_token_details": {"audio": 0, "cache_read": 10},
+                       "output_token_details": {"audio": 0, "reasoning": 0}},
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_langchain_ai_message(shape: Any) -> None:
+    info = extract(shape(LANGCHAIN_AI_MESSAGE))
+    assert info.model == "gpt-4o-mini-2024-07-18"
+    assert info.provider == "openai"
+    assert info.usage == Usage(input_tokens=14, output_tokens=2, cached_tokens=10,
+                               reasoning_tokens=0, total_tokens=16)
+    assert info.output_messages == [{
+        "role": "assistant", "content": "Paris.",
+        "tool_calls": [{"id": "call_1", "type": "function",
+                        "function": {"name": "lookup", "arguments": {"q": "Paris"}}}]}]
+    assert info.finish_reasons == ["stop"]
+
+
+def test_langchain_chunk_stream_sums_usage() -> None:
+    # langchain-anthropic: input usage on the first chunk, output usage on the last
+    base = {"type": "AIMessageChunk", "id": "run-1", "tool_calls": []}
+    chunks = [
+        {**base, "content": "", "response_metadata": {"model_name": "claude-3-haiku-20240307"},
+         "usage_metadata": {"input_tokens": 20, "output_tokens": 0, "total_tokens": 20}},
+        {**base, "content": "Hello", "response_metadata": {}, "usage_metadata": None},
+        {**base, "content": " world", "response_metadata": {}, "usage_metadata": None},
+        {**base, "content": "", "response_metadata": {"stop_reason": "end_turn"},
+         "usage_metadata": {"input_tokens": 0, "output_tokens": 5, "total_tokens": 5}},
+    ]
+    info = extract([as_object(c) for c in chunks])
+    assert info.provider == "anthropic"
+    assert info.output_messages == [{"role": "assistant", "content": "Hello world"}]
+    assert info.usage == Usage(input_tokens=20, output_tokens=5, total_tokens=25)
+    assert info.finish_reasons == ["end_turn"]
+
+
+BEDROCK_CONVERSE = {
+    "output": {"message": {"role": "assistant", "content": [
+        {"text": "Checking."},
+        {"toolUse": {"toolUseId": "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", "name": "top_song",
+                     "input": {"sign": "WZPZ"}}}]}},
+    "stopReason": "tool_use",
+    "usage": {"inputTokens": 375, "outputTokens": 36, "totalTokens": 411,
+              "cacheReadInputTokens": 100, "cacheWriteInputTokens": 0},
+    "metrics": {"latencyMs": 2183},
+}
+
+
+def test_bedrock_converse() -> None:
+    info = extract(BEDROCK_CONVERSE)
+    assert info.provider == "aws.bedrock"
+    assert info.usage == Usage(input_tokens=475, output_tokens=36, cached_tokens=100,
+                               cache_creation_tokens=0, total_tokens=511)
+    assert info.output_messages == [{
+        "role": "assistant", "content": "Checking.",
+        "tool_calls": [{"id": "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", "type": "function",
+                        "function": {"name": "top_song", "arguments": {"sign": "WZPZ"}}}]}]
+    assert info.finish_reasons == ["tool_use"]
+
+
+def test_gemini_sdk_snake_case_objects() -> None:
+    """google-genai's GenerateContentResponse reads with snake_case attributes."""
+    response = as_object({
+        "candidates": [{"content": {"parts": [{"text": "Bonjour", "thought": None}],
+                                    "role": "model"},
+                        "finish_reason": "STOP"}],
+        "usage_metadata": {"prompt_token_count": 4, "candidates_token_count": 2,
+                           "cached_content_token_count": 3, "total_token_count": 6},
+        "model_version": "gemini-2.0-flash", "response_id": "r1",
+    })
+    info = extract(response)
+    assert info.model == "gemini-2.0-flash"
+    assert info.usage == Usage(input_tokens=4, output_tokens=2, cached_tokens=3,
+                               total_tokens=6)
+    assert info.output_messages == [{"role": "assistant", "content": "Bonjour"}]

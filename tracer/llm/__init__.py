@@ -41,6 +41,7 @@ _PARAMS: dict[str, tuple[str, type]] = {
     "max_completion_tokens": (A.GEN_AI_REQUEST_MAX_TOKENS, int),
     "max_output_tokens": (A.GEN_AI_REQUEST_MAX_TOKENS, int),
     "maxOutputTokens": (A.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "maxTokens": (A.GEN_AI_REQUEST_MAX_TOKENS, int),
     "max_new_tokens": (A.GEN_AI_REQUEST_MAX_TOKENS, int),
     "top_p": (A.GEN_AI_REQUEST_TOP_P, float),
     "topP": (A.GEN_AI_REQUEST_TOP_P, float),
@@ -55,7 +56,7 @@ _PARAMS: dict[str, tuple[str, type]] = {
 }
 # Where wrappers commonly nest the provider's parameters inside their own arguments.
 _NESTED_PARAMS = ("kwargs", "params", "options", "config", "generation_config",
-                  "generationConfig", "request", "body")
+                  "generationConfig", "inferenceConfig", "request", "body")
 _EXPLICIT_INT_KEYS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
                       "cache_creation_tokens", "total_tokens")
 
@@ -113,9 +114,10 @@ def _request_params(inputs: Mapping[str, Any]) -> dict[str, AttributeValue]:
 
 def _request_model(inputs: Mapping[str, Any]) -> str | None:
     for source in _param_sources(inputs):
-        model = source.get("model")
-        if isinstance(model, str) and model:
-            return model
+        for key in ("model", "modelId", "model_id", "model_name"):
+            model = source.get(key)
+            if isinstance(model, str) and model:
+                return model
     return None
 
 

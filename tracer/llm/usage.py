@@ -2,7 +2,8 @@
 
 Understands OpenAI-shaped responses (chat completions, legacy completions, the
 Responses API, embeddings; OpenAI-compatible servers such as Mistral, vLLM, Ollama
-return the same shape), Anthropic messages, and Google Gemini ``generateContent``
+and LiteLLM return the same shape), Anthropic messages, Google Gemini
+``generateContent`` responses, LangChain ``AIMessage``s and AWS Bedrock ``converse``
 responses — as plain dicts or as SDK objects (attribute access, pydantic
 ``model_dump``) — and lists of streamed chunks/events of each. Nothing here imports
 a provider SDK or raises on unfamiliar input: ``extract`` returns ``None``.
@@ -580,6 +581,131 @@ def _gemini_stream(chunks: Sequence[Any]) -> LLMInfo:
     return merged
 
 
+# ------------------------------------------------------------------------ langchain
+
+
+def _langchain_usage(meta: Any) -> Usage | None:
+    """LangChain's ``usage_metadata``: input_tokens already sums every input token type."""
+    if meta is None:
+        return None
+    inp = _int(_get(meta, "input_tokens"))
+    out = _int(_get(meta, "output_tokens"))
+    if inp is None and out is None:
+        return None
+    in_details = _get(meta, "input_token_details")
+    out_details = _get(meta, "output_token_details")
+    return Usage(input_tokens=inp, output_tokens=out,
+                 cached_tokens=_int(_get(in_details, "cache_read")),
+                 cache_creation_tokens=_int(_get(in_details, "cache_creation")),
+                 reasoning_tokens=_int(_get(out_details, "reasoning")),
+                 total_tokens=_int(_get(meta, "total_tokens")))
+
+
+def _langchain_tool_calls(calls: Any) -> list[dict[str, Any]]:
+    return [{"id": _get(c, "id"), "type": "function",
+             "function": {"name": _get(c, "name"), "arguments": plain(_get(c, "args", {}))}}
+            for c in _seq(calls)]
+
+
+def _langchain_model(meta: Any) -> str | None:
+    return _str(_get(meta, "model_name")) or _str(_get(meta, "model"))
+
+
+def _langchain_reason(meta: Any) -> str | None:
+    return _str(_get(meta, "finish_reason")) or _str(_get(meta, "stop_reason"))
+
+
+def _langchain_message(value: Any) -> LLMInfo:
+    """A LangChain ``AIMessage`` (what chat models' ``invoke`` returns)."""
+    meta = _get(value, "response_metadata")
+    info = LLMInfo(model=_langchain_model(meta), operation="chat",
+                   usage=_langchain_usage(_get(value, "usage_metadata")),
+                   response_id=_str(_get(value, "id")))
+    message: dict[str, Any] = {"role": "assistant", "content": plain(_get(value, "content"))}
+    calls = _langchain_tool_calls(_get(value, "tool_calls"))
+    if calls:
+        message["tool_calls"] = calls
+    info.output_messages.append(message)
+    reason = _langchain_reason(meta)
+    if reason:
+        info.finish_reasons.append(reason)
+    return info
+
+
+def _langchain_stream(chunks: Sequence[Any]) -> LLMInfo:
+    """``AIMessageChunk``s: contents joined; usage summed, as adding the chunks does."""
+    info = LLMInfo(operation="chat")
+    texts: list[str] = []
+    calls: list[Any] = []
+    totals: dict[str, int] = {}
+    have_usage = False
+    for chunk in chunks:
+        content = _get(chunk, "content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list | tuple):
+            texts.extend(t for t in (_get(p, "text") for p in content) if isinstance(t, str))
+        calls.extend(_seq(_get(chunk, "tool_calls")))
+        meta = _get(chunk, "response_metadata")
+        info.model = info.model or _langchain_model(meta)
+        info.response_id = info.response_id or _str(_get(chunk, "id"))
+        reason = _langchain_reason(meta)
+        if reason:
+            info.finish_reasons = [reason]
+        usage = _langchain_usage(_get(chunk, "usage_metadata"))
+        if usage is not None:
+            have_usage = True
+            for field in dataclasses.fields(Usage):
+                value = getattr(usage, field.name)
+                if value is not None:
+                    totals[field.name] = totals.get(field.name, 0) + value
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
+    tool_calls = _langchain_tool_calls([c for c in calls if _get(c, "name")])
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    info.output_messages.append(message)
+    if have_usage:
+        info.usage = Usage(**totals)
+    return info
+
+
+# ----------------------------------------------------------------- bedrock converse
+
+
+def _bedrock_converse(value: Any) -> LLMInfo:
+    """AWS Bedrock ``converse`` responses (the model id is in the request only)."""
+    usage = _get(value, "usage")
+    inp = _int(_get(usage, "inputTokens"))
+    read = _int(_get(usage, "cacheReadInputTokens"))
+    write = _int(_get(usage, "cacheWriteInputTokens"))
+    out_tokens = _int(_get(usage, "outputTokens"))
+    # Bedrock, like Anthropic, reports cache reads/writes apart from inputTokens.
+    in_tokens = None if inp is None else inp + (read or 0) + (write or 0)
+    total = None if in_tokens is None or out_tokens is None else in_tokens + out_tokens
+    info = LLMInfo(provider="aws.bedrock", operation="chat", usage=Usage(
+        input_tokens=in_tokens, output_tokens=out_tokens, cached_tokens=read,
+        cache_creation_tokens=write, total_tokens=total))
+    message = _get(_get(value, "output"), "message")
+    texts, calls = [], []
+    for block in _seq(_get(message, "content")):
+        text = _get(block, "text")
+        if isinstance(text, str):
+            texts.append(text)
+        tool = _get(block, "toolUse")
+        if tool is not None:
+            calls.append({"id": _get(tool, "toolUseId"), "type": "function",
+                          "function": {"name": _get(tool, "name"),
+                                       "arguments": plain(_get(tool, "input", {}))}})
+    out: dict[str, Any] = {"role": _get(message, "role", "assistant"), "content": "".join(texts)}
+    if calls:
+        out["tool_calls"] = calls
+    info.output_messages.append(out)
+    reason = _str(_get(value, "stopReason"))
+    if reason:
+        info.finish_reasons.append(reason)
+    return info
+
+
 # ---------------------------------------------------------------------------- shape
 
 
@@ -601,6 +727,10 @@ def _shape(value: Any) -> str | None:
         return "openai_chat"
     if obj == "list" and _has(value, "data") and _has(value, "usage"):
         return "openai_embeddings"
+    if _has(value, "response_metadata") and _has(value, "content"):
+        return "langchain"
+    if _has(value, "stopReason") and isinstance(_get(value, "output"), Mapping):
+        return "bedrock_converse"
     if _has(value, "candidates") or _has(value, "usageMetadata") or _has(value, "usage_metadata"):
         return "gemini"
     return None
@@ -620,6 +750,8 @@ def _stream_shape(chunks: Sequence[Any]) -> str | None:
                 return "anthropic_stream"
         if _has(chunk, "choices") and _has(chunk, "id"):
             return "openai_chat_stream"
+        if _has(chunk, "response_metadata") and _has(chunk, "content"):
+            return "langchain_stream"
         if _has(chunk, "candidates") or _has(chunk, "usageMetadata") or _has(
                 chunk, "usage_metadata"):
             return "gemini_stream"
@@ -632,12 +764,15 @@ _READERS = {
     "openai_embeddings": _openai_embeddings,
     "anthropic": _anthropic_message,
     "gemini": _gemini,
+    "langchain": _langchain_message,
+    "bedrock_converse": _bedrock_converse,
 }
 _STREAM_READERS = {
     "openai_chat_stream": _openai_chat_stream,
     "openai_responses_stream": _openai_responses_stream,
     "anthropic_stream": _anthropic_stream,
     "gemini_stream": _gemini_stream,
+    "langchain_stream": _langchain_stream,
 }
 
 
