@@ -392,3 +392,19 @@ def test_bedrock_converse_priced_by_request_model_id() -> None:
     assert json.loads(attrs[A.GEN_AI_INPUT_MESSAGES])[0] == {"role": "system",
                                                             "content": "Be brief."}
     assert attrs[A.COST_USD] == pytest.approx((1000 * 0.25 + 1000 * 1.25) / 1e6)
+
+
+def test_batch_of_prompts_counts_as_text() -> None:
+    attrs = attributes_for({"model": "gpt-4", "prompt": ["hello world", "tiktoken is great!"]},
+                           None, {})
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 2 + 6
+    assert A.GEN_AI_OPERATION_NAME not in attrs
+
+
+def test_langchain_messages_get_roles() -> None:
+    messages = [as_object({"type": "system", "content": "Be brief."}),
+                as_object({"type": "human", "content": "hello world"}),
+                as_object({"type": "ai", "content": "hi"})]
+    attrs = attributes_for({"model": "gpt-4o", "messages": messages}, None, {})
+    assert [m["role"] for m in json.loads(attrs[A.GEN_AI_INPUT_MESSAGES])] == [
+        "system", "user", "assistant"]

@@ -57,6 +57,9 @@ _PARAMS: dict[str, tuple[str, type]] = {
 # Where wrappers commonly nest the provider's parameters inside their own arguments.
 _NESTED_PARAMS = ("kwargs", "params", "options", "config", "generation_config",
                   "generationConfig", "inferenceConfig", "request", "body")
+# LangChain messages carry a ``type`` instead of a role.
+_LANGCHAIN_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool",
+                    "AIMessageChunk": "assistant", "HumanMessageChunk": "user"}
 _EXPLICIT_INT_KEYS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
                       "cache_creation_tokens", "total_tokens")
 
@@ -151,6 +154,8 @@ def _message(value: Any, default_role: str = "user") -> dict[str, Any]:
     if "role" not in message and message.get("type") == "function_call_output":
         message = {"role": "tool", "tool_call_id": message.get("call_id"),
                    "content": message.get("output")}
+    if "role" not in message and message.get("type") in _LANGCHAIN_ROLES:
+        message["role"] = _LANGCHAIN_ROLES[message["type"]]
     if message.get("role") == "model":
         message["role"] = "assistant"
     message.setdefault("role", default_role)
@@ -193,9 +198,10 @@ def _input_messages(inputs: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bo
                 if not isinstance(converted, list):
                     continue
                 found.extend(_message(item) for item in converted)
-            chat = key in ("messages", "contents") or (
-                not isinstance(value, str) and any("role" in m for m in found[have_system:]))
-            return found, chat
+                # A list of strings is a batch of prompts; a list of items is a conversation.
+                if key in ("prompt", "input"):
+                    return found, any(isinstance(item, dict) for item in converted)
+            return found, key in ("messages", "contents") or isinstance(value, Mapping)
     return found, bool(found)
 
 
@@ -332,7 +338,7 @@ def _build(inputs: Mapping[str, Any] | None, info: LLMInfo | None, output: Any,
     if input_tokens is None:
         # Chat messages count with OpenAI's per-message framing; a prompt as plain text.
         source: Any = (in_messages if chat else
-                       "\n".join(_text_of(m.get("content")) for m in in_messages)
+                       [_text_of(m.get("content")) for m in in_messages]
                        ) or _string_inputs(inputs) or None
         if source:
             input_tokens = _guard("count_input", lambda: _count(source, model))
