@@ -252,3 +252,13 @@ def test_importing_tracer_llm_does_not_load_tiktoken() -> None:
                             cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_price_for_reports_the_entry_in_force() -> None:
+    price = pricing.price_for("claude-haiku-4-5-20251001")
+    assert price is not None
+    assert (price.model, price.provider) == ("claude-haiku-4-5", "anthropic")
+    assert (price.input, price.output, price.cached_input, price.cache_write) == (
+        1.0, 5.0, 0.1, 1.25)
+    assert price.effective_from == date(2025, 10, 15)
+    assert pricing.price_for("nonexistent-model") is None

