@@ -1,0 +1,357 @@
+"""The ``evals`` command: run suites, manage datasets, list and compare runs.
+
+Exit status of ``evals run``: 0 when nothing regressed, 1 on a regression, 2 on a usage
+error (bad suite file, unknown eval, bad param, unreachable or locked store) with one line
+on stderr, 130 when interrupted (the finished rows are saved and the run marked partial).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from evals.backend import Backend, BackendError, connect
+from evals.client import ApiError
+from evals.dataset import Dataset, DatasetError, parse_ref
+from evals.suite import EvalConfigError
+
+EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line, exit 2."""
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"evals: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _quiet_logs() -> None:
+    # The in-process collector configures INFO logging; a CLI should print only its own lines.
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "litestar", "spyglass"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _with_backend(project: str | None, fn: Callable[[Backend], Any]) -> Any:
+    with connect(project) as backend:
+        _quiet_logs()
+        return fn(backend)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", default=None, help="Project (default: $SPYGLASS_PROJECT or 'default').")
+@click.pass_context
+def cli(ctx: click.Context, project: str | None) -> None:
+    """Spyglass evaluations: versioned datasets, suites, regressions against a baseline.
+
+    Talks to the collector at $SPYGLASS_ENDPOINT (default http://127.0.0.1:4318); when
+    none answers, starts one in-process over $SPYGLASS_DATA_DIR for the command."""
+    ctx.obj = {"project": project}
+
+
+# -- evals run ----------------------------------------------------------------------------
+
+@cli.command("run")
+@click.argument("suite")
+@click.option("-k", "pattern", default=None, help="Run only the eval with this name (or glob).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Rows in flight at once (default: the eval's, else 8).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N rows.")
+@click.option("--baseline", default=None,
+              help="RUN id, 'latest' (last complete run of the eval), or 'none'. Default: the "
+                   "last complete run of the same eval and params on the same dataset version.")
+@click.option("--param", "params", multiple=True, help="Override a param: NAME=VALUE (JSON or text).")
+@click.option("--json", "json_path", default=None, help="Write the full results as JSON here.")
+@click.option("--junit", "junit_path", default=None, help="Write JUnit XML here.")
+@click.option("--markdown", "markdown_path", default=None, help="Write a Markdown report here.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds per row attempt before it is recorded as timed out.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.pass_context
+def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: int | None,
+            limit: int | None, baseline: str | None, params: tuple[str, ...],
+            json_path: str | None, junit_path: str | None, markdown_path: str | None,
+            timeout: float | None, progress: bool | None) -> None:
+    """Run every Eval in SUITE (a Python file) and compare each with its baseline."""
+    from evals import reports, tables
+    from evals.session import RunRequest, execute
+    from evals.suite import load_suite, parse_param, select
+    from evals.tracing import setup
+
+    overrides = dict(parse_param(p) for p in params)
+    suite_path, evals = load_suite(suite)
+    chosen = select(evals, pattern)
+    for ev in chosen:
+        ev.param_grid(overrides)
+    for target in (json_path, junit_path, markdown_path):
+        if target and not Path(target).resolve().parent.is_dir():
+            raise CommandError(f"cannot write {target}: its folder does not exist")
+    request = RunRequest(
+        suite_path=suite_path, suite_label=_suite_label(suite_path), evals=chosen,
+        param_overrides=overrides, concurrency=concurrency, limit=limit, baseline=baseline,
+        timeout_s=timeout, progress=sys.stderr.isatty() if progress is None else progress)
+
+    def go(backend: Backend) -> Any:
+        tracing = setup(backend.url, backend.project, backend.api_key, _say)
+        try:
+            return execute(request, backend, tracing, _say)
+        finally:
+            tracing.flush()
+
+    results = _with_backend(ctx.obj["project"], go)
+    c = tables.console()
+    for r in results:
+        c.print()
+        tables.print_run_header(c, r.run)
+        c.print(tables.summaries_table(r.summaries))
+        if r.comparison:
+            c.print(tables.comparison_table(r.comparison))
+            flipped = tables.flipped_table(r.comparison)
+            if flipped is not None:
+                c.print(flipped)
+        else:
+            c.print("no baseline to compare with")
+    interrupted = any(r.interrupted for r in results)
+    regressed = [r for r in results if r.regressed]
+    code = EXIT_INTERRUPTED if interrupted else (EXIT_REGRESSION if regressed else EXIT_OK)
+    if json_path:
+        reports.write_json(Path(json_path), results, suite=str(suite), exit_code=code)
+    if junit_path:
+        reports.write_junit(Path(junit_path), results)
+    if markdown_path:
+        reports.write_markdown(Path(markdown_path), results)
+    for r in regressed:
+        names = ", ".join(r.comparison["regressed"]) if r.comparison else ""
+        _say(f"evals: REGRESSION in {r.eval_name} (run {r.run['run_id'][:12]}): {names}")
+    sys.exit(code)
+
+
+def _suite_label(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# -- evals datasets -----------------------------------------------------------------------
+
+@cli.group()
+def datasets() -> None:
+    """Versioned datasets: list, show, diff, push, pull."""
+
+
+@datasets.command("list")
+@click.pass_context
+def datasets_list(ctx: click.Context) -> None:
+    """Every dataset with its latest version."""
+    from evals import tables
+
+    found = _with_backend(ctx.obj["project"], lambda b: b.client.list_datasets(b.project))
+    c = tables.console()
+    if not found:
+        c.print("no datasets")
+        return
+    c.print(tables.datasets_table(found))
+
+
+@datasets.command("show")
+@click.argument("ref")
+@click.option("--rows", "n_rows", type=click.IntRange(min=0), default=10, help="Rows to print.")
+@click.pass_context
+def datasets_show(ctx: click.Context, ref: str, n_rows: int) -> None:
+    """Versions of NAME, or one version's rows with NAME:VERSION."""
+    from evals import tables
+
+    parsed = parse_ref(ref)
+    explicit = ":" in ref
+
+    def go(b: Backend) -> tuple[dict[str, Any], dict[str, Any]]:
+        versions = b.client.dataset_versions(parsed.name, b.project)
+        data = b.client.dataset_rows(parsed.name, parsed.version, b.project)
+        return versions, data
+
+    versions, data = _with_backend(ctx.obj["project"], go)
+    c = tables.console()
+    if not explicit:
+        c.print(tables.versions_table(versions["versions"]))
+    c.print(f"{data['name']}:{data['version']}  id {data['version_id']}  {data['row_count']} rows"
+            f"{'  key ' + data['key'] if data.get('key') else ''}")
+    for row in data["rows"][:n_rows]:
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@datasets.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--limit", type=click.IntRange(min=1), default=20, help="Rows listed per kind.")
+@click.pass_context
+def datasets_diff(ctx: click.Context, a: str, b: str, limit: int) -> None:
+    """Rows added, removed and changed from A (NAME:v1) to B (NAME:v2 or just v2)."""
+    ra = parse_ref(a)
+    if ":" not in a:
+        raise CommandError(f"diff {a}: give the first version as NAME:VERSION")
+    rb = parse_ref(b) if ":" in b else parse_ref(f"{ra.name}:{b}")
+    if rb.name != ra.name:
+        raise CommandError(f"diff compares two versions of one dataset, got {ra.name} and {rb.name}")
+    diff = _with_backend(ctx.obj["project"],
+                         lambda be: be.client.dataset_diff(ra.name, ra.version, rb.version, be.project,
+                                                           limit=limit))
+    counts = diff["counts"]
+    click.echo(f"{ra.name} {diff['a']['version']} ({diff['a']['version_id'][:12]}) -> "
+               f"{diff['b']['version']} ({diff['b']['version_id'][:12]}), "
+               f"{'by key ' + diff['key'] if diff['key'] else 'by content'}: "
+               f"{counts['added']} added, {counts['removed']} removed, {counts['changed']} changed, "
+               f"{counts['unchanged']} unchanged")
+    for row in diff["added"]:
+        click.echo(f"+ {json.dumps(row, ensure_ascii=False)}")
+    for row in diff["removed"]:
+        click.echo(f"- {json.dumps(row, ensure_ascii=False)}")
+    for change in diff["changed"]:
+        click.echo(f"~ {json.dumps(change['before'], ensure_ascii=False)}")
+        click.echo(f"  -> {json.dumps(change['after'], ensure_ascii=False)}")
+
+
+@datasets.command("push")
+@click.argument("file")
+@click.option("--name", required=True, help="Dataset name.")
+@click.option("--key", default=None, help="Column identifying a row (for diffs and pairing).")
+@click.option("--description", default=None)
+@click.pass_context
+def datasets_push(ctx: click.Context, file: str, name: str, key: str | None,
+                  description: str | None) -> None:
+    """Publish FILE (.jsonl, .json or .csv) as the next version of NAME; unchanged rows
+    make no new version."""
+    local = Dataset.from_file(file, name=name, key=key)
+    record = _with_backend(ctx.obj["project"], lambda b: b.client.push_dataset(
+        name, local.rows, project=b.project, key=key, description=description))
+    if record["version_id"] != local.version_id:
+        raise CommandError(f"the collector computed version id {record['version_id']} but this "
+                           f"client computed {local.version_id}; versions differ")
+    state = "new version" if record["created"] else "unchanged, no new version"
+    click.echo(f"{name}:{record['version']}  id {record['version_id']}  {record['row_count']} rows  ({state})")
+
+
+@datasets.command("pull")
+@click.argument("ref")
+@click.option("-o", "--output", default=None, help="Write JSONL here (default: stdout).")
+@click.pass_context
+def datasets_pull(ctx: click.Context, ref: str, output: str | None) -> None:
+    """Write the rows of NAME[:VERSION] as JSONL."""
+    parsed = parse_ref(ref)
+    data = _with_backend(ctx.obj["project"],
+                         lambda b: b.client.dataset_rows(parsed.name, parsed.version, b.project))
+    text = Dataset(data["rows"]).to_jsonl()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        _say(f"{parsed.name}:{data['version']} ({data['row_count']} rows) -> {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+# -- evals runs / compare -----------------------------------------------------------------
+
+@cli.group()
+def runs() -> None:
+    """Stored evaluation runs."""
+
+
+@runs.command("list")
+@click.option("--eval", "eval_name", default=None, help="Only runs of this eval.")
+@click.option("--status", default=None, help="running, complete, partial or failed.")
+@click.option("--limit", type=click.IntRange(min=1, max=1000), default=20)
+@click.pass_context
+def runs_list(ctx: click.Context, eval_name: str | None, status: str | None, limit: int) -> None:
+    """Runs newest first."""
+    from evals import tables
+
+    found = _with_backend(ctx.obj["project"], lambda b: b.client.list_runs(
+        project=b.project, eval_name=eval_name, status=status, limit=limit))
+    c = tables.console()
+    if not found:
+        c.print("no runs")
+        return
+    c.print(tables.runs_table(found))
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--rows", "n_rows", type=click.IntRange(min=0), default=20, help="Rows to print.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of tables.")
+@click.pass_context
+def runs_show(ctx: click.Context, run_id: str, n_rows: int, as_json: bool) -> None:
+    """One run: parameters, dataset, code, summaries and rows."""
+    from evals import tables
+
+    data = _with_backend(ctx.obj["project"], lambda b: b.client.get_run(run_id, b.project))
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    c = tables.console()
+    tables.print_run_header(c, data["run"])
+    c.print(tables.summaries_table(data["summaries"]))
+    c.print(tables.run_rows_table(data["rows"], n_rows))
+
+
+@cli.command("compare")
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of tables.")
+@click.pass_context
+def compare_cmd(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> None:
+    """Compare RUN_B with baseline RUN_A: per-scorer deltas, paired tests, verdicts.
+    Exits 1 when RUN_B regressed."""
+    from evals import tables
+
+    comp = _with_backend(ctx.obj["project"], lambda b: b.client.compare(run_a, run_b, b.project))
+    if as_json:
+        click.echo(json.dumps(comp, indent=2, ensure_ascii=False))
+    else:
+        c = tables.console()
+        c.print(f"baseline {comp['a']['run_id']} ({comp['a']['eval_name']})  ->  "
+                f"current {comp['b']['run_id']} ({comp['b']['eval_name']})"
+                f"{'' if comp['same_dataset'] else '  [different dataset versions]'}")
+        c.print(tables.comparison_table(comp))
+        flipped = tables.flipped_table(comp)
+        if flipped is not None:
+            c.print(flipped)
+    sys.exit(EXIT_REGRESSION if comp["verdict"] == "regressed" else EXIT_OK)
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: every user-fixable error is one line and exit 2."""
+    try:
+        cli.main(args=argv, prog_name="evals", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except (CommandError, EvalConfigError, BackendError, DatasetError, ApiError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:
+        if os.environ.get("SPYGLASS_DEBUG"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (set SPYGLASS_DEBUG=1 for a traceback)", 3)
+    sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

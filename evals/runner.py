@@ -1,0 +1,439 @@
+"""The runner: the task on every row with bounded concurrency, a per-row timeout, retries
+with backoff, scorers, one ``evaluator`` root span per row, and interruption that keeps
+what finished.
+
+Async tasks run on the event loop; sync tasks each run in a daemon thread (a copy of the
+row's context, so their spans nest under the row's span). A sync task that outlives its
+timeout cannot be killed: its thread is abandoned and the row recorded as timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import math
+import random
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from evals.dataset import Dataset
+from evals.tracing import PHASE, SCORER, TASK, Tracing
+from tracer import attributes as A
+
+
+class Retryable(Exception):
+    """Raise this (or ``raise Retryable(...) from exc``) in a task to have the runner
+    retry the row with exponential backoff, up to the eval's ``retries``."""
+
+
+class TaskBindingError(ValueError):
+    """The task's parameters cannot be filled from a row; names the missing one."""
+
+
+@dataclasses.dataclass
+class RunOptions:
+    """How rows are executed."""
+
+    concurrency: int = 8
+    timeout_s: float | None = None
+    retries: int = 2
+    retry_on: tuple[type[BaseException], ...] = ()
+    backoff_s: float = 0.25
+    max_backoff_s: float = 8.0
+    progress: bool = False
+
+
+@dataclasses.dataclass
+class ScoreResult:
+    """One scorer's result on one row (``error`` set when the scorer raised)."""
+
+    scorer: str
+    value: Any = None
+    passed: bool | None = None
+    reason: str | None = None
+    metadata: dict[str, Any] | None = None
+    error: str | None = None
+    score: Any = None  # the scorers.Score, for the scorer's own summarize()
+
+    def to_api(self) -> dict[str, Any]:
+        """The ``scores[]`` item of ``POST /api/evals/runs/{id}/rows``."""
+        return {"scorer": self.scorer, "value": self.value, "passed": self.passed,
+                "reason": self.reason, "metadata": self.metadata, "error": self.error}
+
+
+@dataclasses.dataclass
+class RowResult:
+    """Everything recorded about one row."""
+
+    index: int
+    row_id: str
+    row: dict[str, Any]
+    inputs: Any = None
+    output: Any = None
+    status: str = "ok"  # ok | error | timeout
+    error: str | None = None
+    error_type: str | None = None
+    attempts: int = 0
+    latency_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+    scorer_cost_usd: float | None = None
+    trace_id: str = ""
+    span_id: str = ""
+    started_at: str = ""
+    scores: list[ScoreResult] = dataclasses.field(default_factory=list)
+
+    def to_api(self) -> dict[str, Any]:
+        """The row as ``POST /api/evals/runs/{id}/rows`` takes it."""
+        return {
+            "row_index": self.index, "row_id": self.row_id, "row": self.row,
+            "inputs": jsonable(self.inputs), "output": jsonable(self.output),
+            "status": self.status, "error": self.error, "error_type": self.error_type,
+            "attempts": self.attempts, "latency_ms": self.latency_ms,
+            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens, "cost_usd": self.cost_usd,
+            "scorer_cost_usd": self.scorer_cost_usd, "trace_id": self.trace_id,
+            "span_id": self.span_id, "started_at": self.started_at,
+            "scores": [s.to_api() for s in self.scores],
+        }
+
+
+MAX_TEXT = 100_000
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """``value`` as plain JSON: dataclasses, pydantic models, numpy values, sets and bytes
+    converted; NaN/Infinity become None; anything else its repr; long text capped."""
+    if depth > 50:
+        return repr(value)[:1000]
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…[truncated]"
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v, depth + 1) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value), depth + 1)
+    for attr in ("model_dump", "tolist", "item"):
+        fn = getattr(value, attr, None)
+        if callable(fn):
+            try:
+                return jsonable(fn(), depth + 1)
+            except Exception:
+                break
+    return repr(value)[:MAX_TEXT]
+
+
+class TaskBinder:
+    """Fills a task's parameters from a row and the run's params (see :class:`evals.Eval`)."""
+
+    def __init__(self, task: Callable[..., Any], params: Mapping[str, Any]) -> None:
+        self.task = task
+        self.params = dict(params)
+        try:
+            self.signature: inspect.Signature | None = inspect.signature(task)
+        except (TypeError, ValueError):
+            self.signature = None
+
+    def bind(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Keyword arguments for one row; :class:`TaskBindingError` names what is missing."""
+        if self.signature is None:
+            return {"row": dict(row)}
+        kwargs: dict[str, Any] = {}
+        unbound: list[inspect.Parameter] = []
+        var_kw = False
+        for p in self.signature.parameters.values():
+            if p.kind is p.VAR_KEYWORD:
+                var_kw = True
+                continue
+            if p.kind is p.VAR_POSITIONAL:
+                continue
+            if p.name in self.params:
+                kwargs[p.name] = self.params[p.name]
+            elif p.name in row:
+                kwargs[p.name] = row[p.name]
+            elif p.name == "row":
+                kwargs[p.name] = dict(row)
+            elif p.default is p.empty:
+                unbound.append(p)
+        if len(unbound) == 1 and "input" in row:
+            kwargs[unbound[0].name] = row["input"]
+        elif unbound:
+            names = ", ".join(repr(p.name) for p in unbound)
+            raise TaskBindingError(
+                f"task {getattr(self.task, '__name__', self.task)!r} needs {names}; the row has "
+                f"columns {sorted(row)} and the params are {sorted(self.params)}")
+        if var_kw:
+            for k, v in {**row, **self.params}.items():
+                kwargs.setdefault(k, v)
+        return kwargs
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    call = type(fn).__call__ if not inspect.isroutine(fn) else None
+    return inspect.iscoroutinefunction(fn) or (call is not None and inspect.iscoroutinefunction(call))
+
+
+def _in_thread(fn: Callable[..., Any], kwargs: dict[str, Any]) -> asyncio.Future[Any]:
+    """Run ``fn(**kwargs)`` in a new daemon thread, in a copy of the current context."""
+    import contextvars
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    ctx = contextvars.copy_context()
+
+    def settle(ok: bool, value: Any) -> None:
+        if future.done():  # timed out or cancelled meanwhile
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def target() -> None:
+        try:
+            result = ctx.run(fn, **kwargs)
+        except BaseException as exc:
+            outcome = (False, exc)
+        else:
+            outcome = (True, result)
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=target, name="evals-task", daemon=True).start()
+    return future
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Runner:
+    """Runs one eval with one params combination over one dataset."""
+
+    def __init__(
+        self,
+        *,
+        eval_name: str,
+        task: Callable[..., Any],
+        scorers: list[Any],
+        params: Mapping[str, Any],
+        dataset: Dataset,
+        run_id: str,
+        tracing: Tracing,
+        options: RunOptions,
+        on_rows: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.eval_name = eval_name
+        self.task = task
+        self.task_is_async = _is_async(task)
+        self.scorers = scorers
+        self.binder = TaskBinder(task, params)
+        self.dataset = dataset
+        self.run_id = run_id
+        self.tracing = tracing
+        self.options = options
+        self.on_rows = on_rows
+        self.results: list[RowResult] = []
+        self.interrupted = False
+        self._pending: list[RowResult] = []
+        self._evaluate = tracing.evaluator(f"eval:{eval_name}")(self._evaluate_row)
+
+    def check_binding(self) -> None:
+        """Bind the first row now, so a task/row mismatch is a usage error, not N row errors."""
+        if len(self.dataset):
+            self.binder.bind(self.dataset[0])
+
+    async def run(self) -> list[RowResult]:
+        """Run every row; returns results in row order. After SIGINT the finished rows
+        are returned and :attr:`interrupted` is True."""
+        rows = list(enumerate(self.dataset.rows))
+        work = iter(rows)
+        progress = _Progress(len(rows), self.eval_name) if self.options.progress else None
+
+        async def worker() -> None:
+            for index, row in work:
+                result = await self._evaluate(index, row)
+                self.results.append(result)
+                self._pending.append(result)
+                if progress:
+                    progress.advance(result.status != "ok")
+
+        loop = asyncio.get_running_loop()
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.options.concurrency, len(rows))))]
+
+        def interrupt() -> None:
+            self.interrupted = True
+            for w in workers:
+                w.cancel()
+
+        installed = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, interrupt)
+            installed = True
+        flusher = asyncio.create_task(self._flush_periodically()) if self.on_rows else None
+        try:
+            results = await asyncio.gather(*workers, return_exceptions=True)
+            for r in results:
+                if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                    raise r
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+            if flusher:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+            if progress:
+                progress.close()
+        await self.flush()
+        self.results.sort(key=lambda r: r.index)
+        return self.results
+
+    async def flush(self) -> None:
+        """Hand finished rows not yet stored to ``on_rows``."""
+        if self.on_rows and self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self.on_rows([r.to_api() for r in batch])
+            except BaseException:
+                self._pending = batch + self._pending
+                raise
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            # A failed periodic store keeps the rows for the final flush, which raises.
+            with contextlib.suppress(Exception):
+                await self.flush()
+
+    async def _evaluate_row(self, row_index: int, row: dict[str, Any]) -> RowResult:
+        trace_int, trace_hex, span_hex = Tracing.current_ids()
+        Tracing.annotate({A.EVAL_RUN_ID: self.run_id, A.EVAL_NAME: self.eval_name,
+                          A.EVAL_ROW_INDEX: row_index, A.EVAL_DATASET: self.dataset.label})
+        result = RowResult(index=row_index, row_id=self.dataset.row_ids[row_index], row=row,
+                           trace_id=trace_hex, span_id=span_hex, started_at=_now())
+        try:
+            kwargs = self.binder.bind(row)
+        except TaskBindingError as exc:
+            result.status, result.error, result.error_type = "error", str(exc), "TaskBindingError"
+            Tracing.annotate({}, error=result.error)
+            return result
+        result.inputs = kwargs
+        token = PHASE.set(TASK)
+        start = time.perf_counter()
+        try:
+            await self._call_task(kwargs, result)
+        finally:
+            result.latency_ms = (time.perf_counter() - start) * 1000.0
+            PHASE.reset(token)
+        if result.status == "ok":
+            token = PHASE.set(SCORER)
+            try:
+                result.scores = await self._score(row, kwargs, result.output)
+            finally:
+                PHASE.reset(token)
+        else:
+            Tracing.annotate({}, error=result.error)
+        for key, value in self.tracing.usage.take(trace_int).items():
+            setattr(result, key, value)
+        return result
+
+    async def _invoke(self, kwargs: dict[str, Any]) -> Any:
+        if self.task_is_async:
+            value = await self.task(**kwargs)
+        else:
+            value = await _in_thread(self.task, kwargs)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    def _retryable(self, exc: BaseException) -> bool:
+        return isinstance(exc, Retryable) or (bool(self.options.retry_on)
+                                              and isinstance(exc, self.options.retry_on))
+
+    async def _call_task(self, kwargs: dict[str, Any], result: RowResult) -> None:
+        timeout = self.options.timeout_s
+        while True:
+            result.attempts += 1
+            try:
+                async with asyncio.timeout(timeout) as scope:
+                    result.output = await self._invoke(kwargs)
+                result.status, result.error, result.error_type = "ok", None, None
+                return
+            except TimeoutError as exc:
+                if scope.expired():
+                    result.status, result.error_type = "timeout", "Timeout"
+                    result.error = f"timed out after {timeout:g}s"
+                    return
+                failure: BaseException = exc
+            except Exception as exc:
+                failure = exc
+            result.status, result.error_type = "error", type(failure).__name__
+            result.error = f"{type(failure).__name__}: {failure}"
+            if not self._retryable(failure) or result.attempts > self.options.retries:
+                return
+            delay = min(self.options.max_backoff_s, self.options.backoff_s * 2 ** (result.attempts - 1))
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+
+    async def _score(self, row: dict[str, Any], inputs: dict[str, Any], output: Any) -> list[ScoreResult]:
+        fields = dict(row)
+        fields["output"] = output
+        if "input" not in fields:
+            fields["input"] = next(iter(inputs.values())) if len(inputs) == 1 else inputs
+
+        async def one(scorer: Any) -> ScoreResult:
+            try:
+                score = await scorer.ascore(**fields)
+            except Exception as exc:
+                return ScoreResult(scorer=scorer.name, error=f"{type(exc).__name__}: {exc}")
+            value = score.value
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            return ScoreResult(scorer=scorer.name, value=jsonable(value), passed=score.passed,
+                               reason=score.reason, metadata=jsonable(score.metadata) or None,
+                               score=score)
+
+        return list(await asyncio.gather(*(one(s) for s in self.scorers)))
+
+
+class _Progress:
+    """A rich progress bar on stderr (only created when stderr is a terminal)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.fields[errors]} errors"), TimeElapsedColumn(),
+                                  console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task(label, total=total, errors=0)
+        self._errors = 0
+
+    def advance(self, error: bool) -> None:
+        self._errors += int(error)
+        self._progress.update(self._task, advance=1, errors=self._errors)
+
+    def close(self) -> None:
+        self._progress.stop()

@@ -1,0 +1,162 @@
+"""``evals run``: resolve datasets and baselines, run each eval × params combination,
+store rows and summaries through the collector API, and compare with the baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.backend import Backend
+from evals.client import ApiError
+from evals.dataset import Dataset, DatasetError, DatasetRef
+from evals.fingerprint import code_fingerprint
+from evals.runner import RowResult, Runner, RunOptions, TaskBindingError
+from evals.suite import Eval, EvalConfigError
+from evals.summary import run_stats, scorer_summary, task_success_summary
+from evals.tracing import Tracing
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclasses.dataclass
+class RunRequest:
+    """What ``evals run`` was asked to do."""
+
+    suite_path: Path
+    suite_label: str
+    evals: Sequence[Eval]
+    param_overrides: dict[str, Any]
+    concurrency: int | None = None
+    limit: int | None = None
+    baseline: str | None = None  # None = same eval+params+dataset version; "latest"; "none"; an id
+    timeout_s: float | None = None
+    progress: bool = False
+
+
+@dataclasses.dataclass
+class EvalRunResult:
+    """One finished (or interrupted) run, as stored, with its comparison."""
+
+    eval_name: str
+    params: dict[str, Any]
+    dataset: Dataset
+    run: dict[str, Any]
+    summaries: list[dict[str, Any]]
+    comparison: dict[str, Any] | None
+    results: list[RowResult]
+    interrupted: bool
+
+    @property
+    def regressed(self) -> bool:
+        """True when the comparison with the baseline found a regression."""
+        return bool(self.comparison and self.comparison.get("verdict") == "regressed")
+
+
+def resolve_dataset(ev: Eval, suite_dir: Path, backend: Backend) -> Dataset:
+    """The eval's rows: fetched by name, read from a file, or taken from the list."""
+    source = ev.dataset
+    try:
+        if isinstance(source, DatasetRef):
+            try:
+                data = backend.client.dataset_rows(source.name, source.version, backend.project)
+            except ApiError as exc:
+                raise EvalConfigError(f"eval {ev.name!r}: dataset {source}: {exc}") from None
+            return Dataset(data["rows"], name=source.name, key=data.get("key") or ev.key,
+                           version=data["version"])
+        if isinstance(source, Dataset):
+            if ev.key and source.key != ev.key:
+                return Dataset(source.rows, name=source.name, key=ev.key, version=source.version)
+            return source
+        if isinstance(source, str | Path):
+            path = Path(source)
+            if not path.is_absolute():
+                path = suite_dir / path
+            return Dataset.from_file(path, key=ev.key)
+        if isinstance(source, list | tuple):
+            return Dataset(source, name=None, key=ev.key)
+    except (DatasetError, ValueError) as exc:
+        if isinstance(exc, EvalConfigError):
+            raise
+        raise EvalConfigError(f"eval {ev.name!r}: {exc}") from None
+    raise EvalConfigError(f"eval {ev.name!r}: dataset must be dataset('name:version'), a path, "
+                          f"a list of dicts or a Dataset, got {type(source).__name__}")
+
+
+def resolve_baseline(spec: str | None, ev: Eval, params: dict[str, Any], dataset: Dataset,
+                     backend: Backend) -> dict[str, Any] | None:
+    """The run to compare with: by default the last complete run of the same eval with the
+    same params on the same dataset version; ``latest`` drops the dataset condition;
+    ``none`` compares with nothing; anything else is a run id (or prefix)."""
+    if spec is not None and spec.lower() == "none":
+        return None
+    client = backend.client
+    if spec is None or spec.lower() == "latest":
+        runs = client.list_runs(project=backend.project, eval_name=ev.name, status="complete",
+                                params=params, limit=1,
+                                dataset_version_id=dataset.version_id if spec is None else None)
+        return runs[0] if runs else None
+    try:
+        return client.get_run(spec, project=backend.project, limit=1)["run"]
+    except ApiError as exc:
+        raise EvalConfigError(f"--baseline {spec}: {exc}") from None
+
+
+def execute(request: RunRequest, backend: Backend, tracing: Tracing,
+            say: Callable[[str], None]) -> list[EvalRunResult]:
+    """Run every requested eval × params combination; stops after an interrupted run."""
+    fingerprint = code_fingerprint(request.suite_path)
+    plans = []
+    # Validate everything (datasets, params, task binding) before the first row runs, so a
+    # usage error never leaves half a suite behind.
+    for ev in request.evals:
+        dataset = resolve_dataset(ev, request.suite_path.parent, backend)
+        selected = dataset.head(request.limit) if request.limit is not None else dataset
+        for params in ev.param_grid(request.param_overrides):
+            plans.append((ev, params, dataset, selected))
+    out: list[EvalRunResult] = []
+    for ev, params, dataset, selected in plans:
+        baseline = resolve_baseline(request.baseline, ev, params, dataset, backend)
+        options = RunOptions(
+            concurrency=request.concurrency or ev.concurrency or DEFAULT_CONCURRENCY,
+            timeout_s=request.timeout_s or ev.timeout, retries=ev.retries,
+            retry_on=ev.retry_on, progress=request.progress)
+        run_id = uuid.uuid4().hex
+        runner = Runner(eval_name=ev.name, task=ev.task, scorers=ev.scorers, params=params,
+                        dataset=selected, run_id=run_id, tracing=tracing, options=options,
+                        on_rows=lambda rows, rid=run_id: asyncio.to_thread(backend.client.add_rows, rid, rows))
+        try:
+            runner.check_binding()
+        except TaskBindingError as exc:
+            raise EvalConfigError(f"eval {ev.name!r}: {exc}") from None
+        backend.client.create_run({
+            "run_id": run_id, "project": backend.project, "suite": request.suite_label,
+            "eval_name": ev.name, "params": params,
+            "dataset": {"name": dataset.name, "version": dataset.version,
+                        "version_id": dataset.version_id, "rows": len(dataset)},
+            "code": fingerprint, "row_limit": request.limit, "concurrency": options.concurrency,
+            "baseline_run_id": baseline["run_id"] if baseline else None,
+        })
+        started = time.monotonic()
+        results = asyncio.run(runner.run())
+        duration = time.monotonic() - started
+        tracing.flush()
+        summaries = [scorer_summary(s, results, ev.threshold) for s in ev.scorers]
+        summaries.append(task_success_summary(results, ev.threshold))
+        status = "partial" if runner.interrupted else "complete"
+        finished = backend.client.finish_run(run_id, {
+            "status": status, "stats": run_stats(results, duration, len(selected)),
+            "summaries": summaries,
+            "baseline_run_id": baseline["run_id"] if baseline else None,
+        })
+        out.append(EvalRunResult(ev.name, params, dataset, finished["run"], finished["summaries"],
+                                 finished.get("comparison"), results, runner.interrupted))
+        if runner.interrupted:
+            say(f"evals: interrupted; saved {len(results)} of {len(selected)} rows of "
+                f"{ev.name}, run {run_id} marked partial")
+            break
+    return out
