@@ -62,8 +62,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
 def _add_subcommands() -> None:
     """Mount the other parts' command groups."""
     from collector.cli_keys import keys
+    from scorers.monitors.cli import monitors
 
     main.add_command(keys)
+    main.add_command(monitors)
 
 
 _add_subcommands()

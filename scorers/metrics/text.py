@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
-from rouge_score import rouge_scorer
-from sacrebleu.metrics import BLEU, CHRF
 
 from scorers.base import Score, Scorer, ScorerError, default_summary
 
@@ -78,15 +76,19 @@ class BLEUScorer(_SacreMetric):
         super().__init__(**kw)
         self.options = dict(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method,
                             smooth_value=smooth_value, max_ngram_order=max_ngram_order)
+        from sacrebleu.metrics import BLEU  # imported on use: keeps `import scorers` fast
+
         try:
             self._sentence = BLEU(**self.options, effective_order=True)
         except Exception as exc:
             raise ScorerError(f"bleu: bad options {self.options}: {exc}") from exc
 
-    def _sentence_metric(self) -> BLEU:
+    def _sentence_metric(self) -> Any:
         return self._sentence
 
-    def _corpus_metric(self) -> BLEU:
+    def _corpus_metric(self) -> Any:
+        from sacrebleu.metrics import BLEU
+
         return BLEU(**self.options)
 
 
@@ -101,12 +103,16 @@ class CHRFScorer(_SacreMetric):
         super().__init__(**kw)
         self.options = dict(char_order=char_order, word_order=word_order, beta=beta,
                             lowercase=lowercase, whitespace=whitespace, eps_smoothing=eps_smoothing)
+        from sacrebleu.metrics import CHRF
+
         self._sentence = CHRF(**self.options)
 
-    def _sentence_metric(self) -> CHRF:
+    def _sentence_metric(self) -> Any:
         return self._sentence
 
-    def _corpus_metric(self) -> CHRF:
+    def _corpus_metric(self) -> Any:
+        from sacrebleu.metrics import CHRF
+
         return CHRF(**self.options)
 
 
@@ -145,6 +151,9 @@ class Rouge(Scorer):
         kw.setdefault("name", None)
         kw["name"] = kw["name"] or rouge_type.replace("rouge", "rouge_").lower()
         super().__init__(**kw)
+        # rouge-score pulls in nltk (most of a second): imported only when used.
+        from rouge_score import rouge_scorer
+
         try:
             self._scorer = rouge_scorer.RougeScorer([rouge_type], use_stemmer=use_stemmer)
         except ValueError as exc:

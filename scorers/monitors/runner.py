@@ -1,0 +1,345 @@
+"""The monitor runner: walks new spans through the collector's API, scores a sample, posts feedback.
+
+Reading never waits on scoring: a poller pages through ``GET /api/spans`` (ascending,
+in arrival order, resuming from its cursor) and hands sampled spans to a bounded queue;
+workers score them and ``POST /api/feedback``. When the queue is full the span is dropped,
+counted in ``stats["dropped"]`` and logged, so a slow judge never backs up into anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from scorers.base import Score, Scorer
+from scorers.monitors.config import Monitor, MonitorsConfig
+
+log = logging.getLogger("spyglass.monitors")
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
+
+
+class MonitorError(Exception):
+    """The runner cannot reach or use the collector."""
+
+
+def sampled(span_id: str, rate: float) -> bool:
+    """Deterministic per-span sampling: the same span is always in or out of the sample."""
+    if rate >= 1.0:
+        return True
+    if rate <= 0.0:
+        return False
+    h = int.from_bytes(hashlib.blake2b(span_id.encode(), digest_size=8).digest(), "big")
+    return h / 2**64 < rate
+
+
+def span_value(span: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path in a span (``output.choices.0.message.content``)."""
+    value: Any = span
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.lstrip("-").isdigit():
+            idx = int(part)
+            value = value[idx] if -len(value) <= idx < len(value) else None
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def as_text(value: Any) -> Any:
+    """Text of a span input/output: strings as-is, chat messages/responses by their content."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        if isinstance(value.get("content"), str):
+            return value["content"]
+        choices = value.get("choices")
+        if isinstance(choices, list) and choices:
+            return as_text(choices[0].get("message") if isinstance(choices[0], Mapping) else None)
+        if len(value) == 1:
+            only = next(iter(value.values()))
+            if isinstance(only, str):
+                return only
+    if isinstance(value, list) and value and all(isinstance(m, Mapping) and "content" in m for m in value):
+        return as_text(value[-1])
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class _Walk:
+    """Where one monitor is in the span stream."""
+
+    cursor: str | None = None
+    since: str | None = None
+
+
+class MonitorRunner:
+    """Runs every monitor in a :class:`MonitorsConfig` against one collector."""
+
+    def __init__(self, config: MonitorsConfig, endpoint: str | None = None,
+                 api_key: str | None = None, client: httpx.Client | None = None) -> None:
+        self.config = config
+        self.endpoint = (endpoint or config.endpoint or DEFAULT_ENDPOINT).rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key or config.api_key}"} if (api_key or config.api_key) else {}
+        self._client = client or httpx.Client(base_url=self.endpoint, timeout=30.0, headers=headers)
+        self._queue: queue.Queue[tuple[Monitor, dict[str, Any]]] = queue.Queue(maxsize=config.queue_size)
+        self._stats_lock = threading.Lock()
+        self.stats: dict[str, int] = {k: 0 for k in (
+            "fetched", "sampled", "enqueued", "dropped", "scored", "posted", "errors")}
+        self._walks = {m.name: _Walk() for m in config.monitors}
+        self._stop = threading.Event()
+        self._stop_poll = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0
+        self._last_drop_log = 0.0
+        self._load_state()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _state_path(self) -> Path | None:
+        return Path(self.config.state_file).expanduser() if self.config.state_file else None
+
+    def _load_state(self) -> None:
+        path = self._state_path()
+        start = self.config.start
+        since = None if start == "beginning" else (_now_rfc3339() if start == "now" else start)
+        saved: dict[str, Any] = {}
+        if path is not None and path.exists():
+            try:
+                saved = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise MonitorError(f"monitor state file {path} is unreadable: {exc}") from exc
+        for name, walk in self._walks.items():
+            entry = saved.get(name) or {}
+            walk.cursor = entry.get("cursor")
+            walk.since = entry.get("since", since) if entry else since
+
+    def _save_state(self) -> None:
+        path = self._state_path()
+        if path is None:
+            return
+        data = {n: {"cursor": w.cursor, "since": w.since} for n, w in self._walks.items()}
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.replace(path)
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self.stats[key] += n
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _fetch_page(self, monitor: Monitor, walk: _Walk) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"project": monitor.project, "order": "asc", "sort": "ingested",
+                                  "limit": self.config.page_size, **monitor.filter}
+        if walk.since:
+            params["since"] = walk.since
+        if walk.cursor:
+            params["cursor"] = walk.cursor
+        try:
+            resp = self._client.get("/api/spans", params=params)
+        except httpx.HTTPError as exc:
+            raise MonitorError(f"collector at {self.endpoint} unreachable: {exc}") from exc
+        if resp.status_code != 200:
+            raise MonitorError(f"GET /api/spans for monitor {monitor.name!r} answered "
+                               f"HTTP {resp.status_code}: {_error_text(resp)}")
+        body = resp.json()
+        spans = body.get("spans") or []
+        if body.get("next_cursor"):
+            walk.cursor = body["next_cursor"]
+        return spans
+
+    def poll_once(self) -> int:
+        """Read every new span of every monitor (all pages), enqueue the sample; spans read."""
+        total = 0
+        for monitor in self.config.monitors:
+            walk = self._walks[monitor.name]
+            while True:
+                spans = self._fetch_page(monitor, walk)
+                total += len(spans)
+                self._count("fetched", len(spans))
+                for span in spans:
+                    if sampled(span["span_id"], monitor.sample_rate):
+                        self._count("sampled")
+                        self._offer(monitor, span)
+                self._save_state()
+                if len(spans) < self.config.page_size:
+                    break
+        return total
+
+    def _offer(self, monitor: Monitor, span: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait((monitor, span))
+            self._count("enqueued")
+        except queue.Full:
+            self._count("dropped")
+            now = time.monotonic()
+            # One line per few seconds: enough to see it, not a flood when far behind.
+            if now - self._last_drop_log > 5.0:
+                self._last_drop_log = now
+                log.warning("monitors: queue full (%d); dropped span %s of monitor %r "
+                            "(%d dropped so far)", self.config.queue_size, span["span_id"],
+                            monitor.name, self.stats["dropped"])
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def fields_of(self, monitor: Monitor, span: Mapping[str, Any]) -> dict[str, Any]:
+        """The scorer fields of ``span`` per the monitor's field map."""
+        out: dict[str, Any] = {}
+        for target, path in monitor.fields.items():
+            value = span_value(span, path)
+            out[target] = as_text(value) if target in ("input", "output") else value
+        return out
+
+    def score_span(self, monitor: Monitor, span: Mapping[str, Any]) -> list[Score]:
+        """Run the monitor's scorers on one span and post each score as feedback."""
+        fields = self.fields_of(monitor, span)
+        scores = []
+        for scorer in monitor.scorers:
+            try:
+                score = scorer.score(fields)
+            except Exception as exc:
+                self._count("errors")
+                log.warning("monitors: %r scorer %r failed on span %s: %s",
+                            monitor.name, scorer.name, span.get("span_id"), exc)
+                continue
+            self._count("scored")
+            scores.append(score)
+            self._post(monitor, scorer, span, score)
+        return scores
+
+    def _post(self, monitor: Monitor, scorer: Scorer, span: Mapping[str, Any], score: Score) -> None:
+        from scorers.judges.judge import LLMJudge
+
+        meta: dict[str, Any] = {"monitor": monitor.name, "passed": score.passed}
+        try:
+            encoded = json.dumps(score.metadata, default=str)
+            if len(encoded) <= 20_000:
+                meta["score"] = json.loads(encoded)
+        except (TypeError, ValueError):
+            pass
+        body = {
+            "trace_id": span["trace_id"], "span_id": span["span_id"], "project": span.get("project"),
+            "name": score.name, "value": score.value,
+            "source": "judge" if isinstance(scorer, LLMJudge) else "scorer",
+            "author": f"monitor:{monitor.name}", "comment": score.reason or "", "metadata": meta,
+        }
+        for attempt in range(3):
+            try:
+                resp = self._client.post("/api/feedback", json=body)
+            except httpx.HTTPError as exc:
+                err = str(exc)
+            else:
+                if resp.status_code in (200, 201):
+                    self._count("posted")
+                    return
+                err = f"HTTP {resp.status_code}: {_error_text(resp)}"
+                if resp.status_code < 500 and resp.status_code != 429:
+                    break
+            time.sleep(0.2 * (2 ** attempt))
+        self._count("errors")
+        log.warning("monitors: feedback for span %s not stored: %s", span["span_id"], err)
+
+    def process_pending(self) -> int:
+        """Score everything queued, in this thread; the number of spans scored."""
+        n = 0
+        while True:
+            try:
+                monitor, span = self._queue.get_nowait()
+            except queue.Empty:
+                return n
+            try:
+                self.score_span(monitor, span)
+            finally:
+                self._queue.task_done()
+            n += 1
+
+    # -- running --------------------------------------------------------------------------
+
+    def run_once(self) -> dict[str, int]:
+        """Catch up: read every new span, score the sample, post feedback; the stats."""
+        while True:
+            self.poll_once()
+            if self.process_pending() == 0 and self._queue.empty():
+                break
+        return dict(self.stats)
+
+    def _worker(self) -> None:
+        while not self._stop.is_set():
+            try:
+                monitor, span = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self.score_span(monitor, span)
+            except Exception:
+                self._count("errors")
+                log.exception("monitors: scoring span %s failed", span.get("span_id"))
+            finally:
+                self._queue.task_done()
+
+    def _poller(self) -> None:
+        while not self._stop_poll.is_set():
+            try:
+                self.poll_once()
+            except MonitorError as exc:
+                log.warning("monitors: %s", exc)
+            self._stop_poll.wait(self.config.poll_interval_s)
+
+    def start(self) -> None:
+        """Start the poller and the scoring workers in background threads."""
+        if self._threads:
+            return
+        self._stop.clear()
+        self._stop_poll.clear()
+        self._threads = [threading.Thread(target=self._poller, name="spyglass-monitor-poll", daemon=True)]
+        self._threads += [threading.Thread(target=self._worker, name=f"spyglass-monitor-{i}", daemon=True)
+                          for i in range(self.config.workers)]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop reading, let workers finish the queue for up to ``timeout_s``, then stop them."""
+        deadline = time.monotonic() + timeout_s
+        self._stop_poll.set()
+        while not self._queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=max(0.1, deadline - time.monotonic()))
+        self._threads = []
+        self._save_state()
+
+    def close(self) -> None:
+        """Stop and close the HTTP client."""
+        self.stop()
+        self._client.close()
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+        if isinstance(body, dict) and "error" in body:
+            return str(body["error"])
+    except ValueError:
+        pass
+    return resp.text[:200]

@@ -1,0 +1,295 @@
+"""Online monitors against the real collector: spans sent over OTLP, feedback read back."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from stubs.openai_server import OpenAIStub
+
+from scorers import pii, regex
+from scorers.monitors import (
+    Monitor,
+    MonitorConfigError,
+    MonitorRunner,
+    MonitorsConfig,
+    as_text,
+    load_config,
+    sampled,
+    span_value,
+)
+from tracer import attributes as A
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def send_spans(url: str, project: str, items: list[tuple[str, str, str]]) -> None:
+    """Send (op name, kind, output text) spans with the stock OTel SDK + OTLP/HTTP exporter."""
+    provider = TracerProvider(resource=Resource({A.PROJECT: project, A.SERVICE_NAME: "monitor-test"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces")))
+    t = provider.get_tracer("monitor-test")
+    for name, kind, output in items:
+        with t.start_as_current_span(name) as span:
+            span.set_attribute(A.OP_NAME, name)
+            span.set_attribute(A.OP_KIND, kind)
+            span.set_attribute(A.INPUTS, json.dumps({"question": "q"}))
+            span.set_attribute(A.OUTPUT, json.dumps(output))
+    provider.shutdown()
+
+
+def wait_for_spans(url: str, project: str, n: int) -> list[dict]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        spans = httpx.get(f"{url}/api/spans", params={"project": project, "limit": 1000}).json()["spans"]
+        if len(spans) >= n:
+            return spans
+        time.sleep(0.1)
+    raise AssertionError(f"only {len(spans)} of {n} spans stored")
+
+
+def feedback(url: str, project: str, **params: str) -> list[dict]:
+    resp = httpx.get(f"{url}/api/feedback", params={"project": project, "limit": 10000, **params})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["feedback"]
+
+
+def config(project: str, url: str, **kw) -> MonitorsConfig:
+    monitor_kw = {k: kw.pop(k) for k in ("sample_rate", "filter", "scorers") if k in kw}
+    monitor = Monitor(name="leaks", project=project,
+                      scorers=monitor_kw.pop("scorers", [pii(), regex(r"(?i)confidential", must_match=False,
+                                                                      name="confidential")]),
+                      **monitor_kw)
+    return MonitorsConfig(monitors=[monitor], endpoint=url, start="beginning", **kw)
+
+
+def test_monitor_scores_new_spans_and_posts_feedback(spyglass_server, project: str) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [
+        ("answer", "chain", "Contact alice@example.com for details."),
+        ("answer", "chain", "The weather is sunny."),
+        ("answer", "chain", "This is CONFIDENTIAL: card 4111 1111 1111 1111."),
+    ])
+    spans = {s["span_id"]: s for s in wait_for_spans(url, project, 3)}
+    runner = MonitorRunner(config(project, url))
+    stats = runner.run_once()
+    assert (stats["fetched"], stats["sampled"], stats["scored"], stats["posted"], stats["errors"]) == (
+        3, 3, 6, 6, 0)
+
+    items = feedback(url, project)
+    assert len(items) == 6
+    by_span: dict[str, dict[str, dict]] = {}
+    for f in items:
+        by_span.setdefault(f["span_id"], {})[f["name"]] = f
+    assert set(by_span) == set(spans)
+    verdicts = {spans[sid]["output"]: {n: f["value"] for n, f in fs.items()} for sid, fs in by_span.items()}
+    assert verdicts == {
+        "Contact alice@example.com for details.": {"pii": True, "confidential": True},
+        "The weather is sunny.": {"pii": False, "confidential": True},
+        "This is CONFIDENTIAL: card 4111 1111 1111 1111.": {"pii": True, "confidential": False},
+    }
+    one = next(f for f in items if f["name"] == "pii" and f["value"] is True)
+    assert one["source"] == "scorer" and one["author"] == "monitor:leaks"
+    assert one["comment"].startswith("found 1 ")
+    assert one["metadata"]["monitor"] == "leaks" and one["metadata"]["passed"] is False
+    assert one["trace_id"] == spans[one["span_id"]]["trace_id"]
+
+    # A second pass finds nothing new; only spans that arrive later are scored.
+    assert runner.run_once()["fetched"] == 3
+    send_spans(url, project, [("answer", "chain", "Reach me at +1 415-555-0132.")])
+    wait_for_spans(url, project, 4)
+    stats = runner.run_once()
+    assert (stats["fetched"], stats["posted"]) == (4, 8)
+    assert len(feedback(url, project)) == 8
+
+
+def test_filters_and_deterministic_sampling(spyglass_server, project: str) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", f"text {i}") for i in range(30)]
+               + [("retrieve", "retrieval", "doc") for _ in range(5)])
+    stored = wait_for_spans(url, project, 35)
+    runner = MonitorRunner(config(project, url, sample_rate=0.5, filter={"name": "answer"},
+                                  scorers=[pii()], page_size=7))
+    stats = runner.run_once()
+    answer_ids = [s["span_id"] for s in stored if s["name"] == "answer"]
+    chosen = {sid for sid in answer_ids if sampled(sid, 0.5)}
+    assert stats["fetched"] == 30  # the filter left retrieval spans out, across 5 pages
+    assert stats["sampled"] == len(chosen) and 3 <= len(chosen) <= 27
+    assert {f["span_id"] for f in feedback(url, project)} == chosen
+
+
+def test_a_full_queue_drops_with_a_counter_and_a_log_line(spyglass_server, project: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", f"reply {i}") for i in range(8)])
+    wait_for_spans(url, project, 8)
+    runner = MonitorRunner(config(project, url, queue_size=3, scorers=[pii()]))
+    with caplog.at_level(logging.WARNING, logger="spyglass.monitors"):
+        assert runner.poll_once() == 8
+    assert (runner.stats["enqueued"], runner.stats["dropped"]) == (3, 5)
+    assert any("queue full" in r.getMessage() and "dropped" in r.getMessage() for r in caplog.records)
+    assert runner.process_pending() == 3
+    assert len(feedback(url, project)) == 3
+
+
+def test_judge_monitor_posts_judge_feedback(spyglass_server, project: str,
+                                            openai_stub: OpenAIStub) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", "You are wonderful."), ("answer", "chain", "Go away, idiot.")])
+    wait_for_spans(url, project, 2)
+    openai_stub.chat_responder = lambda body: (
+        '{"reasoning": "insult", "score": true}' if "idiot" in body["messages"][1]["content"]
+        else '{"reasoning": "kind", "score": false}')
+    cfg = config(project, url, scorers=[{"type": "llm_judge.toxicity", "base_url": openai_stub.base_url,
+                                         "model": "judge-m", "cache": False}])
+    stats = MonitorRunner(cfg).run_once()
+    assert stats["posted"] == 2
+    items = feedback(url, project, source="judge")
+    assert sorted((f["value"], f["comment"]) for f in items) == [(False, "kind"), (True, "insult")]
+    assert all(f["name"] == "toxicity" for f in items)
+
+
+def test_state_file_resumes_where_it_stopped(spyglass_server, project: str, tmp_path: Path) -> None:
+    url = spyglass_server.url
+    state = tmp_path / "state.json"
+    send_spans(url, project, [("answer", "chain", "one")])
+    wait_for_spans(url, project, 1)
+    assert MonitorRunner(config(project, url, state_file=str(state), scorers=[pii()])).run_once()["posted"] == 1
+    assert json.loads(state.read_text())["leaks"]["cursor"]
+    send_spans(url, project, [("answer", "chain", "two")])
+    wait_for_spans(url, project, 2)
+    resumed = MonitorRunner(config(project, url, state_file=str(state), scorers=[pii()])).run_once()
+    assert (resumed["fetched"], resumed["posted"]) == (1, 1)
+
+
+def test_start_now_skips_spans_that_started_before(spyglass_server, project: str) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", "old")])
+    wait_for_spans(url, project, 1)
+    cfg = config(project, url, scorers=[pii()])
+    cfg.start = "now"
+    runner = MonitorRunner(cfg)
+    assert runner.run_once()["fetched"] == 0
+    send_spans(url, project, [("answer", "chain", "new")])
+    wait_for_spans(url, project, 2)
+    assert runner.run_once()["fetched"] == 1
+
+
+def test_background_runner_scores_spans_as_they_arrive(spyglass_server, project: str) -> None:
+    url = spyglass_server.url
+    runner = MonitorRunner(config(project, url, poll_interval_s=0.1, scorers=[pii()]))
+    runner.start()
+    try:
+        send_spans(url, project, [("answer", "chain", "mail bob@example.org"), ("answer", "chain", "hi")])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(feedback(url, project)) < 2:
+            time.sleep(0.1)
+    finally:
+        runner.close()
+    assert sorted(f["value"] for f in feedback(url, project)) == [False, True]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_cli_runs_a_yaml_config_once(spyglass_server, project: str, tmp_path: Path) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", "SSN 536-22-8526"), ("other", "tool", "x")])
+    wait_for_spans(url, project, 2)
+    cfg = write(tmp_path, "monitors.yaml", f"""
+start: beginning
+monitors:
+  - name: ssn
+    project: {project}
+    filter: {{name: answer}}
+    scorers:
+      - {{type: pii, entities: [us_ssn]}}
+      - {{type: length, max: 100}}
+""")
+    proc = subprocess.run([sys.executable, "-m", "collector", "monitors", "run", "--config", str(cfg),
+                           "--endpoint", url, "--once"], capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "posted=2" in proc.stdout
+    assert sorted((f["name"], f["value"]) for f in feedback(url, project)) == [("length", 15.0), ("pii", True)]
+
+
+def test_toml_config_and_check_command(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "monitors.toml", """
+endpoint = "http://127.0.0.1:1"
+[[monitors]]
+name = "quality"
+project = "shop"
+sample_rate = 0.1
+filter = { kind = "llm" }
+scorers = ["secrets", { type = "llm_judge.toxicity", model = "m" }]
+""")
+    loaded = load_config(cfg)
+    (m,) = loaded.monitors
+    assert (m.name, m.project, m.sample_rate, dict(m.filter)) == ("quality", "shop", 0.1, {"kind": "llm"})
+    assert [s.name for s in m.scorers] == ["secrets", "toxicity"]
+    proc = subprocess.run([sys.executable, "-m", "collector", "monitors", "check", "--config", str(cfg)],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "quality: project=shop (kind=llm), sample 0.1 -> secrets, toxicity" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("monitors: []", "'monitors' must be a non-empty list"),
+        ("monitors:\n  - {name: a, project: p, scorers: [nope]}", "unknown scorer 'nope'"),
+        ("monitors:\n  - {name: a, scorers: [pii]}", "needs a project"),
+        ("monitors:\n  - {name: a, project: p, scorers: [pii], sample_rate: 2}", "sample_rate must be within 0..1"),
+        ("monitors:\n  - {name: a, project: p, scorers: [pii], filter: {colour: red}}", "unknown filter keys"),
+        ("monitors:\n  - {name: a, project: p, scorers: [{type: regex}]}", "bad options"),
+        ("monitors: [", "not valid YAML"),
+        ("bogus: 1\nmonitors:\n  - {name: a, project: p, scorers: [pii]}", "unknown keys ['bogus']"),
+    ],
+)
+def test_bad_configs_fail_with_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
+    cfg = write(tmp_path, "m.yaml", text)
+    with pytest.raises(MonitorConfigError) as err:
+        load_config(cfg)
+    assert message in str(err.value)
+    proc = subprocess.run([sys.executable, "-m", "collector", "monitors", "run", "--config", str(cfg), "--once"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_unreachable_collector_is_reported(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "m.yaml", "monitors:\n  - {name: a, project: p, scorers: [pii]}\n")
+    proc = subprocess.run([sys.executable, "-m", "collector", "monitors", "run", "--config", str(cfg),
+                           "--endpoint", "http://127.0.0.1:9", "--once"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 1
+    assert "unreachable" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_span_field_helpers() -> None:
+    span = {"output": {"choices": [{"message": {"role": "assistant", "content": "hi"}}]},
+            "input": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            "metadata": {"lang": "en"}}
+    assert span_value(span, "output.choices.0.message.content") == "hi"
+    assert span_value(span, "output.choices.5.message") is None
+    assert span_value(span, "metadata.lang") == "en"
+    assert as_text(span["output"]) == "hi"
+    assert as_text(span["input"]) == "b"
+    assert as_text({"answer": "x"}) == "x"
+    assert as_text({"a": 1, "b": 2}) == '{"a": 1, "b": 2}'
+    assert sampled("abc", 1.0) and not sampled("abc", 0.0)
+    assert sampled("abc", 0.5) == sampled("abc", 0.5)
