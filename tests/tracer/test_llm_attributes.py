@@ -408,3 +408,17 @@ def test_langchain_messages_get_roles() -> None:
     attrs = attributes_for({"model": "gpt-4o", "messages": messages}, None, {})
     assert [m["role"] for m in json.loads(attrs[A.GEN_AI_INPUT_MESSAGES])] == [
         "system", "user", "assistant"]
+
+
+def test_estimated_input_includes_tool_schemas() -> None:
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]}}}]
+    messages = [{"role": "user", "content": "Weather in Paris?"}]
+    without = attributes_for({"model": "gpt-4o", "messages": messages}, "Sunny", {})
+    with_tools = attributes_for({"model": "gpt-4o", "messages": messages, "tools": tools},
+                                "Sunny", {})
+    schema = json.dumps(tools, separators=(",", ":"))
+    assert (with_tools[A.GEN_AI_USAGE_INPUT_TOKENS]
+            == without[A.GEN_AI_USAGE_INPUT_TOKENS] + count_tokens(schema, "gpt-4o"))

@@ -205,6 +205,16 @@ def _input_messages(inputs: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bo
     return found, bool(found)
 
 
+def _tool_definitions(inputs: Mapping[str, Any]) -> str | None:
+    """The request's tool/function schemas as compact JSON, for counting."""
+    for source in _param_sources(inputs):
+        for key in ("tools", "functions"):
+            tools = source.get(key)
+            if tools:
+                return json.dumps(plain(tools), separators=(",", ":"), default=str)
+    return None
+
+
 def _string_inputs(inputs: Mapping[str, Any]) -> str:
     return "\n".join(v for v in inputs.values() if isinstance(v, str))
 
@@ -343,6 +353,10 @@ def _build(inputs: Mapping[str, Any] | None, info: LLMInfo | None, output: Any,
         if source:
             input_tokens = _guard("count_input", lambda: _count(source, model))
             estimated = input_tokens is not None
+            tools = _guard("tools", lambda: _tool_definitions(inputs))
+            if input_tokens is not None and tools:
+                # Tool schemas are part of the prompt the provider bills.
+                input_tokens += _guard("count_tools", lambda: _count(tools, model)) or 0
     if output_tokens is None:
         if operation == "embeddings":
             output_tokens = 0

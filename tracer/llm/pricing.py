@@ -25,6 +25,7 @@ __all__ = [
     "ModelPrice",
     "PricingError",
     "cost_usd",
+    "known_models",
     "load_prices",
     "price_for",
     "reset_prices",
@@ -225,6 +226,11 @@ def load_prices() -> str:
 def table_version() -> str:
     """Version of the table in use: the built-in version, plus ``+file:…``/``+user`` layers."""
     return _build().version
+
+
+def known_models() -> list[str]:
+    """Names of the models in the table in use (aliases not included)."""
+    return list(_build().prices)
 
 
 def set_prices(prices: dict[str, Any] | None) -> None:
