@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import httpx
@@ -97,7 +98,7 @@ def _run(client: httpx.Client, url: str, project: str, version: dict, answers: l
 
 def seed_evals(url: str, project: str) -> EvalSeed:
     """Two dataset versions and two runs of eval ``qa`` (the second regressed)."""
-    name = f"qa-golden-{project[-6:]}"
+    name = f"qa-golden-{uuid.uuid4().hex[:6]}"
     out = EvalSeed(dataset=name)
     with httpx.Client(base_url=url, timeout=30) as client:
         rows = [{"id": i, "question": q, "answer": a} for i, (q, a) in enumerate(QUESTIONS)]

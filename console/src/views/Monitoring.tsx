@@ -73,9 +73,9 @@ interface ScoreStats {
 
 const epoch = (iso: string) => (parseTime(iso)?.getTime() ?? 0) / 1000;
 
-function Card({ label, value, cls }: { label: string; value: string; cls?: string }) {
+function Card({ label, value, raw, cls }: { label: string; value: string; raw: number | null; cls?: string }) {
   return (
-    <div class="card" data-metric={label}>
+    <div class="card" data-metric={label} data-value={raw === null ? "" : String(raw)}>
       <div class="label">{label}</div>
       <div class={`value ${cls ?? ""}`}>{value}</div>
     </div>
@@ -187,15 +187,15 @@ export function MonitoringView({ project, query }: { project: string; query: URL
       {overall.loading && !overall.data ? <Loading /> : null}
       {totals ? (
         <div class="cards" aria-label="Totals">
-          <Card label="Traces" value={fmtInt(totals.traces)} />
-          <Card label="Spans" value={fmtInt(totals.count)} />
-          <Card label="Errors" value={fmtInt(totals.errors)} cls={totals.errors ? "error-text" : ""} />
-          <Card label="Error rate" value={fmtPct(totals.count ? totals.errors / totals.count : 0)} />
-          <Card label="p50 latency" value={fmtMs(totals.p50)} />
-          <Card label="p95 latency" value={fmtMs(totals.p95)} />
-          <Card label="p99 latency" value={fmtMs(totals.p99)} />
-          <Card label="Tokens" value={fmtInt(totals.tokens)} />
-          <Card label="Cost" value={fmtCost(totals.cost)} />
+          <Card label="Traces" value={fmtInt(totals.traces)} raw={totals.traces} />
+          <Card label="Spans" value={fmtInt(totals.count)} raw={totals.count} />
+          <Card label="Errors" value={fmtInt(totals.errors)} raw={totals.errors} cls={totals.errors ? "error-text" : ""} />
+          <Card label="Error rate" value={fmtPct(totals.count ? totals.errors / totals.count : 0)} raw={totals.count ? totals.errors / totals.count : 0} />
+          <Card label="p50 latency" value={fmtMs(totals.p50)} raw={totals.p50} />
+          <Card label="p95 latency" value={fmtMs(totals.p95)} raw={totals.p95} />
+          <Card label="p99 latency" value={fmtMs(totals.p99)} raw={totals.p99} />
+          <Card label="Tokens" value={fmtInt(totals.tokens)} raw={totals.tokens} />
+          <Card label="Cost" value={fmtCost(totals.cost)} raw={totals.cost} />
         </div>
       ) : null}
       {empty ? (

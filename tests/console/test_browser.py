@@ -1,0 +1,239 @@
+"""The console in Debian's chromium against the real collector with real stored data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.console.seeded_project import SeededProject
+
+pytestmark = pytest.mark.browser
+
+
+def shot(page: Page, artifacts_dir: Path, name: str, full_page: bool = True) -> None:
+    """Save a screenshot of the view to test-artifacts/ (docs/images holds curated copies)."""
+    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=full_page)
+
+
+def trace_rows(page: Page):
+    return page.locator("table.traces-table tbody tr")
+
+
+def set_text_filter(page: Page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+
+
+def test_trace_list_filters_narrow_the_table(page: Page, seeded: SeededProject, artifacts_dir: Path) -> None:
+    page.goto(seeded.url("/traces"))
+    rows = trace_rows(page)
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_contain_text("answer_question")
+    shot(page, artifacts_dir, "console-traces")
+
+    set_text_filter(page, "Model", "gpt-4o")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("bob")
+    assert "model=gpt-4o" in page.url
+
+    page.get_by_role("button", name="Clear filters").click()
+    expect(rows).to_have_count(4)
+
+    page.get_by_label("Status", exact=True).select_option("error")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("alice")
+    expect(rows.first).to_contain_text("beta")
+    page.get_by_label("Status", exact=True).select_option("")
+
+    set_text_filter(page, "User", "alice")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Kind", exact=True).select_option("guardrail")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("geo")
+
+    # The filters live in the URL: opening it afresh shows the same narrowed table.
+    shared = page.url
+    assert "user_id=alice" in shared and "kind=guardrail" in shared
+    page.goto(shared)
+    expect(trace_rows(page)).to_have_count(1)
+    expect(page.get_by_label("User", exact=True)).to_have_value("alice")
+
+    page.goto(seeded.url("/traces?q=atlantis&tag=beta"))
+    expect(trace_rows(page)).to_have_count(1)
+    page.goto(seeded.url("/traces?q=no-such-text-anywhere"))
+    expect(page.get_by_text("No traces match")).to_be_visible()
+
+
+def test_trace_tree_chat_error_and_keyboard(page: Page, seeded: SeededProject, artifacts_dir: Path) -> None:
+    trace_id = seeded.traces.traces["weather"]
+    page.goto(seeded.url(f"/traces/{trace_id}"))
+    items = page.get_by_role("treeitem")
+    expect(items).to_have_count(4)
+    expect(page.get_by_role("tree")).to_contain_text("retrieve_docs")
+
+    # The LLM span's messages render as a conversation with roles.
+    items.filter(has_text="chat gpt").click()
+    chat = page.locator(".span-detail .chat")
+    expect(chat.first.locator(".msg.role-system")).to_contain_text("concise assistant")
+    expect(chat.first.locator(".msg.role-user")).to_contain_text("What's the weather in Atlantis?")
+    expect(chat.nth(1).locator(".msg.role-assistant")).to_contain_text("I could not find it.")
+    expect(page.locator(".span-detail .facts")).to_contain_text("gpt-4o-mini")
+    expect(page.locator(".span-detail .facts")).to_contain_text("90 in")
+    shot(page, artifacts_dir, "console-trace")
+
+    # The failing tool shows its error and the exception's stack.
+    items.filter(has_text="lookup_weather").click()
+    error = page.locator(".span-detail .error-box")
+    expect(error).to_contain_text("LookupError")
+    expect(error).to_contain_text("Traceback")
+
+    # Keyboard: arrows move the selection, Enter folds a subtree.
+    root = items.first
+    root.click()
+    expect(root).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(items.nth(1)).to_be_focused()
+    page.keyboard.press("End")
+    expect(items.nth(3)).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("ArrowLeft")  # a leaf: go to its parent
+    expect(root).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    expect(items).to_have_count(1)
+    expect(root).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("ArrowRight")
+    expect(items).to_have_count(4)
+    assert re.search(r"span=[0-9a-f]{16}", page.url)
+
+
+def test_adding_feedback_stores_it(page: Page, seeded: SeededProject) -> None:
+    trace_id = seeded.traces.traces["paris"]
+    page.goto(seeded.url(f"/traces/{trace_id}"))
+    page.get_by_role("treeitem").filter(has_text="chat gpt").click()
+    span_id = re.search(r"span=([0-9a-f]{16})", page.url).group(1)
+    form = page.get_by_role("form", name="Add feedback")
+    form.locator("input[name=fb-name]").fill("helpfulness")
+    form.locator("input[name=fb-value]").fill("0.8")
+    form.locator("input[name=fb-comment]").fill("right answer, a bit terse")
+    form.get_by_role("button", name="Add feedback").click()
+    expect(page.get_by_role("status").filter(has_text="Feedback saved.")).to_be_visible()
+    expect(page.locator(".feedback-list")).to_contain_text("right answer, a bit terse")
+
+    stored = httpx.get(f"{seeded.server.url}/api/feedback",
+                       params={"trace_id": trace_id, "span_id": span_id}).json()["feedback"]
+    mine = [f for f in stored if f["name"] == "helpfulness"]
+    assert len(mine) == 1
+    assert mine[0]["value"] == 0.8
+    assert mine[0]["source"] == "human"
+    assert mine[0]["comment"] == "right answer, a bit terse"
+    assert mine[0]["project"] == seeded.name
+
+    # A bad value is refused with the server's own message, not swallowed.
+    form.locator("input[name=fb-name]").fill("")
+    form.locator("input[name=fb-value]").fill("1")
+    form.get_by_role("button", name="Add feedback").click()
+    expect(page.locator(".feedback-form ~ .error-banner, .span-detail .error-banner")).to_contain_text("name")
+
+
+def test_dashboard_draws_charts_with_the_api_totals(page: Page, seeded: SeededProject, artifacts_dir: Path) -> None:
+    page.goto(seeded.url("/monitoring?range=24h"))
+    expect(page.locator(".card[data-metric=Spans]")).to_be_visible()
+    expect(page.locator("figure.chart canvas")).to_have_count(8)
+    api = httpx.get(f"{seeded.server.url}/api/stats",
+                    params={"project": seeded.name, "since": "-24h"}).json()["totals"]
+    guard = httpx.get(f"{seeded.server.url}/api/console/guardrails",
+                      params={"project": seeded.name, "since": "-24h"}).json()
+
+    def card(metric: str) -> float:
+        return float(page.locator(f".card[data-metric='{metric}']").get_attribute("data-value"))
+
+    assert card("Spans") == api["count"] == 15
+    assert card("Traces") == api["traces"] == 4
+    assert card("Errors") == api["errors"]
+    assert card("Tokens") == api["total_tokens"]
+    assert card("Cost") == pytest.approx(api["cost_usd"])
+    assert card("p95 latency") == pytest.approx(api["p95_ms"])
+    expect(page.locator(".card[data-metric=Spans] .value")).to_have_text("15")
+
+    table = page.locator(".guardrail-table")
+    expect(table).to_contain_text("pii_guardrail")
+    assert guard["totals"] == {"name": "", "checks": 2, "passed": 1, "failed": 1}
+    expect(table.locator("tbody tr").first.locator("td").nth(3)).to_have_text("1")
+    expect(page.locator("[data-top='Most expensive ops']")).to_contain_text("chat gpt")
+    expect(page.locator("figure[data-chart='Monitor scores (mean)'] .u-legend")).to_contain_text("toxicity")
+    shot(page, artifacts_dir, "console-monitoring")
+
+    page.get_by_label("Break down by").select_option("model")
+    expect(page.locator("figure[data-chart='Spans by model']")).to_be_visible()
+    expect(page.locator("figure[data-chart='Spans by model'] .u-legend")).to_contain_text("gpt-4o-mini")
+    assert "group_by=model" in page.url
+
+
+def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject, artifacts_dir: Path) -> None:
+    project = seeded.evals_project
+    page.goto(seeded.url("/evals", project))
+    runs = page.locator("table.runs-table tbody tr")
+    expect(runs).to_have_count(2)
+    expect(runs.first).to_contain_text("regressed")
+    expect(runs.nth(1)).to_contain_text("90.0%")
+    shot(page, artifacts_dir, "console-evals")
+    for run in (seeded.evals.baseline_run, seeded.evals.current_run):
+        page.get_by_label(f"Select run {run}").check()
+    page.get_by_role("button", name="Compare").click()
+    expect(page).to_have_url(re.compile(rf"/evals/compare\?a={seeded.evals.baseline_run}&b={seeded.evals.current_run}"))
+
+    expect(page.locator(".overall-verdict")).to_have_attribute("data-verdict", "regressed")
+    exact = page.locator("table.deltas tr[data-scorer=exact_match]")
+    expect(exact).to_have_attribute("data-verdict", "regressed")
+    expect(exact).to_contain_text("-0.600")
+    expect(page.locator("table.deltas tr[data-scorer=task_success]")).to_have_attribute("data-verdict", "unchanged")
+
+    api = httpx.get(f"{seeded.server.url}/api/evals/compare",
+                    params={"a": seeded.evals.baseline_run, "b": seeded.evals.current_run}).json()
+    flipped = [r for r in api["rows"] if "pass->fail" in r["flips"].values()]
+    changed = page.locator("table.changed-rows tbody tr")
+    expect(changed).to_have_count(len(flipped))
+    expect(changed.first).to_have_attribute("data-flip", "pass->fail")
+    expect(changed.first).to_contain_text("exact_match: pass → fail")
+    shot(page, artifacts_dir, "console-compare")
+
+    # Each changed row links to its traces.
+    changed.first.get_by_role("link", name="B trace").click()
+    expect(page).to_have_url(re.compile(r"/traces/[0-9a-f]{32}"))
+    expect(page.get_by_role("treeitem")).to_have_count(1)
+    expect(page.locator(".span-detail")).to_contain_text("I am not sure.")
+
+
+def test_datasets_versions_rows_and_diff(page: Page, seeded: SeededProject, artifacts_dir: Path) -> None:
+    project = seeded.evals_project
+    page.goto(seeded.url("/datasets", project))
+    page.get_by_role("link", name=re.compile(seeded.evals.dataset)).click()
+    versions = page.locator("table.versions tbody tr")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("fix Tokyo, add Ghana")
+    expect(page.locator("table.dataset-rows tbody tr")).to_have_count(10)
+    expect(page.locator("table.dataset-rows")).to_contain_text("Accra")
+    page.get_by_label("Diff from v1").check()
+    page.get_by_label("Diff to v2").check()
+    diff = page.locator(".dataset-diff")
+    expect(diff).to_contain_text("1 added")
+    expect(diff).to_contain_text("1 removed")
+    expect(diff).to_contain_text("1 changed")
+    expect(diff.locator("tr.diff-added")).to_contain_text("Ghana")
+    expect(diff.locator("tr.diff-removed")).to_contain_text("Paris")
+    shot(page, artifacts_dir, "console-datasets")
+
+
+def test_empty_project_and_api_errors_are_explained(page: Page, seeded: SeededProject) -> None:
+    fresh = f"{seeded.name}-empty"
+    page.goto(seeded.url("/traces", fresh))
+    help_box = page.locator(".first-trace")
+    expect(help_box).to_contain_text(f'tracer.init(project="{fresh}"')
+    expect(help_box).to_contain_text("@op")
+    page.goto(seeded.url("/traces/not-a-trace-id"))
+    expect(page.get_by_role("alert")).to_contain_text("trace_id")
