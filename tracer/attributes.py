@@ -88,3 +88,22 @@ OP_KINDS = (
     "guardrail",
     "evaluator",
 )
+
+
+# ``tracer.attributes`` is both this module of names and the context manager
+# ``with tracer.attributes(user_id=...)``: calling the module delegates to
+# ``tracer.context.attributes``, so ``from tracer import attributes as A`` keeps working.
+import sys as _sys  # noqa: E402
+import types as _types  # noqa: E402
+
+
+class _AttributesModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """``with tracer.attributes(user_id=..., session_id=..., tags=[...], metadata={...}):``
+        applies those values to every span started inside (see tracer.context.attributes)."""
+        from tracer.context import attributes
+
+        return attributes(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _AttributesModule

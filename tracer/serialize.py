@@ -1,0 +1,247 @@
+"""Turn arbitrary Python values into JSON text that is safe to put on a span.
+
+Never raises: every value becomes something JSON can hold. Containers are walked with
+cycle detection and a depth limit; pydantic models, dataclasses, numpy values, bytes,
+dates and enums get a faithful or summarised form; anything else falls back to
+``repr``. Strings are capped per value and keys that look like secrets are redacted.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as _dt
+import enum
+import json
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+
+from tracer._log import warn_once
+
+REDACTED = "[REDACTED]"
+CYCLE = "[cycle]"
+MAX_DEPTH = 32
+MAX_ITEMS = 1_000
+ARRAY_PREVIEW = 8
+
+# Keys that look like credentials. Word-boundary matching keeps ``max_tokens`` and
+# ``input_tokens`` (plural counts) visible while ``token``/``access_token`` are hidden.
+_SECRET_RE = re.compile(
+    r"(?:^|[_.])(?:api_?key|apikey|x_api_key|password|passwd|pwd|secret|secret_?key|token|"
+    r"access_?token|refresh_?token|id_?token|auth_?token|bearer|authorization|auth|cookie|"
+    r"set_cookie|private_?key|credentials?|access_?key|session_?key|signature)$"
+    r"|password|secret",
+)
+
+_PRIMITIVES = (str, int, float, bool, type(None))
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with a marker saying how much was dropped."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"…[truncated {len(text) - limit} chars]"
+
+
+class Serializer:
+    """JSON conversion with one per-value size cap and one redaction policy."""
+
+    __slots__ = ("extra_keys", "max_chars", "redact")
+
+    def __init__(self, max_chars: int = 16_000, redact: bool = True,
+                 extra_keys: frozenset[str] = frozenset()) -> None:
+        self.max_chars = max_chars
+        self.redact = redact
+        self.extra_keys = extra_keys
+
+    def is_secret(self, key: object) -> bool:
+        """Whether values under this key are hidden (``api_key``, ``Authorization`` …)."""
+        if not self.redact or not isinstance(key, str):
+            return False
+        norm = key.strip().lower().replace("-", "_")
+        return norm in self.extra_keys or _SECRET_RE.search(norm) is not None
+
+    # ------------------------------------------------------------------ conversion
+
+    def jsonable(self, value: Any) -> Any:
+        """A structure of dict/list/str/number/bool/None equivalent to ``value``."""
+        try:
+            return self._convert(value, 0, set())
+        except Exception:
+            warn_once("serialize", "could not serialize a %s value; recording its type only",
+                      type(value).__name__)
+            return f"<unserializable {type(value).__name__}>"
+
+    def _convert(self, value: Any, depth: int, seen: set[int]) -> Any:
+        if isinstance(value, str):
+            return truncate(value, self.max_chars)
+        if value is None or isinstance(value, bool | int):
+            if isinstance(value, int) and not isinstance(value, bool) and type(value) is not int:
+                return int(value)  # IntEnum and friends stay numbers
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else str(value)
+        if depth >= MAX_DEPTH:
+            return f"<max depth {MAX_DEPTH}: {type(value).__name__}>"
+        if isinstance(value, bytes | bytearray | memoryview):
+            return _bytes_summary(value)
+        key = id(value)
+        if key in seen:
+            return CYCLE
+        if isinstance(value, Mapping):
+            seen.add(key)
+            try:
+                return self._mapping(value, depth, seen)
+            finally:
+                seen.discard(key)
+        if isinstance(value, list | tuple | set | frozenset):
+            seen.add(key)
+            try:
+                items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
+                return self._sequence(items, len(value), depth, seen)
+            finally:
+                seen.discard(key)
+        special = _special(value)
+        if special is not _NOTHING:
+            return self._convert(special, depth + 1, seen) if not isinstance(
+                special, _PRIMITIVES) else special
+        model = _model_fields(value)
+        if model is not None:
+            seen.add(key)
+            try:
+                return self._mapping(model, depth, seen)
+            finally:
+                seen.discard(key)
+        return self._repr(value)
+
+    def _mapping(self, value: Mapping[Any, Any], depth: int, seen: set[int]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for i, (k, v) in enumerate(value.items()):
+            if i >= MAX_ITEMS:
+                out["…"] = f"[{len(value) - MAX_ITEMS} more keys]"
+                break
+            name = k if isinstance(k, str) else str(self._convert(k, depth + 1, seen))
+            out[name] = REDACTED if self.is_secret(name) else self._convert(v, depth + 1, seen)
+        return out
+
+    def _sequence(self, items: Any, size: int, depth: int, seen: set[int]) -> list[Any]:
+        out = []
+        for i, item in enumerate(items):
+            if i >= MAX_ITEMS:
+                out.append(f"…[{size - MAX_ITEMS} more items]")
+                break
+            out.append(self._convert(item, depth + 1, seen))
+        return out
+
+    def _repr(self, value: Any) -> str:
+        try:
+            text = repr(value)
+        except Exception:
+            return f"<unrepresentable {type(value).__name__}>"
+        return truncate(text, self.max_chars)
+
+    # ------------------------------------------------------------------ JSON text
+
+    def dumps(self, value: Any) -> str:
+        """JSON text of ``value`` no longer than about the per-value cap."""
+        try:
+            text = json.dumps(self.jsonable(value), ensure_ascii=False, allow_nan=False)
+        except Exception:
+            warn_once("dumps", "could not encode a %s value as JSON", type(value).__name__)
+            return json.dumps(f"<unserializable {type(value).__name__}>")
+        if len(text) > self.max_chars + 64:
+            # Many small parts can add up past the cap; keep the start as a string.
+            return json.dumps(truncate(text, self.max_chars), ensure_ascii=False)
+        return text
+
+    def dumps_inputs(self, inputs: Mapping[str, Any]) -> str:
+        """JSON object of bound arguments: each argument capped and redacted on its own."""
+        out: dict[str, Any] = {}
+        for name, value in inputs.items():
+            if self.is_secret(name):
+                out[name] = REDACTED
+                continue
+            converted = self.jsonable(value)
+            if not isinstance(converted, _PRIMITIVES):
+                try:
+                    text = json.dumps(converted, ensure_ascii=False, allow_nan=False)
+                except Exception:
+                    text = json.dumps(repr(type(value)))
+                if len(text) > self.max_chars + 64:
+                    converted = truncate(text, self.max_chars)
+            out[name] = converted
+        try:
+            return json.dumps(out, ensure_ascii=False, allow_nan=False)
+        except Exception:
+            warn_once("dumps_inputs", "could not encode inputs as JSON")
+            return "{}"
+
+
+_NOTHING = object()
+
+
+def _bytes_summary(value: bytes | bytearray | memoryview) -> str:
+    data = bytes(value[:24]) if not isinstance(value, memoryview) else value.tobytes()[:24]
+    size = value.nbytes if isinstance(value, memoryview) else len(value)
+    preview = base64.b64encode(data).decode()
+    return f"<{type(value).__name__} {size} bytes: {preview}{'…' if size > 24 else ''}>"
+
+
+def _special(value: Any) -> Any:
+    """Faithful JSON form of well-known non-container types, else ``_NOTHING``."""
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, enum.Enum):
+        return value.value if isinstance(value.value, _PRIMITIVES) else value.name
+    if isinstance(value, uuid.UUID | PurePath):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else str(value)
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    module = type(value).__module__
+    if module == "numpy" or module.startswith("numpy."):
+        return _numpy(value)
+    return _NOTHING
+
+
+def _numpy(value: Any) -> Any:
+    """numpy scalars become Python numbers; arrays a summary (dtype, shape, first values)."""
+    if hasattr(value, "shape") and hasattr(value, "dtype") and getattr(value, "ndim", 0) > 0:
+        flat = value.reshape(-1)[:ARRAY_PREVIEW].tolist()
+        return {"type": "numpy.ndarray", "dtype": str(value.dtype),
+                "shape": list(value.shape), "size": int(value.size), "preview": flat}
+    if hasattr(value, "item"):
+        return value.item()
+    return _NOTHING
+
+
+def _model_fields(value: Any) -> Mapping[str, Any] | None:
+    """Fields of pydantic models and dataclasses (shallow: the walker recurses)."""
+    if isinstance(value, type):
+        return None
+    if dataclasses.is_dataclass(value):
+        return {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
+    dump = getattr(type(value), "model_dump", None)  # pydantic v2 (and the OpenAI SDK types)
+    if callable(dump):
+        fields = getattr(type(value), "model_fields", None)
+        if isinstance(fields, Mapping):
+            data = {name: getattr(value, name, None) for name in fields}
+            extra = getattr(value, "__pydantic_extra__", None)
+            if isinstance(extra, Mapping):
+                data.update(extra)
+            return data
+        dumped = dump(value)
+        return dumped if isinstance(dumped, Mapping) else None
+    legacy = getattr(value, "dict", None)  # pydantic v1
+    if callable(legacy) and hasattr(type(value), "__fields__"):
+        dumped = legacy()
+        return dumped if isinstance(dumped, Mapping) else None
+    return None

@@ -1,0 +1,246 @@
+"""Traced generators and async generators: the span lives until the stream ends.
+
+The span starts when the generator is created (so its parent is the op that created
+it) and ends when the stream is exhausted, fails, or is closed early (``break`` then
+garbage collection, ``close()``, ``aclose()``). Each step runs with the span current, so
+ops called inside the generator body nest under it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+from tracer import attributes as A
+from tracer._log import warn_once
+from tracer.core import Call, OpSpec, finish_error, finish_ok
+from tracer.runtime import Runtime
+
+MAX_KEPT_CHUNKS = 100_000  # LLM streams keep every chunk: usage often arrives last
+
+
+class _Recorder:
+    """Counts chunks, times the first one and keeps what the output needs."""
+
+    __slots__ = ("call", "chunks", "count", "done", "kept_chars", "runtime", "spec",
+                 "text_only")
+
+    def __init__(self, spec: OpSpec, runtime: Runtime, call: Call) -> None:
+        self.spec = spec
+        self.runtime = runtime
+        self.call = call
+        self.chunks: list[Any] = []
+        self.count = 0
+        self.kept_chars = 0
+        self.text_only = True
+        self.done = False
+
+    def chunk(self, item: Any) -> None:
+        try:
+            self.count += 1
+            span = self.call.span
+            if self.count == 1 and self.spec.kind == "llm" and span.is_recording():
+                ms = (time.monotonic_ns() - self.call.start_ns) / 1e6
+                span.set_attribute(A.TIME_TO_FIRST_TOKEN_MS, ms)
+            if isinstance(item, str):
+                if self.kept_chars <= self.runtime.serializer.max_chars or self.spec.kind == "llm":
+                    self.chunks.append(item)
+                self.kept_chars += len(item)
+                return
+            self.text_only = False
+            limit = MAX_KEPT_CHUNKS if self.spec.kind == "llm" else 1_000
+            if len(self.chunks) < limit:
+                self.chunks.append(item)
+        except Exception:
+            warn_once("stream_chunk", "could not record a stream chunk")
+
+    def _output(self) -> Any:
+        if self.text_only and self.chunks:
+            return "".join(self.chunks)
+        if self.text_only:
+            return None
+        return self.chunks
+
+    def finish(self, closed_early: bool) -> None:
+        if self.done:
+            return
+        self.done = True
+        span = self.call.span
+        try:
+            if span.is_recording():
+                span.set_attribute(A.STREAM_CHUNKS, self.count)
+                span.set_attribute(A.STREAM_CLOSED_EARLY, closed_early)
+        except Exception:
+            warn_once("stream_finish", "could not record stream attributes")
+        finish_ok(self.spec, self.runtime, self.call, self._output(), self.chunks)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            if self.call.span.is_recording():
+                self.call.span.set_attribute(A.STREAM_CHUNKS, self.count)
+        except Exception:
+            warn_once("stream_finish", "could not record stream attributes")
+        finish_error(self.spec, self.call, exc)
+
+
+class TracedGenerator(Generator[Any, Any, Any]):
+    """A generator proxy: same iteration, ``send``, ``throw`` and ``close`` semantics."""
+
+    __slots__ = ("_gen", "_rec")
+
+    def __init__(self, gen: Generator[Any, Any, Any], rec: _Recorder) -> None:
+        self._gen = gen
+        self._rec = rec
+
+    def __iter__(self) -> TracedGenerator:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def _step(self, method: Any, *args: Any) -> Any:
+        rec = self._rec
+        tokens = rec.call.enter()
+        try:
+            item = method(*args)
+        except StopIteration:
+            Call.leave(tokens)
+            rec.finish(closed_early=False)
+            raise
+        except GeneratorExit:
+            Call.leave(tokens)
+            rec.finish(closed_early=True)
+            raise
+        except BaseException as exc:
+            Call.leave(tokens)
+            rec.fail(exc)
+            raise
+        Call.leave(tokens)
+        rec.chunk(item)
+        return item
+
+    def send(self, value: Any) -> Any:
+        """Resume the generator with ``value``."""
+        return self._step(self._gen.send, value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:  # type: ignore[override]
+        """Raise an exception inside the generator."""
+        if val is None and tb is None:
+            return self._step(self._gen.throw, typ)
+        return self._step(self._gen.throw, typ, val, tb)
+
+    def close(self) -> None:
+        """Close the generator early; the span ends as closed early."""
+        rec = self._rec
+        if rec.done:
+            self._gen.close()
+            return
+        tokens = rec.call.enter()
+        try:
+            self._gen.close()
+        except BaseException as exc:
+            Call.leave(tokens)
+            rec.fail(exc)
+            raise
+        Call.leave(tokens)
+        rec.finish(closed_early=True)
+
+    def __del__(self) -> None:
+        try:
+            if not self._rec.done:
+                self.close()
+        except BaseException:  # finalizers must not raise
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gen, name)  # gi_frame, gi_running … of the real generator
+
+
+class TracedAsyncGenerator(AsyncGenerator[Any, Any]):
+    """An async generator proxy: same ``async for``, ``asend``, ``athrow``, ``aclose``."""
+
+    __slots__ = ("_agen", "_rec")
+
+    def __init__(self, agen: AsyncGenerator[Any, Any], rec: _Recorder) -> None:
+        self._agen = agen
+        self._rec = rec
+
+    def __aiter__(self) -> TracedAsyncGenerator:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._step(self._agen.asend, None)
+
+    async def _step(self, method: Any, *args: Any) -> Any:
+        rec = self._rec
+        tokens = rec.call.enter()
+        try:
+            item = await method(*args)
+        except StopAsyncIteration:
+            Call.leave(tokens)
+            rec.finish(closed_early=False)
+            raise
+        except GeneratorExit:
+            Call.leave(tokens)
+            rec.finish(closed_early=True)
+            raise
+        except BaseException as exc:
+            Call.leave(tokens)
+            rec.fail(exc)
+            raise
+        Call.leave(tokens)
+        rec.chunk(item)
+        return item
+
+    async def asend(self, value: Any) -> Any:
+        """Resume the async generator with ``value``."""
+        return await self._step(self._agen.asend, value)
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None) -> Any:  # type: ignore[override]
+        """Raise an exception inside the async generator."""
+        if val is None and tb is None:
+            return await self._step(self._agen.athrow, typ)
+        return await self._step(self._agen.athrow, typ, val, tb)
+
+    async def aclose(self) -> None:
+        """Close the stream early; the span ends as closed early."""
+        rec = self._rec
+        if rec.done:
+            await self._agen.aclose()
+            return
+        tokens = rec.call.enter()
+        try:
+            await self._agen.aclose()
+        except BaseException as exc:
+            Call.leave(tokens)
+            rec.fail(exc)
+            raise
+        Call.leave(tokens)
+        rec.finish(closed_early=True)
+
+    def __del__(self) -> None:
+        # Cannot await here; the event loop finalizes the real async generator itself.
+        try:
+            if not self._rec.done:
+                self._rec.finish(closed_early=True)
+        except BaseException:  # finalizers must not raise
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._agen, name)
+
+
+def traced_generator(gen: Generator[Any, Any, Any], spec: OpSpec, runtime: Runtime,
+                     call: Call) -> TracedGenerator:
+    """Wrap a started generator whose span is ``call``."""
+    return TracedGenerator(gen, _Recorder(spec, runtime, call))
+
+
+def traced_async_generator(agen: AsyncGenerator[Any, Any], spec: OpSpec, runtime: Runtime,
+                           call: Call) -> TracedAsyncGenerator:
+    """Wrap a started async generator whose span is ``call``."""
+    return TracedAsyncGenerator(agen, _Recorder(spec, runtime, call))
