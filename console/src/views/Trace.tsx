@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { CopyButton, ErrorBanner, KindBadge, Loading, StatusBadge } from "../components/common";
 import { SpanDetail } from "../components/span-detail";
 import { useApi } from "../lib/api";
-import { fmtCost, fmtInt, fmtMs, fmtTime } from "../lib/format";
+import { fmtCost, fmtInt, fmtMs, fmtTime, parseJson } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
 import { buildTree, parentMap, visibleNodes, type SpanNode } from "../lib/tree";
 import type { TraceDetail } from "../lib/types";
@@ -29,6 +29,20 @@ function Waterfall({ node, t0, total }: { node: SpanNode; t0: number; total: num
         </span>
       ) : null}
     </div>
+  );
+}
+
+/** A guardrail check's verdict (its `spyglass.guardrail.passed` attribute) in the tree. */
+function GuardrailVerdict({ node }: { node: SpanNode }) {
+  if (node.span.kind !== "guardrail") return null;
+  const attrs = parseJson(node.span.attributes);
+  const passed = attrs && typeof attrs === "object" ? (attrs as Record<string, unknown>)["spyglass.guardrail.passed"] : undefined;
+  if (typeof passed !== "boolean") return null;
+  const action = (attrs as Record<string, unknown>)["spyglass.guardrail.action"];
+  return passed ? (
+    <span class="badge status-ok">passed</span>
+  ) : (
+    <span class="badge status-error">{typeof action === "string" && action !== "pass" ? action : "failed"}</span>
   );
 }
 
@@ -181,6 +195,7 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
                         )}
                         <KindBadge kind={n.span.kind} />
                         <span class="span-name" title={n.span.name}>{n.span.name}</span>
+                        <GuardrailVerdict node={n} />
                       </div>
                       <Waterfall node={n} t0={t0} total={total} />
                     </div>
