@@ -262,3 +262,49 @@ def test_price_for_reports_the_entry_in_force() -> None:
         1.0, 5.0, 0.1, 1.25)
     assert price.effective_from == date(2025, 10, 15)
     assert pricing.price_for("nonexistent-model") is None
+
+
+def test_cost_is_consistent_while_prices_change_in_another_thread() -> None:
+    import threading
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def toggle() -> None:
+        try:
+            while not stop.is_set():
+                set_prices({"gpt-4o": {"input": 1.0, "output": 1.0}})
+                set_prices(None)
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=toggle)
+    thread.start()
+    try:
+        seen = {cost_usd("gpt-4o-2024-08-06", 1_000_000, 0) for _ in range(2000)}
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not errors
+    assert seen <= {1.0, 2.5}
+    assert None not in seen
+
+
+def test_models_added_and_removed_concurrently_never_raise() -> None:
+    import threading
+
+    stop = threading.Event()
+
+    def toggle() -> None:
+        while not stop.is_set():
+            set_prices({"my-llama": {"input": 1.0, "output": 1.0}})
+            set_prices(None)
+
+    thread = threading.Thread(target=toggle)
+    thread.start()
+    try:
+        seen = {cost_usd("my-llama-2025-01-01", 1_000_000, 0) for _ in range(3000)}
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert seen <= {1.0, None}

