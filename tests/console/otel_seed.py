@@ -113,3 +113,19 @@ def seed_traces(url: str, project: str) -> Seeded:
         session="sess-c", tags=["prod"], in_tok=60, out_tok=20, guardrail_passed=False)
     provider.shutdown()
     return out
+
+
+def seed_many(url: str, project: str, count: int, name: str = "batch_job") -> list[str]:
+    """``count`` one-span traces a second apart (newest last), in one OTLP export per span."""
+    provider = _provider(url, project)
+    tracer = provider.get_tracer("console-tests")
+    now = time.time_ns()
+    ids = []
+    for i in range(count):
+        start = now - (count - i) * 1000 * MS
+        span = tracer.start_span(name, start_time=start, attributes={
+            A.OP_KIND: "tool", A.INPUTS: json.dumps({"i": i})})
+        span.end(end_time=start + 5 * MS)
+        ids.append(format(span.get_span_context().trace_id, "032x"))
+    provider.shutdown()
+    return ids

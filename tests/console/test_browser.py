@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import ServerHandle
+from tests.console.otel_seed import seed_many
 from tests.console.seeded_project import SeededProject
 
 pytestmark = pytest.mark.browser
@@ -237,3 +240,27 @@ def test_empty_project_and_api_errors_are_explained(page: Page, seeded: SeededPr
     expect(help_box).to_contain_text("@op")
     page.goto(seeded.url("/traces/not-a-trace-id"))
     expect(page.get_by_role("alert")).to_contain_text("trace_id")
+
+
+def test_keyset_paging_and_live_refresh(page: Page, spyglass_server: ServerHandle) -> None:
+    project = f"paging-{uuid.uuid4().hex[:8]}"
+    ids = seed_many(spyglass_server.url, project, 55)
+    page.goto(f"{spyglass_server.url}/traces?project={project}")
+    rows = trace_rows(page)
+    expect(rows).to_have_count(50)
+    first_page = [r.get_attribute("data-trace-id") for r in rows.all()]
+    assert first_page == list(reversed(ids))[:50]  # newest first
+    page.get_by_role("button", name="Older →").click()
+    expect(rows).to_have_count(5)
+    second_page = [r.get_attribute("data-trace-id") for r in rows.all()]
+    assert second_page == list(reversed(ids))[50:]
+    expect(page.get_by_role("button", name="Older →")).to_be_disabled()
+    page.get_by_role("button", name="← Newer").click()
+    expect(rows).to_have_count(50)
+
+    # Live refresh picks up a trace that arrives while the page is open.
+    page.get_by_label("Live refresh").check()
+    assert "live=1" in page.url
+    newest = seed_many(spyglass_server.url, project, 1, name="late_arrival")[0]
+    expect(rows.first).to_have_attribute("data-trace-id", newest, timeout=15_000)
+    expect(rows.first).to_contain_text("late_arrival")

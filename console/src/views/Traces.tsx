@@ -21,7 +21,7 @@ function Row({ t, project }: { t: TraceSummary; project: string }) {
   const href = `/traces/${t.trace_id}?project=${encodeURIComponent(project)}`;
   const tokens = (t.input_tokens ?? 0) + (t.output_tokens ?? 0);
   return (
-    <tr class={`trace-row ${t.status === "error" ? "row-error" : ""}`} onClick={(e) => {
+    <tr class={`trace-row ${t.status === "error" ? "row-error" : ""}`} data-trace-id={t.trace_id} onClick={(e) => {
       if ((e.target as HTMLElement).closest("a")) return;
       navigate(href);
     }}>
