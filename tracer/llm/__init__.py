@@ -22,7 +22,8 @@ from tracer import attributes as A
 from tracer.llm import pricing, usage
 from tracer.llm.usage import LLMInfo, extract, plain
 
-__all__ = ["AttributeValue", "LLMInfo", "attributes_for", "attributes_for_stream", "extract"]
+__all__ = ["AttributeValue", "LLMInfo", "attributes_for", "attributes_for_stream", "extract",
+           "input_messages"]
 
 AttributeValue = (
     str | bool | int | float | Sequence[str] | Sequence[bool] | Sequence[int] | Sequence[float]
