@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import inspect
 import math
 import random
@@ -24,7 +25,9 @@ from typing import Any
 
 from evals.dataset import Dataset
 from evals.tracing import PHASE, SCORER, TASK, Tracing
-from tracer import attributes as A
+
+# By module path: the tracer package also exports a function named ``attributes``.
+A = importlib.import_module("tracer.attributes")
 
 
 class Retryable(Exception):

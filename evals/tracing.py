@@ -8,12 +8,15 @@ trace ids, and one line on stderr says why.
 from __future__ import annotations
 
 import contextvars
+import importlib
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from tracer import attributes as A
+# By module path: the tracer package also exports a function named ``attributes``.
+A = importlib.import_module("tracer.attributes")
+
 
 log = logging.getLogger("spyglass.evals")
 
