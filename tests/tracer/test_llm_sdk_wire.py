@@ -245,3 +245,16 @@ def test_anthropic_stream_helper_final_message(claude: anthropic.Anthropic) -> N
     assert info.usage.output_tokens == 89
     assert info.output_messages[0]["tool_calls"][0]["function"]["arguments"] == {
         "location": "San Francisco, CA"}
+
+
+async def test_async_openai_stream(provider: ThreadingHTTPServer) -> None:
+    host, port = provider.server_address[:2]
+    client = openai.AsyncOpenAI(api_key="sk-test", base_url=f"http://{host}:{port}/v1",
+                                max_retries=0, timeout=10)
+    inputs = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True,
+              "stream_options": {"include_usage": True}}
+    chunks = [chunk async for chunk in await client.chat.completions.create(**inputs)]
+    await client.close()
+    attrs = attributes_for_stream(inputs, chunks, {})
+    assert (attrs[A.GEN_AI_USAGE_INPUT_TOKENS], attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS]) == (19, 3)
+    assert attrs[A.COST_USD] == pytest.approx((19 * 0.15 + 3 * 0.6) / 1e6)

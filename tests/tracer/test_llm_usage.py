@@ -343,3 +343,43 @@ def test_gemini_sdk_snake_case_objects() -> None:
     assert info.usage == Usage(input_tokens=4, output_tokens=2, cached_tokens=3,
                                total_tokens=6)
     assert info.output_messages == [{"role": "assistant", "content": "Bonjour"}]
+
+
+def test_anthropic_stream_with_thinking_and_signature() -> None:
+    events = [
+        {"type": "message_start", "message": {
+            "id": "msg_think", "type": "message", "role": "assistant", "content": [],
+            "model": "claude-sonnet-4-5-20250929", "stop_reason": None,
+            "usage": {"input_tokens": 50, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0,
+         "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+        {"type": "content_block_delta", "index": 0,
+         "delta": {"type": "thinking_delta", "thinking": "Let me add 2 and 2."}},
+        {"type": "content_block_delta", "index": 0,
+         "delta": {"type": "signature_delta", "signature": "EqQBCgIYAhIM"}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "4"}},
+        {"type": "content_block_stop", "index": 1},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+         "usage": {"output_tokens": 40}},
+        {"type": "message_stop"},
+    ]
+    info = extract(events)
+    assert info.output_messages == [{"role": "assistant", "content": "4",
+                                     "reasoning": "Let me add 2 and 2."}]
+    assert (info.usage.input_tokens, info.usage.output_tokens) == (50, 40)
+
+
+def test_openai_stream_with_several_choices() -> None:
+    base = {"id": "c", "object": "chat.completion.chunk", "model": "gpt-4o"}
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "A"}},
+                             {"index": 1, "delta": {"role": "assistant", "content": "B"}}]},
+        {**base, "choices": [{"index": 1, "delta": {"content": "b"}, "finish_reason": "stop"},
+                             {"index": 0, "delta": {"content": "a"}, "finish_reason": "length"}]},
+    ]
+    info = extract(chunks)
+    assert info.output_messages == [{"role": "assistant", "content": "Aa"},
+                                    {"role": "assistant", "content": "Bb"}]
+    assert info.finish_reasons == ["length", "stop"]
