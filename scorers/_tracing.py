@@ -100,6 +100,12 @@ def _record(score: Any) -> None:
             _warn_once("score-attrs", "scorers: could not record score on span (%s)", exc)
 
 
+def _flat_fields(inputs: dict[str, Any]) -> Any:
+    # A scorer's implementation takes **fields: record them as the span's inputs directly.
+    fields = inputs.get("fields")
+    return fields if isinstance(fields, dict) and len(inputs) == 1 else inputs
+
+
 def traced_scorer(scorer: Any, *, kind: str, is_async: bool) -> Callable[..., Any]:
     """``scorer._score`` / ``_ascore`` wrapped in an op of ``kind`` (or bare if untraceable)."""
     if is_async:
@@ -109,7 +115,7 @@ def traced_scorer(scorer: Any, *, kind: str, is_async: bool) -> Callable[..., An
             return score
 
         inner_async.__name__ = scorer.name
-        decorator = _op_decorator(scorer.name, kind)
+        decorator = _op_decorator(scorer.name, kind, postprocess_inputs=_flat_fields)
         wrapped_async = decorator(inner_async) if decorator else inner_async
 
         @functools.wraps(inner_async)
@@ -128,7 +134,7 @@ def traced_scorer(scorer: Any, *, kind: str, is_async: bool) -> Callable[..., An
         return score
 
     inner.__name__ = scorer.name
-    decorator = _op_decorator(scorer.name, kind)
+    decorator = _op_decorator(scorer.name, kind, postprocess_inputs=_flat_fields)
     wrapped = decorator(inner) if decorator else inner
 
     @functools.wraps(inner)
