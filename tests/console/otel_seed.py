@@ -129,3 +129,54 @@ def seed_many(url: str, project: str, count: int, name: str = "batch_job") -> li
         ids.append(format(span.get_span_context().trace_id, "032x"))
     provider.shutdown()
     return ids
+
+
+def seed_demo(url: str, project: str, count: int = 150, hours: float = 23.0) -> int:
+    """A day of plausible traffic for screenshots: ``count`` chat traces spread over the
+    last ``hours``, three models, a daily bump in volume, slow and failing calls, and a
+    guardrail that sometimes blocks. Deterministic (seeded). Returns the number of spans."""
+    import random
+
+    rng = random.Random(7)
+    provider = _provider(url, project)
+    tracer = provider.get_tracer("console-demo")
+    now = time.time_ns()
+    models = [("gpt-4o-mini", 0.6), ("gpt-4o", 0.25), ("claude-3-5-haiku-20241022", 0.15)]
+    spans = 0
+    for i in range(count):
+        # More traffic in the "afternoon" half of the day.
+        frac = min(0.999, max(0.0, rng.betavariate(2.2, 1.6)))
+        t0 = now - int((1 - frac) * hours * 3600 * 1e9) - 60 * 10**9
+        model = rng.choices([m for m, _ in models], weights=[w for _, w in models])[0]
+        llm_ms = rng.lognormvariate(6.2 if model != "gpt-4o" else 6.8, 0.45)
+        in_tok, out_tok = rng.randint(80, 900), rng.randint(10, 300)
+        user = f"user-{rng.randint(1, 12)}"
+        root = tracer.start_span("answer_question", start_time=t0, attributes={
+            A.OP_KIND: "chain", A.USER_ID: user, A.SESSION_ID: f"s-{i // 3}",
+            A.TAGS: ["prod"] if i % 5 else ["prod", "beta"],
+            A.INPUTS: json.dumps({"question": f"question #{i}"})})
+        ctx = set_span_in_context(root)
+        retr_ms = rng.uniform(15, 90)
+        retr = tracer.start_span("retrieve_docs", context=ctx, start_time=t0 + MS, attributes={
+            A.OP_KIND: "retrieval"})
+        retr.end(end_time=t0 + int(retr_ms * MS))
+        llm_start = t0 + int((retr_ms + 2) * MS)
+        llm = tracer.start_span("chat", context=ctx, start_time=llm_start, attributes={
+            A.OP_KIND: "llm", A.GEN_AI_PROVIDER_NAME: "anthropic" if "claude" in model else "openai",
+            A.GEN_AI_REQUEST_MODEL: model, A.GEN_AI_USAGE_INPUT_TOKENS: in_tok,
+            A.GEN_AI_USAGE_OUTPUT_TOKENS: out_tok,
+            A.GEN_AI_INPUT_MESSAGES: json.dumps([{"role": "user", "content": f"question #{i}"}]),
+            A.GEN_AI_OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "content": "An answer."}])})
+        end = llm_start + int(llm_ms * MS)
+        if rng.random() < 0.06:
+            llm.set_status(Status(StatusCode.ERROR, "RateLimitError: 429 Too Many Requests"))
+            root.set_status(Status(StatusCode.ERROR, "RateLimitError: 429 Too Many Requests"))
+        llm.end(end_time=end)
+        guard = tracer.start_span("pii_guardrail", context=ctx, start_time=end, attributes={
+            A.OP_KIND: "guardrail", A.GUARDRAIL_PASSED: rng.random() > 0.1,
+            A.GUARDRAIL_ACTION: "block"})
+        guard.end(end_time=end + int(rng.uniform(0.1, 0.6) * MS))
+        root.end(end_time=end + MS)
+        spans += 4
+    provider.shutdown()
+    return spans
