@@ -383,3 +383,14 @@ def test_openai_stream_with_several_choices() -> None:
     assert info.output_messages == [{"role": "assistant", "content": "Aa"},
                                     {"role": "assistant", "content": "Bb"}]
     assert info.finish_reasons == ["length", "stop"]
+
+
+def test_openai_responses_reasoning_summary() -> None:
+    response = {**OPENAI_RESPONSES, "output": [
+        {"type": "reasoning", "id": "rs_1", "summary": [
+            {"type": "summary_text", "text": "Compared both options."}]},
+        {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+         "content": [{"type": "output_text", "text": "Option B.", "annotations": []}]}]}
+    info = extract(response)
+    assert info.output_messages == [{"role": "assistant", "content": "Option B.",
+                                     "reasoning": "Compared both options."}]

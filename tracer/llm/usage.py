@@ -292,9 +292,13 @@ def _openai_responses(value: Any) -> LLMInfo:
                    response_id=_str(_get(value, "id")),
                    usage=_openai_usage(_get(value, "usage")))
     tool_calls: list[dict[str, Any]] = []
+    reasoning: list[str] = []
     for item in _seq(_get(value, "output")):
         kind = _get(item, "type")
-        if kind == "message":
+        if kind == "reasoning":
+            reasoning.extend(t for t in (_get(p, "text") for p in _seq(_get(item, "summary")))
+                             if isinstance(t, str))
+        elif kind == "message":
             parts = _seq(_get(item, "content"))
             texts = [_get(p, "text") or _get(p, "refusal") or "" for p in parts]
             info.output_messages.append({"role": _get(item, "role", "assistant"),
@@ -309,6 +313,8 @@ def _openai_responses(value: Any) -> LLMInfo:
         else:
             info.output_messages.append({"role": "assistant", "content": None,
                                          "tool_calls": tool_calls})
+    if reasoning and info.output_messages:
+        info.output_messages[0]["reasoning"] = "\n".join(reasoning)
     status = _str(_get(value, "status"))
     reason = _str(_get(_get(value, "incomplete_details"), "reason"))
     if reason or status:
