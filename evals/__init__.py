@@ -12,11 +12,11 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Dataset": "evals.dataset",
-    "DatasetDiff": "evals.dataset",
-    "DatasetError": "evals.dataset",
-    "DatasetRef": "evals.dataset",
-    "dataset": "evals.dataset",
+    "Dataset": "evals.datasets",
+    "DatasetDiff": "evals.datasets",
+    "DatasetError": "evals.datasets",
+    "DatasetRef": "evals.datasets",
+    "dataset": "evals.datasets",
     "Eval": "evals.suite",
     "EvalConfigError": "evals.suite",
     "Threshold": "evals.suite",

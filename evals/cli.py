@@ -19,7 +19,7 @@ import click
 
 from evals.backend import Backend, BackendError, connect
 from evals.client import ApiError
-from evals.dataset import Dataset, DatasetError, parse_ref
+from evals.datasets import Dataset, DatasetError, parse_ref
 from evals.suite import EvalConfigError
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

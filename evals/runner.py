@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from evals.dataset import Dataset
+from evals.datasets import Dataset
 from evals.tracing import PHASE, SCORER, TASK, Tracing
 
 # By module path: the tracer package also exports a function named ``attributes``.

@@ -13,7 +13,7 @@ from typing import Any
 
 from evals.backend import Backend
 from evals.client import ApiError
-from evals.dataset import Dataset, DatasetError, DatasetRef
+from evals.datasets import Dataset, DatasetError, DatasetRef
 from evals.fingerprint import code_fingerprint
 from evals.runner import RowResult, Runner, RunOptions, TaskBindingError
 from evals.suite import Eval, EvalConfigError

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.dataset import Dataset, DatasetRef
+from evals.datasets import Dataset, DatasetRef
 from evals.stats import DEFAULT_ALPHA, DEFAULT_MIN_DELTA
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.sdk.trace import SpanProcessor
+
 # By module path: the tracer package also exports a function named ``attributes``.
 A = importlib.import_module("tracer.attributes")
 
@@ -26,7 +28,7 @@ SCORER = "scorer"
 PHASE: contextvars.ContextVar[str | None] = contextvars.ContextVar("spyglass_evals_phase", default=None)
 
 
-class UsageProcessor:
+class UsageProcessor(SpanProcessor):
     """An OpenTelemetry span processor that sums tokens and cost per trace and phase.
 
     The runner reads a row's totals right after the row ends, without waiting for the

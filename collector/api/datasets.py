@@ -20,7 +20,7 @@ from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter,
 from collector.queries.params import parse_limit
 from collector.queries.sql import parse_json_text
 from evals.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
-from evals.dataset import diff_rows
+from evals.datasets import diff_rows
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 MAX_ROWS = 1_000_000

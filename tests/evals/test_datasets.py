@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from evals.canonical import RowError
-from evals.dataset import Dataset, DatasetError
+from evals.datasets import Dataset, DatasetError
 
 V1 = [{"id": "1", "question": "2+2", "expected": "4"},
       {"id": "2", "question": "capital of France", "expected": "Paris"},
