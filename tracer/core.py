@@ -110,13 +110,17 @@ class OpSpec:
 class Call:
     """One traced call in flight: its span, frame and the OTel context to run it in."""
 
-    __slots__ = ("ctx", "frame", "inputs", "span", "start_ns")
+    __slots__ = ("ctx", "frame", "inputs", "inputs_json", "span", "start_ns")
 
-    def __init__(self, span: Any, frame: Frame, ctx: Any, inputs: Any, start_ns: int) -> None:
+    def __init__(self, span: Any, frame: Frame, ctx: Any, inputs: Any,
+                 inputs_json: str | None, start_ns: int) -> None:
         self.span = span
         self.frame = frame
         self.ctx = ctx
         self.inputs = inputs
+        # Serialized at the start (arguments may be mutated during the call) but set on
+        # the span at the end with everything else: one attribute update per call.
+        self.inputs_json = inputs_json
         self.start_ns = start_ns
 
     def enter(self) -> tuple[object, object]:
@@ -139,8 +143,10 @@ def start(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...], kwargs: dict[st
           ) -> Call | None:
     """Start the op's span as a child of the current context; None if tracing failed."""
     try:
-        span = runtime.tracer.start_span(spec.name, attributes=spec.static_attrs)
+        # Name and kind are set at the end with the rest: one attribute update per span.
+        span = runtime.tracer.start_span(spec.name)
         inputs: Any = None
+        text: str | None = None
         if span.is_recording():
             inputs = spec.bind(args, kwargs)
             if spec.postprocess_inputs is not None:
@@ -155,9 +161,8 @@ def start(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...], kwargs: dict[st
                 serializer = runtime.serializer
                 text = (serializer.dumps_inputs(inputs) if isinstance(inputs, Mapping)
                         else serializer.dumps(inputs))
-                span.set_attribute(A.INPUTS, text)
         ctx = trace_api.set_span_in_context(span)
-        return Call(span, Frame(span, spec.kind), ctx, inputs, time.monotonic_ns())
+        return Call(span, Frame(span, spec.kind), ctx, inputs, text, time.monotonic_ns())
     except Exception:
         warn_once("start", "could not start a span for op %r; the call runs untraced",
                   spec.name)
@@ -181,9 +186,13 @@ _UNSET = object()
 _LLM: Any = _UNSET
 
 
+def _explicit_attributes(explicit: dict[str, Any]) -> dict[str, Any]:
+    return {_EXPLICIT_ATTRS[k]: v for k, v in explicit.items()
+            if k in _EXPLICIT_ATTRS and v is not None}
+
+
 def _output_attributes(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
-                       chunks: list[Any] | None) -> None:
-    span = call.span
+                       chunks: list[Any] | None, attrs: dict[str, Any]) -> None:
     explicit = call.frame.explicit
     if spec.postprocess_output is not None:
         try:
@@ -194,33 +203,37 @@ def _output_attributes(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
                       spec.name)
             return
     if spec.capture_output:
-        span.set_attribute(A.OUTPUT, runtime.serializer.dumps(output))
+        attrs[A.OUTPUT] = runtime.serializer.dumps(output)
     if spec.kind == "llm":
         llm = _llm_module()
         if llm is not None:
             inputs = call.inputs if isinstance(call.inputs, dict) else {}
             try:
                 if chunks is not None and spec.postprocess_output is None:
-                    attrs = llm.attributes_for_stream(inputs, chunks, dict(explicit))
+                    llm_attrs = llm.attributes_for_stream(inputs, chunks, dict(explicit))
                 else:
-                    attrs = llm.attributes_for(inputs, output, dict(explicit))
-                if attrs:
-                    span.set_attributes(attrs)
+                    llm_attrs = llm.attributes_for(inputs, output, dict(explicit))
+                if llm_attrs:
+                    attrs.update(llm_attrs)
             except Exception:
                 warn_once("llm_attributes", "computing LLM attributes failed")
             return
     if explicit:
-        span.set_attributes({_EXPLICIT_ATTRS[k]: v for k, v in explicit.items()
-                             if k in _EXPLICIT_ATTRS and v is not None})
+        attrs.update(_explicit_attributes(explicit))
 
 
 def finish_ok(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
-              chunks: list[Any] | None = None) -> None:
-    """Record the output (and LLM attributes) and end the span."""
+              chunks: list[Any] | None = None, extra: dict[str, Any] | None = None) -> None:
+    """Record inputs, output, ``extra`` and LLM attributes in one update; end the span."""
     span = call.span
     try:
         if span.is_recording():
-            _output_attributes(spec, runtime, call, output, chunks)
+            attrs: dict[str, Any] = {**spec.static_attrs, **extra} if extra else dict(
+                spec.static_attrs)
+            if call.inputs_json is not None:
+                attrs[A.INPUTS] = call.inputs_json
+            _output_attributes(spec, runtime, call, output, chunks, attrs)
+            span.set_attributes(attrs)
     except Exception:
         warn_once("finish", "could not record the output of op %r", spec.name)
     try:
@@ -229,17 +242,20 @@ def finish_ok(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
         warn_once("end", "could not end the span of op %r", spec.name)
 
 
-def finish_error(spec: OpSpec, call: Call, exc: BaseException) -> None:
+def finish_error(spec: OpSpec, call: Call, exc: BaseException,
+                 extra: dict[str, Any] | None = None) -> None:
     """Mark the span failed with an exception event and end it; the caller re-raises."""
     span = call.span
     try:
         if span.is_recording():
+            attrs: dict[str, Any] = {**spec.static_attrs, **extra} if extra else dict(
+                spec.static_attrs)
+            if call.inputs_json is not None:
+                attrs[A.INPUTS] = call.inputs_json
+            attrs.update(_explicit_attributes(call.frame.explicit))
+            span.set_attributes(attrs)
             span.record_exception(exc, escaped=True)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-            explicit = call.frame.explicit
-            if explicit:
-                span.set_attributes({_EXPLICIT_ATTRS[k]: v for k, v in explicit.items()
-                                     if k in _EXPLICIT_ATTRS and v is not None})
         span.end()
     except Exception:
         warn_once("finish_error", "could not record the error of op %r", spec.name)

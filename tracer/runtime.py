@@ -210,8 +210,11 @@ def _sampler(rate: float) -> Any:
             self.rate = value
             self.delegate = ParentBased(TraceIdRatioBased(value))
 
-        def should_sample(self, *args: Any, **kwargs: Any) -> Any:
-            return self.delegate.should_sample(*args, **kwargs)
+        def should_sample(self, parent_context: Any, trace_id: int, name: str,
+                          kind: Any = None, attributes: Any = None, links: Any = None,
+                          trace_state: Any = None) -> Any:
+            return self.delegate.should_sample(parent_context, trace_id, name, kind,
+                                               attributes, links, trace_state)
 
         def get_description(self) -> str:
             return f"Spyglass({self.delegate.get_description()})"

@@ -39,6 +39,9 @@ _SECRET_RE = re.compile(
 )
 
 _PRIMITIVES = (str, int, float, bool, type(None))
+# One encoder for every call: json.dumps(..., ensure_ascii=False) builds a new one each time.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_SECRET_CACHE_MAX = 4_096
 
 
 def truncate(text: str, limit: int) -> str:
@@ -51,20 +54,27 @@ def truncate(text: str, limit: int) -> str:
 class Serializer:
     """JSON conversion with one per-value size cap and one redaction policy."""
 
-    __slots__ = ("extra_keys", "max_chars", "redact")
+    __slots__ = ("_secret_cache", "extra_keys", "max_chars", "redact")
 
     def __init__(self, max_chars: int = 16_000, redact: bool = True,
                  extra_keys: frozenset[str] = frozenset()) -> None:
         self.max_chars = max_chars
         self.redact = redact
         self.extra_keys = extra_keys
+        self._secret_cache: dict[str, bool] = {}
 
     def is_secret(self, key: object) -> bool:
         """Whether values under this key are hidden (``api_key``, ``Authorization`` …)."""
         if not self.redact or not isinstance(key, str):
             return False
+        cached = self._secret_cache.get(key)
+        if cached is not None:
+            return cached
         norm = key.strip().lower().replace("-", "_")
-        return norm in self.extra_keys or _SECRET_RE.search(norm) is not None
+        secret = norm in self.extra_keys or _SECRET_RE.search(norm) is not None
+        if len(self._secret_cache) < _SECRET_CACHE_MAX:
+            self._secret_cache[key] = secret
+        return secret
 
     # ------------------------------------------------------------------ conversion
 
@@ -150,7 +160,9 @@ class Serializer:
     def dumps(self, value: Any) -> str:
         """JSON text of ``value`` no longer than about the per-value cap."""
         try:
-            text = json.dumps(self.jsonable(value), ensure_ascii=False, allow_nan=False)
+            if isinstance(value, str):
+                return _encode(truncate(value, self.max_chars))
+            text = _encode(self.jsonable(value))
         except Exception:
             warn_once("dumps", "could not encode a %s value as JSON", type(value).__name__)
             return json.dumps(f"<unserializable {type(value).__name__}>")
@@ -162,21 +174,29 @@ class Serializer:
     def dumps_inputs(self, inputs: Mapping[str, Any]) -> str:
         """JSON object of bound arguments: each argument capped and redacted on its own."""
         out: dict[str, Any] = {}
+        max_chars = self.max_chars
         for name, value in inputs.items():
             if self.is_secret(name):
                 out[name] = REDACTED
                 continue
+            kind = type(value)
+            if kind is str:
+                out[name] = value if len(value) <= max_chars else truncate(value, max_chars)
+                continue
+            if kind is int or kind is bool or value is None:
+                out[name] = value
+                continue
             converted = self.jsonable(value)
             if not isinstance(converted, _PRIMITIVES):
                 try:
-                    text = json.dumps(converted, ensure_ascii=False, allow_nan=False)
+                    text = _encode(converted)
                 except Exception:
                     text = json.dumps(repr(type(value)))
                 if len(text) > self.max_chars + 64:
                     converted = truncate(text, self.max_chars)
             out[name] = converted
         try:
-            return json.dumps(out, ensure_ascii=False, allow_nan=False)
+            return _encode(out)
         except Exception:
             warn_once("dumps_inputs", "could not encode inputs as JSON")
             return "{}"

@@ -24,7 +24,7 @@ class _Recorder:
     """Counts chunks, times the first one and keeps what the output needs."""
 
     __slots__ = ("call", "chunks", "count", "done", "kept_chars", "runtime", "spec",
-                 "text_only")
+                 "text_only", "ttft_ms")
 
     def __init__(self, spec: OpSpec, runtime: Runtime, call: Call) -> None:
         self.spec = spec
@@ -35,14 +35,13 @@ class _Recorder:
         self.kept_chars = 0
         self.text_only = True
         self.done = False
+        self.ttft_ms: float | None = None
 
     def chunk(self, item: Any) -> None:
         try:
             self.count += 1
-            span = self.call.span
-            if self.count == 1 and self.spec.kind == "llm" and span.is_recording():
-                ms = (time.monotonic_ns() - self.call.start_ns) / 1e6
-                span.set_attribute(A.TIME_TO_FIRST_TOKEN_MS, ms)
+            if self.count == 1 and self.spec.kind == "llm":
+                self.ttft_ms = (time.monotonic_ns() - self.call.start_ns) / 1e6
             if isinstance(item, str):
                 if self.kept_chars <= self.runtime.serializer.max_chars or self.spec.kind == "llm":
                     self.chunks.append(item)
@@ -66,25 +65,21 @@ class _Recorder:
         if self.done:
             return
         self.done = True
-        span = self.call.span
-        try:
-            if span.is_recording():
-                span.set_attribute(A.STREAM_CHUNKS, self.count)
-                span.set_attribute(A.STREAM_CLOSED_EARLY, closed_early)
-        except Exception:
-            warn_once("stream_finish", "could not record stream attributes")
-        finish_ok(self.spec, self.runtime, self.call, self._output(), self.chunks)
+        finish_ok(self.spec, self.runtime, self.call, self._output(), self.chunks,
+                  self._stream_attributes(closed_early))
+
+    def _stream_attributes(self, closed_early: bool) -> dict[str, Any]:
+        attrs: dict[str, Any] = {A.STREAM_CHUNKS: self.count,
+                                 A.STREAM_CLOSED_EARLY: closed_early}
+        if self.ttft_ms is not None:
+            attrs[A.TIME_TO_FIRST_TOKEN_MS] = self.ttft_ms
+        return attrs
 
     def fail(self, exc: BaseException) -> None:
         if self.done:
             return
         self.done = True
-        try:
-            if self.call.span.is_recording():
-                self.call.span.set_attribute(A.STREAM_CHUNKS, self.count)
-        except Exception:
-            warn_once("stream_finish", "could not record stream attributes")
-        finish_error(self.spec, self.call, exc)
+        finish_error(self.spec, self.call, exc, self._stream_attributes(False))
 
 
 class TracedGenerator(Generator[Any, Any, Any]):
