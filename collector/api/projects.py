@@ -45,12 +45,17 @@ class ProjectsController(Controller):
         where.eq("project", forced)
         storage = storage_of(request)
         rows = storage.query(
-            "SELECT project, count() AS span_count, uniqExact(trace_id) AS trace_count, "
+            "SELECT project, count() AS span_count, "
             "toUnixTimestamp64Micro(min(start_time)) AS first_us, "
             "toUnixTimestamp64Micro(max(start_time)) AS last_us "
             f"FROM {SPANS} {where.sql()} GROUP BY project", where.params)
+        # trace_index holds one row per trace (per insert, until merged): far fewer rows
+        # to count distinct ids over than the spans table.
+        traces = {r["project"]: as_int(r["n"]) for r in storage.query(
+            f"SELECT project, uniqExact(trace_id) AS n FROM trace_index {where.sql()} "
+            "GROUP BY project", where.params)}
         found = {r["project"]: Project(name=r["project"], span_count=as_int(r["span_count"]),
-                                       trace_count=as_int(r["trace_count"]),
+                                       trace_count=traces.get(r["project"], 0),
                                        first_seen=rfc3339_from_micros(r["first_us"]),
                                        last_seen=rfc3339_from_micros(r["last_us"]))
                  for r in rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -13,15 +14,8 @@ from collector.queries.cursor import decode_cursor, encode_cursor
 from collector.queries.errors import EXCEPTION_HANDLERS, NotFound
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.spans import SPAN_SELECT, Span, span_from_row
-from collector.queries.sql import (
-    SPANS,
-    TIME_TYPE,
-    Filters,
-    as_float,
-    as_int,
-    rfc3339_from_micros,
-    to_ch_time,
-)
+from collector.queries.sql import as_float, as_int, rfc3339_from_micros
+from collector.queries.trace_list import TraceQuery, find_page, summaries
 from collector.queries.traces import find_trace_spans
 
 STATUSES = ("ok", "error", "unset")
@@ -61,34 +55,6 @@ class TraceDetail(msgspec.Struct, kw_only=True):
     trace_id: str
     project: str
     spans: list[Span]
-
-
-_LIST_SQL = """
-SELECT
-    trace_id,
-    any(project) AS t_project,
-    toUnixTimestamp64Nano(min(start_time)) AS t_start_ns,
-    toUnixTimestamp64Micro(min(start_time)) AS t_start_us,
-    toUnixTimestamp64Micro(max(end_time)) AS t_end_us,
-    count() AS t_span_count,
-    countIf(status = 'error') AS t_error_count,
-    countIf(status = 'ok') AS t_ok_count,
-    argMinIf(name, start_time, parent_span_id = '') AS t_root_name,
-    argMin(name, start_time) AS t_first_name,
-    sum(input_tokens) AS t_input_tokens,
-    sum(output_tokens) AS t_output_tokens,
-    sum(cost_usd) AS t_cost_usd,
-    anyIf(model, model != '') AS t_model,
-    anyIf(user_id, user_id != '') AS t_user_id,
-    anyIf(session_id, session_id != '') AS t_session_id,
-    arraySort(groupUniqArrayArray(tags)) AS t_tags
-FROM {spans}
-{where}
-GROUP BY trace_id
-{having}
-ORDER BY t_start_ns DESC, trace_id DESC
-LIMIT {limit}
-"""
 
 
 def _summary(row: dict[str, Any]) -> TraceSummary:
@@ -144,50 +110,33 @@ class TracesController(Controller):
 
         Filters match a trace when any of its spans matches (``name``, ``kind``, ``model``,
         ``user_id``, ``session_id``, ``tag``, ``q``); ``status`` is the trace's status
-        (``error`` when any span failed). ``since``/``until`` select traces by the start
-        times of their spans. Keyset pagination: no gaps or duplicates between pages."""
+        (``error`` when any span failed). ``since``/``until`` select traces by their start
+        (the start of their earliest span); totals cover all their spans. Keyset
+        pagination: following ``next_cursor`` lists every trace once, without gaps."""
         page = parse_limit(limit, 50, 500)
         window = parse_range(since, until)
-        status_ = parse_choice(status, "status", STATUSES)
-        after = decode_cursor(cursor, "traces", (int, str))
-        where = Filters()
-        where.eq("project", scoped_project(request, project))
-        where.time_range("start_time", window.since, None)
-        if window.until is not None:
-            # Spans of a trace that began before `until` may start after it: keep an hour of them.
-            where.add(f"start_time < {where.param(to_ch_time(window.until), TIME_TYPE)}"
-                      " + INTERVAL 1 HOUR")
-        having = Filters(prefix="h")
-        if window.until is not None:
-            having.add(f"min(start_time) < {having.param(to_ch_time(window.until), TIME_TYPE)}")
-        for column, value in (("name", name), ("kind", kind), ("model", model),
-                              ("user_id", user_id), ("session_id", session_id)):
-            if value:
-                having.add(f"countIf({column} = {having.param(value, 'String')}) > 0")
-        if tag:
-            having.add(f"countIf(has(tags, {having.param(tag, 'String')})) > 0")
-        if q:
-            needle = having.param(q, "String")
-            having.add(f"countIf(positionCaseInsensitiveUTF8(input, {needle}) > 0 "
-                       f"OR positionCaseInsensitiveUTF8(output, {needle}) > 0) > 0")
-        if status_ == "error":
-            having.add("t_error_count > 0")
-        elif status_ == "ok":
-            having.add("t_error_count = 0 AND t_ok_count > 0")
-        elif status_ == "unset":
-            having.add("t_error_count = 0 AND t_ok_count = 0")
-        if after is not None:
-            having.add(f"(t_start_ns, trace_id) < ({having.param(after[0], 'Int64')}, "
-                       f"{having.param(after[1], 'String')})")
-        sql = _LIST_SQL.format(spans=SPANS, where=where.sql(), having=having.sql("HAVING"),
-                               limit=page + 1)
-        rows = storage_of(request).query(sql, {**where.params, **having.params})
-        more = len(rows) > page
-        rows = rows[:page]
+        query = TraceQuery(
+            project=scoped_project(request, project),
+            since_ns=_ns(window.since),
+            until_ns=_ns(window.until),
+            span_equals=[(column, value) for column, value in (
+                ("name", name), ("kind", kind), ("model", model), ("user_id", user_id),
+                ("session_id", session_id)) if value],
+            tag=tag or None,
+            text=q or None,
+            status=parse_choice(status, "status", STATUSES),
+            after=_after(decode_cursor(cursor, "traces", (int, str))),
+            limit=page,
+        )
+        storage = storage_of(request)
+        found, extents = find_page(storage, query)
+        more = len(found) > page
+        found = found[:page]
+        rows = summaries(storage, found, extents)
         next_cursor = None
-        if more and rows:
-            last = rows[-1]
-            next_cursor = encode_cursor("traces", [as_int(last["t_start_ns"]), last["trace_id"]])
+        if more and found:
+            _, last_id, last_start = found[-1]
+            next_cursor = encode_cursor("traces", [last_start, last_id])
         return TraceList(traces=[_summary(r) for r in rows], next_cursor=next_cursor)
 
     @get("/{trace_id:str}", sync_to_thread=True)
@@ -202,6 +151,18 @@ class TracesController(Controller):
             raise NotFound(f"no trace with id {wanted}")
         spans = [span_from_row(r) for r in rows]
         return TraceDetail(trace_id=wanted, project=spans[0].project, spans=spans)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _ns(value: datetime | None) -> int | None:
+    # Integer arithmetic: a float timestamp would lose the last microsecond.
+    return None if value is None else (value - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def _after(values: list[Any] | None) -> tuple[int, str] | None:
+    return None if values is None else (int(values[0]), str(values[1]))
 
 
 ROUTES = [TracesController]

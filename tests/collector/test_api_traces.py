@@ -244,3 +244,46 @@ def test_openapi_documents_the_routes(spyglass_server) -> None:
     assert {p["name"] for p in list_op["parameters"]} >= {
         "project", "since", "until", "name", "kind", "model", "status", "user_id",
         "session_id", "tag", "q", "limit", "cursor"}
+
+
+def _post_otlp_json(url: str, project: str, spans: list[dict]) -> None:
+    body = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "spyglass.project", "value": {"stringValue": project}}]},
+        "scopeSpans": [{"scope": {"name": "tests"}, "spans": spans}]}]}
+    response = httpx.post(f"{url}/v1/traces", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def test_long_and_rootless_traces_are_listed_once(spyglass_server) -> None:
+    """A trace running for hours (its spans fall in several search windows) and a trace
+    whose root never arrived are both listed, once, at their first span's start."""
+    project = f"api-long-{uuid.uuid4().hex[:8]}"
+    now = now_ns()
+    long_id = send(spyglass_server.url, project, [(now - 3 * 60 * MINUTE, S(
+        "long-job", dur_ms=3 * 60 * 60_000 - 1000, children=[
+            S("late-call", kind="llm", model="slow-model", status="error",
+              at_ms=3 * 60 * 60_000 - 60_000, dur_ms=500)]))])[0]
+    recent = send(spyglass_server.url, project,
+                  [(now - MINUTE - i * 1000 * MS, S(f"recent-{i}")) for i in range(3)])
+    orphan_id = uuid.uuid4().hex
+    start = now - 30 * MINUTE
+    _post_otlp_json(spyglass_server.url, project, [{
+        "traceId": orphan_id, "spanId": uuid.uuid4().hex[:16],
+        "parentSpanId": uuid.uuid4().hex[:16], "name": "orphan-child", "kind": 1,
+        "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 5 * MS)}])
+    pages = walk_pages(spyglass_server.url, "/api/traces", "traces", project=project, limit=1)
+    listed = [t for page in pages for t in page]
+    assert [t["trace_id"] for t in listed] == [*recent, orphan_id, long_id]
+    long_row = listed[-1]
+    assert long_row["start_time"] == _rfc(now - 3 * 60 * MINUTE)
+    assert long_row["span_count"] == 2 and long_row["status"] == "error"
+    assert listed[-2]["root_name"] == "orphan-child"
+    # Filters see spans hours after the trace began.
+    for params in ({"model": "slow-model"}, {"status": "error"}, {"name": "late-call"}):
+        found = get(spyglass_server.url, "/api/traces", project=project, **params)["traces"]
+        assert [t["trace_id"] for t in found] == [long_id], params
+    # A window that starts after the long trace began does not list it.
+    since_2h = get(spyglass_server.url, "/api/traces", project=project, since="-2h")["traces"]
+    assert long_id not in [t["trace_id"] for t in since_2h]
+    until_2h = get(spyglass_server.url, "/api/traces", project=project, until="-2h")["traces"]
+    assert [t["trace_id"] for t in until_2h] == [long_id]
