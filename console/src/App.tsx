@@ -78,7 +78,7 @@ export function App() {
   else if (path === "/monitoring") body = <MonitoringView project={project} query={loc.query} />;
   else if (path === "/evals") body = <EvalsView project={project} query={loc.query} />;
   else if (path === "/evals/compare") body = <EvalCompareView project={project} query={loc.query} />;
-  else if ((m = match("/evals/runs/:id", path))) body = <EvalRunView project={project} runId={m.id} />;
+  else if ((m = match("/evals/runs/:id", path))) body = <EvalRunView project={project} runId={m.id} query={loc.query} />;
   else if (path === "/datasets") body = <DatasetsView project={project} query={loc.query} name={null} />;
   else if ((m = match("/datasets/:name", path))) body = <DatasetsView project={project} query={loc.query} name={m.name} />;
   else body = <NotFound path={path} />;

@@ -39,7 +39,7 @@ def _provider(url: str, project: str) -> TracerProvider:
 
 def _chat_trace(tracer, t0: int, *, question: str, answer: str, model: str, user: str,
                 session: str, tags: list[str], in_tok: int, out_tok: int, fail_tool: bool = False,
-                guardrail_passed: bool | None = None) -> str:
+                guardrail_passed: bool | None = None, history: list | None = None) -> str:
     root = tracer.start_span("answer_question", start_time=t0, attributes={
         A.OP_KIND: "chain", A.INPUTS: json.dumps({"question": question}),
         A.USER_ID: user, A.SESSION_ID: session, A.TAGS: tags,
@@ -52,6 +52,7 @@ def _chat_trace(tracer, t0: int, *, question: str, answer: str, model: str, user
     retr.end(end_time=t0 + 40 * MS)
     messages = [
         {"role": "system", "content": "You are a concise assistant. Answer in one sentence."},
+        *(history or []),
         {"role": "user", "content": question},
     ]
     llm = tracer.start_span("chat gpt", context=ctx, start_time=t0 + 42 * MS, attributes={
@@ -102,7 +103,16 @@ def seed_traces(url: str, project: str) -> Seeded:
     out.traces["rome"] = _chat_trace(
         tracer, now - 40_000 * MS, question="And the capital of Italy?",
         answer="Rome is the capital of Italy.", model="gpt-4o", user="bob",
-        session="sess-b", tags=["prod"], in_tok=200, out_tok=15)
+        session="sess-b", tags=["prod"], in_tok=200, out_tok=15, history=[
+            # Content blocks (Anthropic style), a tool call and its result, and a long text.
+            {"role": "user", "content": [{"type": "text", "text": "Which countries border Italy?"}]},
+            {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "call_1", "type": "function",
+                "function": {"name": "get_neighbours", "arguments": "{\"country\": \"Italy\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "France, Switzerland, Austria, Slovenia"},
+            {"role": "assistant", "content": "Italy borders France, Switzerland, Austria and "
+                                             "Slovenia. " + "It also surrounds San Marino. " * 60},
+        ])
     out.traces["weather"] = _chat_trace(
         tracer, now - 30_000 * MS, question="What's the weather in Atlantis?",
         answer="I could not find it.", model="gpt-4o-mini", user="alice", session="sess-a",

@@ -66,6 +66,13 @@ def test_trace_list_filters_narrow_the_table(page: Page, seeded: SeededProject, 
     expect(trace_rows(page)).to_have_count(1)
     expect(page.get_by_label("User", exact=True)).to_have_value("alice")
 
+    # A custom range (defaults to the preset it replaces) keeps every trace of the last day.
+    page.goto(seeded.url("/traces"))
+    page.get_by_label("Time range").select_option("custom")
+    expect(page.get_by_label("From", exact=True)).to_be_visible()
+    assert "range=custom" in page.url and "since=" in page.url
+    expect(trace_rows(page)).to_have_count(4)
+
     page.goto(seeded.url("/traces?q=atlantis&tag=beta"))
     expect(trace_rows(page)).to_have_count(1)
     page.goto(seeded.url("/traces?q=no-such-text-anywhere"))
@@ -112,6 +119,29 @@ def test_trace_tree_chat_error_and_keyboard(page: Page, seeded: SeededProject, a
     page.keyboard.press("ArrowRight")
     expect(items).to_have_count(4)
     assert re.search(r"span=[0-9a-f]{16}", page.url)
+
+
+def test_conversation_with_tool_calls_and_long_text(page: Page, seeded: SeededProject) -> None:
+    page.goto(seeded.url(f"/traces/{seeded.traces.traces['rome']}"))
+    page.get_by_role("treeitem").filter(has_text="chat gpt").click()
+    chat = page.locator(".span-detail .chat").first
+    messages = chat.locator(".msg")
+    expect(messages).to_have_count(6)
+    expect(messages.nth(1)).to_contain_text("Which countries border Italy?")  # content blocks
+    expect(messages.nth(2).locator(".msg-extra")).to_contain_text("get_neighbours")  # tool call
+    expect(messages.nth(3)).to_have_class(re.compile("role-tool"))
+    expect(messages.nth(3)).to_contain_text("Slovenia")
+    # A long message is folded until asked for.
+    long_msg = messages.nth(4)
+    expect(long_msg).not_to_contain_text("It also surrounds San Marino. " * 40)
+    long_msg.get_by_role("button", name=re.compile("Show all")).click()
+    expect(long_msg).to_contain_text("It also surrounds San Marino. " * 40)
+    # The raw JSON is one click away, with a copy button.
+    page.locator(".span-detail").get_by_role("button", name="Show JSON").first.click()
+    raw = page.locator(".span-detail .json-view").first
+    expect(raw.get_by_role("button", name="Copy")).to_be_visible()
+    raw.get_by_role("button", name=re.compile("Show all")).click()
+    expect(raw).to_contain_text('"tool_call_id": "call_1"')
 
 
 def test_adding_feedback_stores_it(page: Page, seeded: SeededProject) -> None:
@@ -204,6 +234,15 @@ def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject,
     expect(changed.first).to_have_attribute("data-flip", "pass->fail")
     expect(changed.first).to_contain_text("exact_match: pass → fail")
     shot(page, artifacts_dir, "console-compare")
+
+    # The project switcher: this project has no runs; the other one has them.
+    page.goto(seeded.url("/evals", project))
+    page.get_by_label("Project", exact=True).select_option(seeded.name)
+    expect(page).to_have_url(re.compile(rf"/evals\?project={seeded.name}$"))
+    expect(page.get_by_text("No evaluation runs yet")).to_be_visible()
+    page.go_back()
+    expect(runs).to_have_count(2)
+    page.goto(seeded.url(f"/evals/compare?a={seeded.evals.baseline_run}&b={seeded.evals.current_run}", project))
 
     # Each changed row links to its traces.
     changed.first.get_by_role("link", name="B trace").click()

@@ -226,3 +226,22 @@ export function Value({ value }: { value: unknown }) {
   if (compact.length <= 90) return <code class="inline-json">{compact}</code>;
   return <JsonView value={value} />;
 }
+
+/** Previous/next buttons over an offset-paged list of `total` items. */
+export function OffsetPager({ offset, limit, total, onChange }: { offset: number; limit: number; total: number; onChange: (offset: number) => void }) {
+  if (total <= limit) return null;
+  const last = Math.min(offset + limit, total);
+  return (
+    <div class="pager">
+      <button type="button" class="btn" disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - limit))}>
+        ← Previous
+      </button>
+      <span class="muted">
+        {offset + 1}–{last} of {total.toLocaleString("en-US")}
+      </span>
+      <button type="button" class="btn" disabled={last >= total} onClick={() => onChange(offset + limit)}>
+        Next →
+      </button>
+    </div>
+  );
+}

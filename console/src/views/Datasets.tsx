@@ -1,6 +1,6 @@
 // Datasets: names, their content-addressed versions, the rows of a version, and the diff
 // between two versions.
-import { EmptyState, ErrorBanner, JsonView, Loading, Value } from "../components/common";
+import { EmptyState, ErrorBanner, JsonView, Loading, OffsetPager, Value } from "../components/common";
 import { useApi } from "../lib/api";
 import { isObj, type Obj } from "../lib/evals";
 import { fmtTime } from "../lib/format";
@@ -13,7 +13,7 @@ function versionName(v: Obj): string {
   return String(v.version ?? (v.number !== undefined ? `v${String(v.number)}` : v.version_id));
 }
 
-function RowsTable({ rows }: { rows: unknown[] }) {
+function RowsTable({ rows, offset }: { rows: unknown[]; offset: number }) {
   const cols = [...new Set(rows.flatMap((r) => (isObj(r) ? Object.keys(r) : ["value"])))].slice(0, 8);
   return (
     <div class="table-wrap">
@@ -27,7 +27,7 @@ function RowsTable({ rows }: { rows: unknown[] }) {
         <tbody>
           {rows.map((r, i) => (
             <tr key={i}>
-              <td class="num">{i}</td>
+              <td class="num">{offset + i}</td>
               {cols.map((c) => {
                 const v = isObj(r) ? r[c] : r;
                 return <td key={c} class="cell-json"><Value value={v} /></td>;
@@ -95,9 +95,11 @@ export function DatasetsView({ project, query, name }: { project: string; query:
   // The API lists versions oldest first; newest first reads better.
   const versions = [...((detail.data?.versions ?? []) as Obj[])].reverse();
   const selected = query.get("version") ?? (versions[0] ? versionName(versions[0]) : "");
+  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
   const rows = useApi<Obj>(name && selected ? `/api/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(selected)}/rows` : null, {
     project: project || undefined,
     limit: ROWS_LIMIT,
+    offset,
   });
   const diffA = query.get("diff_a") ?? "";
   const diffB = query.get("diff_b") ?? "";
@@ -149,7 +151,7 @@ export function DatasetsView({ project, query, name }: { project: string; query:
                       return (
                         <tr key={id} class={`clickable ${id === selected ? "selected" : ""}`} data-version={id}>
                           <td>
-                            <button type="button" class={`btn-link ${id === selected ? "flip" : ""}`} onClick={() => setQuery({ version: id })}>
+                            <button type="button" class={`btn-link ${id === selected ? "flip" : ""}`} onClick={() => setQuery({ version: id, offset: null })}>
                               {id}
                             </button>
                           </td>
@@ -172,11 +174,12 @@ export function DatasetsView({ project, query, name }: { project: string; query:
               <section class="section">
                 <header class="section-head">
                   <h3>Rows of {name}:{selected}</h3>
-                  <span class="muted small">{rowList.length < total ? `first ${rowList.length} of ${total}` : `${total} rows`}</span>
+                  <span class="muted small">{total} rows</span>
                 </header>
                 <ErrorBanner error={rows.error} what="rows" />
                 {rows.loading && !rows.data ? <Loading /> : null}
-                {rowList.length ? <RowsTable rows={rowList} /> : null}
+                {rowList.length ? <RowsTable rows={rowList} offset={offset} /> : null}
+                <OffsetPager offset={offset} limit={ROWS_LIMIT} total={total} onChange={(o) => setQuery({ offset: o ? String(o) : null })} />
               </section>
             ) : null}
           </div>

@@ -1,11 +1,11 @@
 // One evaluation run: what it read and ran, per-scorer summaries, and every row with
 // its scores and a link to its trace.
-import { ErrorBanner, Loading, Value } from "../components/common";
+import { ErrorBanner, Loading, OffsetPager, Value } from "../components/common";
 import { fmtScore, ScoreWithCI } from "../components/scores";
 import { useApi } from "../lib/api";
 import { isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
 import { fmtCost, fmtMs, fmtTime } from "../lib/format";
-import { Link } from "../lib/router";
+import { Link, setQuery } from "../lib/router";
 
 function scoreCell(v: unknown): string {
   if (isObj(v)) {
@@ -19,8 +19,11 @@ function scoreCell(v: unknown): string {
   return v === null || v === undefined ? "–" : String(v);
 }
 
-export function EvalRunView({ project, runId: id }: { project: string; runId: string }) {
-  const run = useApi<Obj>(`/api/evals/runs/${encodeURIComponent(id)}`, { project: project || undefined });
+const ROWS_PAGE = 200;
+
+export function EvalRunView({ project, runId: id, query }: { project: string; runId: string; query: URLSearchParams }) {
+  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+  const run = useApi<Obj>(`/api/evals/runs/${encodeURIComponent(id)}`, { project: project || undefined, limit: ROWS_PAGE, offset });
   const r = (run.data && isObj(run.data.run) ? { ...run.data, ...(run.data.run as Obj) } : run.data) as Obj | undefined;
   const rows = (r?.rows ?? r?.results ?? []) as Obj[];
   const scoresOf = (row: Obj): Record<string, unknown> => {
@@ -49,7 +52,7 @@ export function EvalRunView({ project, runId: id }: { project: string; runId: st
               {r.suite ? <div><dt>Suite</dt><dd>{String(r.suite)}</dd></div> : null}
               {r.params && Object.keys(r.params as Obj).length ? <div><dt>Params</dt><dd><code>{JSON.stringify(r.params)}</code></dd></div> : null}
               {isObj(r.code) && r.code.git_commit ? <div><dt>Code</dt><dd><code>{String(r.code.git_commit).slice(0, 12)}</code>{r.code.git_dirty ? " (dirty)" : ""}</dd></div> : null}
-              <div><dt>Rows</dt><dd>{r.rows_total !== undefined && Number(r.rows_total) > rows.length ? `${rows.length} of ${String(r.rows_total)}` : rows.length}</dd></div>
+              <div><dt>Rows</dt><dd>{String(r.rows_total ?? rows.length)}</dd></div>
               {r.status ? <div><dt>Status</dt><dd>{String(r.status)}</dd></div> : null}
             </dl>
           </div>
@@ -96,6 +99,7 @@ export function EvalRunView({ project, runId: id }: { project: string; runId: st
               </tbody>
             </table>
           </div>
+          <OffsetPager offset={offset} limit={ROWS_PAGE} total={Number(r.rows_total ?? rows.length)} onChange={(o) => setQuery({ offset: o ? String(o) : null })} />
         </>
       ) : null}
     </div>
