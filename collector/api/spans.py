@@ -97,12 +97,16 @@ class SpansController(Controller):
             where.add(f"({position}, trace_id, span_id) {op} ({where.param(after[0], 'Int64')}, "
                       f"{where.param(after[1], 'String')}, {where.param(after[2], 'String')})")
         desc = " DESC" if direction == "desc" else ""
-        sql = (f"SELECT {SPAN_SELECT}, toUnixTimestamp64Micro(ingested_at) AS ingested_us, "
-               f"{position} AS position FROM {SPANS} {where.sql()} "
-               f"ORDER BY {column}{desc}, trace_id{desc}, span_id{desc} LIMIT {page + 1}")
-        rows = storage_of(request).query(sql, where.params)
-        more = len(rows) > page
-        rows = rows[:page]
+        storage = storage_of(request)
+        # Two steps: order and cut on the narrow key columns, then read whole rows (with
+        # their large input/output text) only for the page.
+        keys = storage.query(
+            f"SELECT trace_id, span_id, project, toUnixTimestamp64Nano(start_time) AS start_ns, "
+            f"{position} AS position FROM {SPANS} {where.sql()} "
+            f"ORDER BY {column}{desc}, trace_id{desc}, span_id{desc} LIMIT {page + 1}",
+            where.params)
+        more = len(keys) > page
+        rows = _rows_for(storage, keys[:page])
         next_cursor = None
         # Ascending walks may continue later, when newer spans have arrived: every
         # non-empty ascending page names its end, and an empty page means "nothing yet".
@@ -113,6 +117,29 @@ class SpansController(Controller):
         items = [SpanItem(**msgspec.structs.asdict(span_from_row(r)),
                           ingested_at=rfc3339_from_micros(r["ingested_us"]) or "") for r in rows]
         return SpanList(spans=items, next_cursor=next_cursor)
+
+
+def _rows_for(storage: Any, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Whole rows for ``keys`` (from the first step), in the same order."""
+    if not keys:
+        return []
+    found = storage.query(
+        f"SELECT {SPAN_SELECT}, toUnixTimestamp64Micro(ingested_at) AS ingested_us FROM {SPANS} "
+        "WHERE project IN {projects:Array(String)} "
+        "AND start_time >= fromUnixTimestamp64Nano({lo:Int64}, 'UTC') "
+        "AND start_time <= fromUnixTimestamp64Nano({hi:Int64}, 'UTC') "
+        "AND trace_id IN {traces:Array(String)} AND span_id IN {spans:Array(String)}",
+        {"projects": sorted({k["project"] for k in keys}),
+         "lo": min(int(k["start_ns"]) for k in keys), "hi": max(int(k["start_ns"]) for k in keys),
+         "traces": sorted({k["trace_id"] for k in keys}),
+         "spans": sorted({k["span_id"] for k in keys})})
+    by_key = {(r["project"], r["trace_id"], r["span_id"]): r for r in found}
+    out = []
+    for k in keys:
+        row = by_key.get((k["project"], k["trace_id"], k["span_id"]))
+        if row is not None:
+            out.append({**row, "position": k["position"]})
+    return out
 
 
 ROUTES = [SpansController]

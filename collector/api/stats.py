@@ -90,7 +90,7 @@ FROM (
         toString({group}) AS grp,
         count() AS n,
         countIf(status = 'error') AS e,
-        uniqExactState(trace_id) AS u,
+        uniqExactState(cityHash64(trace_id)) AS u,
         quantilesState(0.5, 0.95, 0.99)(duration_ms) AS q,
         sum(input_tokens) AS it,
         sum(output_tokens) AS ot,
