@@ -87,6 +87,9 @@ class Detector:
     left: Callable[[str, int], bool] | None = _word_before
     # Numeric entities are searched only inside runs of digits and separators.
     numeric: bool = False
+    # Searched only in the runs of these characters around each occurrence of ``needle``
+    # (IPv6: hex digits and colons around a colon), found with str.find at C speed.
+    around: frozenset[str] | None = None
 
     def find(self, text: str, regions: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
         """(start, end) of every validated match in ``text`` (within ``regions`` if numeric)."""
@@ -94,6 +97,9 @@ class Detector:
             return []
         if self.numeric and regions is not None:
             matches = [m for a, b in regions for m in self.pattern.finditer(text, a, b)]
+        elif self.around is not None and self.needle is not None:
+            matches = [m for a, b in _runs_around(text, self.needle, self.around)
+                       for m in self.pattern.finditer(text, a, b)]
         else:
             matches = list(self.pattern.finditer(text))
         out = []
@@ -113,6 +119,23 @@ class Detector:
                 if span:
                     out.append((start, start + span))
         return out
+
+
+def _runs_around(text: str, needle: str, chars: frozenset[str]) -> list[tuple[int, int]]:
+    """Maximal runs of ``chars`` that contain ``needle`` (which must be one of ``chars``)."""
+    runs = []
+    i = text.find(needle)
+    n = len(text)
+    while i != -1:
+        a = i
+        while a > 0 and text[a - 1] in chars:
+            a -= 1
+        b = i + 1
+        while b < n and text[b] in chars:
+            b += 1
+        runs.append((a, b))
+        i = text.find(needle, b)
+    return runs
 
 
 def _shorter_iban(candidate: str) -> int | None:
@@ -170,6 +193,7 @@ DETECTORS: dict[str, Detector] = {
         "IPV6",
         re.compile(r"(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])"),
         _valid_ipv6, needle=":", left=lambda t, i: i > 0 and (t[i - 1].isalnum() or t[i - 1] in "_:."),
+        around=frozenset("0123456789abcdefABCDEF:"),
     ),
     "ipv4": Detector(
         "IPV4", re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)"), _valid_ipv4,
@@ -196,6 +220,7 @@ class PII(Scorer):
     """Finds PII in ``output``; ``value`` is True when any is found, ``passed`` when none."""
 
     default_name = "pii"
+    higher_is_better = False  # value True means PII was found
 
     def __init__(
         self,

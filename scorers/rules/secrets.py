@@ -59,6 +59,7 @@ class Secrets(Scorer):
     """Finds secrets in ``output``; ``value`` is True when any is found, ``passed`` when none."""
 
     default_name = "secrets"
+    higher_is_better = False  # value True means a secret was found
 
     def __init__(
         self,
@@ -83,6 +84,9 @@ class Secrets(Scorer):
                 self._patterns.append((label, re.compile(pattern), needles))
             except re.error as exc:
                 raise ScorerError(f"secrets: pattern {label!r} does not compile: {exc}") from exc
+        # One scan for every needle tells which patterns can match at all.
+        all_needles = sorted({n for _, _, ns in self._patterns for n in ns}, key=len, reverse=True)
+        self._needles = re.compile("|".join(map(re.escape, all_needles))) if all_needles else None
         self.high_entropy = high_entropy
         self.base64_threshold = base64_threshold
         self.hex_threshold = hex_threshold
@@ -101,8 +105,9 @@ class Secrets(Scorer):
     def find(self, text: str) -> list[dict[str, Any]]:
         """Non-overlapping findings sorted by position."""
         spans: list[dict[str, Any]] = []
+        present = {m.group(0) for m in self._needles.finditer(text)} if self._needles else set()
         for label, pattern, needles in self._patterns:
-            if needles and not any(n in text for n in needles):
+            if needles and not present.intersection(needles):
                 continue
             for m in pattern.finditer(text):
                 start, end = m.start(), m.end()
@@ -114,14 +119,21 @@ class Secrets(Scorer):
                     continue
                 spans.append({"start": start, "end": end, "entity": label})
         if self.high_entropy:
-            for m in _TOKEN.finditer(text):
-                start, end = m.start(), m.end()
-                if any(start < s["end"] and s["start"] < end for s in spans):
+            # Only words of min_length chars can hold a high-entropy token; str.split finds
+            # them faster than scanning the whole text with the token regex.
+            pos = 0
+            for word in text.split():
+                if len(word) < self.min_length:
                     continue
-                token = m.group(0).strip("=-_")
-                label = self._entropy_label(token)
-                if label:
-                    spans.append({"start": start, "end": end, "entity": label})
+                w_start = text.find(word, pos)
+                pos = w_start + len(word)
+                for m in _TOKEN.finditer(text, w_start, pos):
+                    start, end = m.start(), m.end()
+                    if any(start < s["end"] and s["start"] < end for s in spans):
+                        continue
+                    label = self._entropy_label(m.group(0).strip("=-_"))
+                    if label:
+                        spans.append({"start": start, "end": end, "entity": label})
         spans.sort(key=lambda s: s["start"])
         return spans
 

@@ -302,6 +302,7 @@ class BannedWords(Scorer):
     """Fails when ``output`` contains a banned word/phrase; ``value`` is True when one is found."""
 
     default_name = "banned_words"
+    higher_is_better = False  # value True means a banned word was found
 
     def __init__(self, words: Mapping[str, Iterable[str]], *, case_sensitive: bool,
                  whole_word: bool, **kw: Any) -> None:
