@@ -128,7 +128,9 @@ def test_conversation_with_tool_calls_and_long_text(page: Page, seeded: SeededPr
     messages = chat.locator(".msg")
     expect(messages).to_have_count(6)
     expect(messages.nth(1)).to_contain_text("Which countries border Italy?")  # content blocks
-    expect(messages.nth(2).locator(".msg-extra")).to_contain_text("get_neighbours")  # tool call
+    call = messages.nth(2).locator(".tool-call")  # a tool call, with its parsed arguments
+    expect(call).to_contain_text("calls get_neighbours")
+    expect(call).to_contain_text('"country": "Italy"')
     expect(messages.nth(3)).to_have_class(re.compile("role-tool"))
     expect(messages.nth(3)).to_contain_text("Slovenia")
     # A long message is folded until asked for.

@@ -2,7 +2,7 @@
 // outputs (chat rendered as a conversation), attributes, events and feedback.
 import { useState } from "preact/hooks";
 import { Conversation, extractMessages } from "./chat";
-import { FoldedText, JsonView, KindBadge, Section, StatusBadge } from "./common";
+import { FoldedText, JsonView, KindBadge, Section, StatusBadge, Tags } from "./common";
 import { FeedbackPanel } from "./feedback";
 import { fmtCost, fmtInt, fmtMs, fmtTime, parseJson } from "../lib/format";
 import type { Span } from "../lib/types";
@@ -100,8 +100,16 @@ export function SpanDetail({ span, traceId, project }: { span: Span; traceId: st
           </div>
         ) : null}
         {span.cost_usd ? <div><dt>Cost</dt><dd>{fmtCost(span.cost_usd)}</dd></div> : null}
+        {span.user_id ? <div><dt>User</dt><dd>{span.user_id}</dd></div> : null}
+        {span.session_id ? <div><dt>Session</dt><dd>{span.session_id}</dd></div> : null}
+        {span.tags && span.tags.length ? <div><dt>Tags</dt><dd><Tags tags={span.tags} /></dd></div> : null}
         <div><dt>Span id</dt><dd><code>{span.span_id}</code></dd></div>
       </dl>
+      {!isEmpty(span.metadata) ? (
+        <Section title="Metadata">
+          <JsonView value={parseJson(span.metadata)} />
+        </Section>
+      ) : null}
 
       {span.status === "error" || span.error || exceptions.length ? (
         <Section title="Error">
@@ -160,6 +168,12 @@ export function SpanDetail({ span, traceId, project }: { span: Span; traceId: st
           <p class="muted">No events.</p>
         )}
       </Section>
+      {!isEmpty(span.resource) ? (
+        <details class="section resource">
+          <summary>Resource{span.scope_name ? ` · scope ${span.scope_name}` : ""}</summary>
+          <JsonView value={parseJson(span.resource)} />
+        </details>
+      ) : null}
     </div>
   );
 }
