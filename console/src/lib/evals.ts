@@ -16,7 +16,11 @@ export function runEval(r: Obj): string {
 
 export function runDataset(r: Obj): string {
   const d = r.dataset ?? r.dataset_version ?? r.dataset_ref;
-  if (isObj(d)) return [d.name, d.version].filter(Boolean).join(":");
+  if (isObj(d)) {
+    const named = [d.name, d.version].filter(Boolean).join(":");
+    // An inline dataset (a list in the suite) has no name: show its content version id.
+    return named || (d.version_id ? `@${String(d.version_id).slice(0, 12)}` : "");
+  }
   return str(d);
 }
 

@@ -62,7 +62,7 @@ function RowLine({ r, scorers, pq }: { r: ComparedRow; scorers: string[]; pq: st
             : "score changed"}
       </td>
       {scorers.map((s) => (
-        <td key={s} class="nowrap small">
+        <td key={s} class="nowrap">
           {scoreText(r.a, s)} → <b>{scoreText(r.b, s)}</b>
         </td>
       ))}
