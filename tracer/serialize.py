@@ -44,11 +44,24 @@ _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _SECRET_CACHE_MAX = 4_096
 
 
+class PartialText(str):
+    """Text of which only a prefix was kept (a long stream): ``total_len`` is the length
+    of the whole, so the truncation marker can say how much was really dropped."""
+
+    total_len: int
+
+    def __new__(cls, kept: str, total_len: int) -> PartialText:
+        obj = super().__new__(cls, kept)
+        obj.total_len = total_len
+        return obj
+
+
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with a marker saying how much was dropped."""
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"…[truncated {len(text) - limit} chars]"
+    total = getattr(text, "total_len", len(text))
+    if total <= limit:
+        return str(text)
+    return text[:limit] + f"…[truncated {total - limit} chars]"
 
 
 class Serializer:
@@ -120,7 +133,10 @@ class Serializer:
         if special is not _NOTHING:
             return self._convert(special, depth + 1, seen) if not isinstance(
                 special, _PRIMITIVES) else special
-        model = _model_fields(value)
+        try:
+            model = _model_fields(value)
+        except Exception:
+            model = None  # a model whose dump fails is still shown by its repr
         if model is not None:
             seen.add(key)
             try:
@@ -260,8 +276,8 @@ def _model_fields(value: Any) -> Mapping[str, Any] | None:
             return data
         dumped = dump(value)
         return dumped if isinstance(dumped, Mapping) else None
-    legacy = getattr(value, "dict", None)  # pydantic v1
+    legacy = getattr(type(value), "dict", None)  # pydantic v1
     if callable(legacy) and hasattr(type(value), "__fields__"):
-        dumped = legacy()
+        dumped = legacy(value)
         return dumped if isinstance(dumped, Mapping) else None
     return None

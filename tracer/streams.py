@@ -16,6 +16,7 @@ from tracer import attributes as A
 from tracer._log import warn_once
 from tracer.core import Call, OpSpec, finish_error, finish_ok
 from tracer.runtime import Runtime
+from tracer.serialize import PartialText
 
 MAX_KEPT_CHUNKS = 100_000  # LLM streams keep every chunk: usage often arrives last
 
@@ -56,7 +57,8 @@ class _Recorder:
 
     def _output(self) -> Any:
         if self.text_only and self.chunks:
-            return "".join(self.chunks)
+            text = "".join(self.chunks)
+            return PartialText(text, self.kept_chars) if self.kept_chars > len(text) else text
         if self.text_only:
             return None
         return self.chunks
