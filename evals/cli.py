@@ -109,7 +109,7 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
         try:
             return execute(request, backend, tracing, _say)
         finally:
-            tracing.flush()
+            tracing.close()
 
     results = _with_backend(ctx.obj["project"], go)
     c = tables.console()

@@ -254,6 +254,9 @@ class Runner:
         self.results: list[RowResult] = []
         self.interrupted = False
         self._pending: list[RowResult] = []
+        # The traced function returns only the task's output (the span's output); the full
+        # result travels here, so the tracer never serializes it.
+        self._done: dict[int, RowResult] = {}
         self._evaluate = tracing.evaluator(f"eval:{eval_name}")(self._evaluate_row)
 
     def check_binding(self) -> None:
@@ -270,7 +273,8 @@ class Runner:
 
         async def worker() -> None:
             for index, row in work:
-                result = await self._evaluate(index, row)
+                await self._evaluate(index, row)
+                result = self._done.pop(index)
                 self.results.append(result)
                 self._pending.append(result)
                 if progress:
@@ -324,7 +328,12 @@ class Runner:
             with contextlib.suppress(Exception):
                 await self.flush()
 
-    async def _evaluate_row(self, row_index: int, row: dict[str, Any]) -> RowResult:
+    async def _evaluate_row(self, row_index: int, row: dict[str, Any]) -> Any:
+        result = await self._evaluate_row_inner(row_index, row)
+        self._done[row_index] = result
+        return result.output
+
+    async def _evaluate_row_inner(self, row_index: int, row: dict[str, Any]) -> RowResult:
         trace_int, trace_hex, span_hex = Tracing.current_ids()
         Tracing.annotate({A.EVAL_RUN_ID: self.run_id, A.EVAL_NAME: self.eval_name,
                           A.EVAL_ROW_INDEX: row_index, A.EVAL_DATASET: self.dataset.label})

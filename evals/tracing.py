@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import importlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -151,8 +152,26 @@ class Tracing:
             log.warning("evals: flushing traces failed: %s", exc)
 
 
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Flush and stop the tracer, so nothing is left to export once the collector of
+        this command (possibly in-process) is gone."""
+        if not self.enabled:
+            return
+        try:
+            import tracer
+
+            tracer.shutdown(timeout_s)
+        except Exception as exc:
+            log.warning("evals: stopping the tracer failed: %s", exc)
+
+
 def setup(url: str, project: str, api_key: str | None, on_problem: Callable[[str], None]) -> Tracing:
     """Point the tracer at ``url`` for ``project`` and attach the usage processor."""
+    # An eval run ends spans far faster than an application: a larger export queue (the
+    # SDK's standard variables; the user's own values win) keeps bursts from being dropped.
+    for name, value in (("OTEL_BSP_MAX_QUEUE_SIZE", "32768"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2048"),
+                        ("OTEL_BSP_SCHEDULE_DELAY", "1000")):
+        os.environ.setdefault(name, value)
     try:
         import tracer
 
