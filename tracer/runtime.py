@@ -88,8 +88,10 @@ def run_bounded(fn: Callable[[], Any], timeout_s: float, what: str) -> bool:
 # ---------------------------------------------------------------- exporter
 
 
-def _project_exporter(inner: SpanExporter, project: str) -> SpanExporter:
-    """Wrap ``inner`` so every exported span's resource carries ``spyglass.project``."""
+def _project_exporter(inner: SpanExporter, overlay: dict[str, Any]) -> SpanExporter:
+    """Wrap ``inner`` so every exported span's resource carries ``overlay`` (at least
+    ``spyglass.project``): spans of an application's own provider, or of a provider an
+    earlier ``init`` created, get the current project."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -109,7 +111,7 @@ def _project_exporter(inner: SpanExporter, project: str) -> SpanExporter:
             except TypeError:
                 merged = None
             if merged is None:
-                merged = resource.merge(Resource({A.PROJECT: project}))
+                merged = resource.merge(Resource(overlay))
                 try:
                     self._resources[resource] = merged
                 except TypeError:
@@ -117,7 +119,8 @@ def _project_exporter(inner: SpanExporter, project: str) -> SpanExporter:
             return merged
 
         def _with_project(self, span: ReadableSpan) -> ReadableSpan:
-            if span.resource.attributes.get(A.PROJECT) == project:
+            current = span.resource.attributes
+            if all(current.get(k) == v for k, v in overlay.items()):
                 return span
             return ReadableSpan(
                 name=span.name, context=span.context, parent=span.parent,
@@ -222,18 +225,18 @@ def _sampler(rate: float) -> Any:
     return SwitchableSampler()
 
 
-def _resource(settings: Settings) -> Any:
+def _resource_attributes(settings: Settings) -> dict[str, Any]:
+    """What Spyglass puts on the resource: the project, and ``service.name`` unless the
+    standard OTel variables already name the service."""
     import os
-
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 
     attrs: dict[str, Any] = {A.PROJECT: settings.project}
     if settings.service_name:
-        attrs[SERVICE_NAME] = settings.service_name
+        attrs[A.SERVICE_NAME] = settings.service_name
     elif not os.environ.get("OTEL_SERVICE_NAME") and (
             "service.name=" not in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")):
-        attrs[SERVICE_NAME] = settings.project
-    return Resource.create(attrs)
+        attrs[A.SERVICE_NAME] = settings.project
+    return attrs
 
 
 def _exporter(settings: Settings) -> SpanExporter:
@@ -281,10 +284,15 @@ def init(
         if not settings.enabled:
             logger.info("spyglass: tracing disabled by configuration; @op passes calls through")
             return settings
-        batch = BatchSpanProcessor(_project_exporter(exporter or _exporter(settings),
-                                                     settings.project))
-        processor = _make_processor(batch)
+        from opentelemetry.sdk.resources import Resource
+
         current = trace_api.get_tracer_provider()
+        ours = _resource_attributes(settings)
+        # On an application's provider only the project is added; its service name stays.
+        attached = isinstance(current, TracerProvider) and current is not STATE.provider
+        overlay = {A.PROJECT: settings.project} if attached else ours
+        batch = BatchSpanProcessor(_project_exporter(exporter or _exporter(settings), overlay))
+        processor = _make_processor(batch)
         owns = False
         if STATE.provider is not None and current is STATE.provider:
             provider = STATE.provider
@@ -297,7 +305,7 @@ def init(
                                "sample_rate=%s is not applied", settings.sample_rate)
         else:
             provider = TracerProvider(sampler=_sampler(settings.sample_rate),
-                                      resource=_resource(settings), shutdown_on_exit=False)
+                                      resource=Resource.create(ours), shutdown_on_exit=False)
             owns = True
             if _is_default_provider(current):
                 trace_api.set_tracer_provider(provider)
