@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import queue
+import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +81,33 @@ def as_text(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def _rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+_RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _absolute_start(start: str) -> str | None:
+    """The fixed ``since`` for a walk: None (beginning), now, or now minus a relative window.
+
+    Fixed once, because the walk must keep the same filters from page to page; a relative
+    ``since`` re-evaluated at each poll would hide spans that arrive late.
+    """
+    start = start.strip()
+    if start == "beginning":
+        return None
+    if start == "now":
+        return _rfc3339(datetime.now(UTC))
+    m = _RELATIVE.match(start)
+    if m:
+        return _rfc3339(datetime.now(UTC) - timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)]))
+    try:
+        return _rfc3339(datetime.fromisoformat(start.replace("Z", "+00:00")))
+    except ValueError:
+        raise MonitorError(f"start must be now, beginning, a relative window like -1h or an "
+                           f"RFC 3339 time, got {start!r}") from None
 
 
 @dataclass
@@ -119,8 +146,7 @@ class MonitorRunner:
 
     def _load_state(self) -> None:
         path = self._state_path()
-        start = self.config.start
-        since = None if start == "beginning" else (_now_rfc3339() if start == "now" else start)
+        since = _absolute_start(self.config.start)
         saved: dict[str, Any] = {}
         if path is not None and path.exists():
             try:
@@ -229,6 +255,12 @@ class MonitorRunner:
 
     def _post(self, monitor: Monitor, scorer: Scorer, span: Mapping[str, Any], score: Score) -> None:
         from scorers.judges.judge import LLMJudge
+
+        if isinstance(score.value, float) and not math.isfinite(score.value):
+            self._count("errors")
+            log.warning("monitors: %r scorer %r gave %s on span %s; not stored",
+                        monitor.name, score.name, score.value, span.get("span_id"))
+            return
 
         meta: dict[str, Any] = {"monitor": monitor.name, "passed": score.passed}
         try:

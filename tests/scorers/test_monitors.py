@@ -21,6 +21,7 @@ from scorers import pii, regex
 from scorers.monitors import (
     Monitor,
     MonitorConfigError,
+    MonitorError,
     MonitorRunner,
     MonitorsConfig,
     as_text,
@@ -293,3 +294,18 @@ def test_span_field_helpers() -> None:
     assert as_text({"a": 1, "b": 2}) == '{"a": 1, "b": 2}'
     assert sampled("abc", 1.0) and not sampled("abc", 0.0)
     assert sampled("abc", 0.5) == sampled("abc", 0.5)
+
+
+def test_relative_start_and_bad_start(spyglass_server, project: str) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", "recent")])
+    wait_for_spans(url, project, 1)
+    cfg = config(project, url, scorers=[pii()])
+    cfg.start = "-1h"
+    runner = MonitorRunner(cfg)
+    since = runner._walks["leaks"].since
+    assert since is not None and since.endswith("Z")  # fixed once, not re-evaluated per poll
+    assert runner.run_once()["fetched"] == 1
+    cfg.start = "yesterday-ish"
+    with pytest.raises(MonitorError, match="start must be now, beginning"):
+        MonitorRunner(cfg)
