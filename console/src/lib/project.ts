@@ -1,6 +1,7 @@
 // The current project lives in the URL (?project=) so links carry it; the last one used
 // is remembered for the next visit.
-import { useApi } from "./api";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, apiGet } from "./api";
 
 export interface ProjectInfo {
   name: string;
@@ -27,8 +28,26 @@ export function rememberedProject(): string | null {
   }
 }
 
-export function useProjects() {
-  return useApi<{ projects: ProjectInfo[] }>("/api/projects");
+type ProjectsAnswer = { projects: ProjectInfo[] };
+let shared: { at: number; promise: Promise<ProjectsAnswer> } | null = null;
+const SHARE_MS = 5000;
+
+/** /api/projects, fetched once for every component that asks within a few seconds
+ * (the switcher and the empty-state check render together). */
+export function useProjects(): { data?: ProjectsAnswer; error?: ApiError } {
+  const [state, setState] = useState<{ data?: ProjectsAnswer; error?: ApiError }>({});
+  useEffect(() => {
+    let live = true;
+    if (!shared || Date.now() - shared.at > SHARE_MS) shared = { at: Date.now(), promise: apiGet<ProjectsAnswer>("/api/projects") };
+    shared.promise.then(
+      (data) => live && setState({ data }),
+      (e: unknown) => live && setState({ error: e instanceof ApiError ? e : new ApiError(String(e), 0, "/api/projects") }),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return state;
 }
 
 /** Pick the project to show when the URL names none. */
