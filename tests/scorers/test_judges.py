@@ -271,3 +271,13 @@ def test_cached_reply_bodies_are_replayed_through_the_same_parser(openai_stub: O
         (content,) = conn.execute("SELECT content FROM replies").fetchone()
     assert json.loads(content.strip("`json\n"))["reasoning"] == "fenced"
     assert judge(openai_stub, llm_judge.fluency).score(output="x").value == 2.0
+
+
+def test_non_json_http_bodies_and_missing_choices_are_named(openai_stub: OpenAIStub) -> None:
+    openai_stub.raw(200, b"<html>gateway page</html>")
+    with pytest.raises(ProviderError, match="non-JSON body: '<html>gateway page</html>'"):
+        judge(openai_stub).score(**QA)
+    openai_stub.raw(200, b'{"object": "error", "message": "quota"}')
+    openai_stub.raw(200, b'{"object": "error", "message": "quota"}')
+    with pytest.raises(JudgeReplyError, match="empty reply"):
+        judge(openai_stub).score(**QA)
