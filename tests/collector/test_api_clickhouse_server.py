@@ -33,9 +33,9 @@ def server(tmp_path_factory):
     handle = start_server(tmp_path_factory.mktemp("ch") / "data", "--clickhouse-url", url)
     yield handle, url
     handle.stop()
-    from collector.storage.clickhouse_engine import parse_clickhouse_url
-
     import clickhouse_connect
+
+    from collector.storage.clickhouse_engine import parse_clickhouse_url
 
     kwargs = parse_clickhouse_url(url)
     kwargs.pop("database", None)
