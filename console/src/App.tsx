@@ -32,6 +32,7 @@ function ProjectSwitcher({ project }: { project: string }) {
       <select
         aria-label="Project"
         value={project}
+        onFocus={projects.reload}
         onChange={(e) => {
           const name = (e.target as HTMLSelectElement).value;
           rememberProject(name);

@@ -279,6 +279,13 @@ def test_empty_project_and_api_errors_are_explained(page: Page, seeded: SeededPr
     help_box = page.locator(".first-trace")
     expect(help_box).to_contain_text(f'tracer.init(project="{fresh}"')
     expect(help_box).to_contain_text("@op")
+    # The empty page watches for the first trace: elsewhere it links there, here it shows it.
+    other = f"{seeded.name}-other"
+    seed_many(seeded.server.url, other, 1)
+    expect(page.locator(".other-projects").get_by_role("link", name=other)).to_be_visible(timeout=15_000)
+    seed_many(seeded.server.url, fresh, 2, name="first_ever")
+    expect(trace_rows(page)).to_have_count(2, timeout=15_000)
+    expect(trace_rows(page).first).to_contain_text("first_ever")
     page.goto(seeded.url("/traces/not-a-trace-id"))
     expect(page.get_by_role("alert")).to_contain_text("trace_id")
 

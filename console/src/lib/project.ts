@@ -34,11 +34,12 @@ const SHARE_MS = 5000;
 
 /** /api/projects, fetched once for every component that asks within a few seconds
  * (the switcher and the empty-state check render together). */
-export function useProjects(): { data?: ProjectsAnswer; error?: ApiError } {
+export function useProjects(pollMs = 0): { data?: ProjectsAnswer; error?: ApiError; reload: () => void } {
   const [state, setState] = useState<{ data?: ProjectsAnswer; error?: ApiError }>({});
+  const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
-    if (!shared || Date.now() - shared.at > SHARE_MS) shared = { at: Date.now(), promise: apiGet<ProjectsAnswer>("/api/projects") };
+    if (!shared || Date.now() - shared.at > SHARE_MS || tick > 0) shared = { at: Date.now(), promise: apiGet<ProjectsAnswer>("/api/projects") };
     shared.promise.then(
       (data) => live && setState({ data }),
       (e: unknown) => live && setState({ error: e instanceof ApiError ? e : new ApiError(String(e), 0, "/api/projects") }),
@@ -46,8 +47,14 @@ export function useProjects(): { data?: ProjectsAnswer; error?: ApiError } {
     return () => {
       live = false;
     };
-  }, []);
-  return state;
+  }, [tick]);
+  // Polling (only while a view waits for a first trace) picks up projects as they appear.
+  useEffect(() => {
+    if (!pollMs) return;
+    const id = window.setInterval(() => setTick((t) => t + 1), pollMs);
+    return () => window.clearInterval(id);
+  }, [pollMs]);
+  return { ...state, reload: () => setTick((t) => t + 1) };
 }
 
 /** Pick the project to show when the URL names none. */

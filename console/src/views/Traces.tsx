@@ -42,6 +42,30 @@ function Row({ t, project }: { t: TraceSummary; project: string }) {
   );
 }
 
+/** While this project is empty, watch for traces (here or in another project). */
+function OtherProjects({ current, onFound }: { current: string; onFound: () => void }) {
+  const projects = useProjects(5000);
+  const withTraces = (projects.data?.projects ?? []).filter((p) => p.trace_count > 0);
+  const here = withTraces.some((p) => p.name === current);
+  useEffect(() => {
+    if (here) onFound();
+  }, [here]);
+  const others = withTraces.filter((p) => p.name !== current);
+  if (!others.length) return <p class="muted small">Waiting for traces… this page updates by itself.</p>;
+  return (
+    <p class="other-projects">
+      Traces are arriving in {others.length === 1 ? "project" : "projects"}{" "}
+      {others.map((p, i) => (
+        <span key={p.name}>
+          {i ? ", " : ""}
+          <Link href={`/traces?project=${encodeURIComponent(p.name)}`}>{p.name}</Link>
+        </span>
+      ))}
+      .
+    </p>
+  );
+}
+
 export function TracesView({ project, query }: { project: string; query: URLSearchParams }) {
   const range = query.get("range") ?? "24h";
   const live = query.get("live") === "1";
@@ -107,6 +131,7 @@ export function TracesView({ project, query }: { project: string; query: URLSear
         projectEmpty && activeFilters.length === 0 ? (
           <EmptyState title="Send your first trace">
             <FirstTraceHelp project={project} />
+            <OtherProjects current={project} onFound={list.reload} />
           </EmptyState>
         ) : (
           <EmptyState title="No traces match">
