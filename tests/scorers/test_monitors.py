@@ -309,3 +309,25 @@ def test_relative_start_and_bad_start(spyglass_server, project: str) -> None:
     cfg.start = "yesterday-ish"
     with pytest.raises(MonitorError, match="start must be now, beginning"):
         MonitorRunner(cfg)
+
+
+def test_cli_runs_until_sigterm_and_stops_cleanly(spyglass_server, project: str, tmp_path: Path) -> None:
+    import signal
+
+    url = spyglass_server.url
+    cfg = write(tmp_path, "m.yaml", f"poll_interval_s: 0.2\nmonitors:\n"
+                                    f"  - {{name: live, project: {project}, scorers: [pii]}}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "collector", "monitors", "run", "--config", str(cfg),
+                             "--endpoint", url, "--start", "beginning"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        send_spans(url, project, [("answer", "chain", "write to eve@example.net")])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not feedback(url, project):
+            time.sleep(0.2)
+        assert [f["value"] for f in feedback(url, project)] == [True]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "posted=1" in err
