@@ -5,6 +5,8 @@ with explicit start/end times so filters, buckets and order can be asserted exac
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
+from tests.conftest import REPO_ROOT
 from tracer import attributes as A
 
 MS = 1_000_000
@@ -156,3 +159,34 @@ def walk_pages(url: str, path: str, key: str, **params: Any) -> list[list[dict[s
         if cursor is None:
             return pages
     raise AssertionError("pagination did not end")
+
+
+TOUR = '''
+import sys
+import tracer
+from tracer import op
+
+tracer.init(project=sys.argv[1], endpoint=sys.argv[2], api_key=sys.argv[3] or None)
+
+@op(kind="llm")
+def ask(question: str) -> dict:
+    return {
+        "model": "gpt-4o-mini",
+        "choices": [{"message": {"role": "assistant", "content": "Paris."}}],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
+    }
+
+@op
+def answer(question: str) -> str:
+    return ask(question)["choices"][0]["message"]["content"]
+
+answer("What is the capital of France?")
+assert tracer.flush()
+'''
+
+
+def run_tour(url: str, project: str, api_key: str = "") -> None:
+    """The README's 30-second tour, through the real tracer, in its own process."""
+    done = subprocess.run([sys.executable, "-c", TOUR, project, url, api_key], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

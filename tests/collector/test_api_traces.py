@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from test_api_support import MINUTE, MS, S, get, now_ns, send, walk_pages
+from test_api_support import MINUTE, MS, S, get, now_ns, run_tour, send, walk_pages
 
 DAY = 24 * 60 * MINUTE
 
@@ -287,3 +287,19 @@ def test_long_and_rootless_traces_are_listed_once(spyglass_server) -> None:
     assert long_id not in [t["trace_id"] for t in since_2h]
     until_2h = get(spyglass_server.url, "/api/traces", project=project, until="-2h")["traces"]
     assert [t["trace_id"] for t in until_2h] == [long_id]
+
+
+
+def test_readme_tour_shows_model_tokens_and_cost(spyglass_server) -> None:
+    project = f"tour-{uuid.uuid4().hex[:8]}"
+    run_tour(spyglass_server.url, project)
+    [row] = get(spyglass_server.url, "/api/traces", project=project)["traces"]
+    assert row["root_name"] == "answer" and row["span_count"] == 2
+    assert row["input_tokens"] == 12 and row["output_tokens"] == 2 and row["cost_usd"] > 0
+    spans = get(spyglass_server.url, f"/api/traces/{row['trace_id']}")["spans"]
+    llm = next(s for s in spans if s["kind"] == "llm")
+    assert llm["name"] == "ask" and llm["model"] == "gpt-4o-mini"
+    assert llm["input_tokens"] == 12 and llm["output_tokens"] == 2
+    assert llm["cost_usd"] == pytest.approx(row["cost_usd"])
+    assert llm["input"] == {"question": "What is the capital of France?"}
+    assert llm["parent_span_id"] == spans[0]["span_id"] and spans[0]["output"] == "Paris."

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from test_api_support import MINUTE, S, now_ns, send
+from test_api_support import MINUTE, S, now_ns, run_tour, send
 
 from tests.conftest import REPO_ROOT, ServerHandle, free_port, start_server
 
@@ -145,6 +145,15 @@ def test_naming_another_project_is_403(keyed: Keyed, path: str) -> None:
     response = keyed.get(path, keyed.alpha_key, project=keyed.beta)
     assert response.status_code == 403
     assert keyed.beta in response.json()["error"]
+
+
+def test_the_tracer_sends_with_its_api_key(keyed: Keyed) -> None:
+    """tracer.init(api_key=...) authenticates; the spans land in the key's project even
+    though the tracer names another one."""
+    run_tour(keyed.server.url, f"elsewhere-{uuid.uuid4().hex[:6]}", keyed.beta_key)
+    traces = keyed.get("/api/traces", keyed.beta_key, q="capital of France").json()["traces"]
+    assert [t["root_name"] for t in traces] == ["answer"]
+    assert traces[0]["project"] == keyed.beta and traces[0]["input_tokens"] == 12
 
 
 def test_another_projects_trace_is_404(keyed: Keyed) -> None:
