@@ -105,7 +105,7 @@ def seed_evals(url: str, project: str) -> EvalSeed:
         v1 = _check(client.post("/api/datasets", json={"name": name, "project": project,
                                                         "rows": rows, "key": "id"}))
         changed = [dict(r) for r in rows]
-        changed[3]["answer"] = "Tokyo (東京)"
+        changed[3]["answer"] = "Tokyo, Japan"
         changed.append({"id": 10, "question": "capital of Ghana", "answer": "Accra"})
         del changed[0]
         v2 = _check(client.post("/api/datasets", json={"name": name, "project": project,

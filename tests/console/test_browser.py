@@ -270,6 +270,7 @@ def test_datasets_versions_rows_and_diff(page: Page, seeded: SeededProject, arti
     expect(diff).to_contain_text("1 changed")
     expect(diff.locator("tr.diff-added")).to_contain_text("Ghana")
     expect(diff.locator("tr.diff-removed")).to_contain_text("Paris")
+    expect(diff.locator("tr.diff-changed .field-changes")).to_have_text("answer: Tokyo → Tokyo, Japan")
     shot(page, artifacts_dir, "console-datasets")
 
 

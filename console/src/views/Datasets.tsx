@@ -40,6 +40,23 @@ function RowsTable({ rows, offset }: { rows: unknown[]; offset: number }) {
   );
 }
 
+/** The fields whose values differ between two versions of a row: "answer: a → b". */
+function FieldChanges({ before, after }: { before: unknown; after: unknown }) {
+  if (!isObj(before) || !isObj(after)) return null;
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  if (!keys.length) return null;
+  const show = (v: unknown) => (v === undefined ? "(absent)" : typeof v === "string" ? v : JSON.stringify(v));
+  return (
+    <ul class="field-changes">
+      {keys.map((k) => (
+        <li key={k}>
+          <code>{k}</code>: <del>{show(before[k])}</del> → <ins>{show(after[k])}</ins>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function Diff({ name, a, b, project }: { name: string; a: string; b: string; project: string }) {
   const diff = useApi<Obj>(`/api/datasets/${encodeURIComponent(name)}/diff`, { a, b, project: project || undefined });
   const d = diff.data;
@@ -71,6 +88,7 @@ function Diff({ name, a, b, project }: { name: string; a: string; b: string; pro
                     <tr key={`c${i}`} class="diff-changed">
                       <td>changed{o.key !== undefined ? <span class="muted"> · {d && d.key ? String(d.key) : "key"} = {JSON.stringify(o.key)}</span> : null}</td>
                       <td class="cell-json">
+                        <FieldChanges before={o.before ?? o.a ?? o.old} after={o.after ?? o.b ?? o.new} />
                         <div class="side-by-side">
                           <JsonView value={o.before ?? o.a ?? o.old} />
                           <JsonView value={o.after ?? o.b ?? o.new} />
