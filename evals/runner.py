@@ -408,9 +408,17 @@ class Runner:
         if "input" not in fields:
             fields["input"] = next(iter(inputs.values())) if len(inputs) == 1 else inputs
 
+        timeout = self.options.timeout_s
+
         async def one(scorer: Any) -> ScoreResult:
             try:
-                score = await scorer.ascore(**fields)
+                # The row timeout bounds each scorer too (an LLM judge that never answers).
+                async with asyncio.timeout(timeout) as scope:
+                    score = await scorer.ascore(**fields)
+            except TimeoutError as exc:
+                message = (f"timed out after {timeout:g}s" if scope.expired()
+                           else f"{type(exc).__name__}: {exc}")
+                return ScoreResult(scorer=scorer.name, error=message)
             except Exception as exc:
                 return ScoreResult(scorer=scorer.name, error=f"{type(exc).__name__}: {exc}")
             value = score.value

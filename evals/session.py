@@ -142,7 +142,12 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             "baseline_run_id": baseline["run_id"] if baseline else None,
         })
         started = time.monotonic()
-        results = asyncio.run(runner.run())
+        try:
+            results = asyncio.run(runner.run())
+        except BaseException as exc:
+            # Never leave a run "running" forever: record what happened, then re-raise.
+            _mark_failed(backend, run_id, exc, runner, time.monotonic() - started, len(selected))
+            raise
         duration = time.monotonic() - started
         tracing.flush()
         summaries = [scorer_summary(s, results, ev.threshold) for s in ev.scorers]
@@ -160,3 +165,16 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
                 f"{ev.name}, run {run_id} marked partial")
             break
     return out
+
+
+def _mark_failed(backend: Backend, run_id: str, exc: BaseException, runner: Runner,
+                 duration: float, total: int) -> None:
+    """Best effort: store the rows that finished and mark the run ``failed``."""
+    import contextlib
+
+    stats = run_stats(runner.results, duration, total)
+    stats["failure"] = f"{type(exc).__name__}: {exc}"
+    with contextlib.suppress(Exception):
+        asyncio.run(runner.flush())
+    with contextlib.suppress(Exception):
+        backend.client.finish_run(run_id, {"status": "failed", "stats": stats})

@@ -141,8 +141,14 @@ FAILING_SUITE = """
     def is_digit(output) -> bool:
         return output.isdigit()
 
+    @scorer
+    def picky(output) -> bool:
+        if output == "0":
+            raise ValueError("no zero")
+        return True
+
     rows = Eval(name="rows", dataset=[{"n": i} for i in range(12)], task=flaky,
-                scorers=[is_digit], retries=2)
+                scorers=[is_digit, picky], retries=2)
 """
 
 
@@ -164,6 +170,10 @@ def test_errors_timeouts_and_retries_are_recorded_per_row(server_evals) -> None:
     for n in (3, 7, 11):
         assert rows[n]["status"] == "ok" and rows[n]["attempts"] == 2 and rows[n]["output"] == str(n)
     assert rows[0]["status"] == "ok" and rows[0]["scores"][0]["value"] is True
+    assert rows[0]["scores"][1] == {"scorer": "picky", "value": None, "passed": None, "reason": None,
+                                    "metadata": None, "error": "ValueError: no zero"}
+    picky = next(s for s in detail["summaries"] if s["scorer"] == "picky")
+    assert picky["errors"] == 1 and abs(picky["pass_rate"] - 7 / 12) < 1e-12
     stats = detail["run"]["stats"]
     assert (stats["ok"], stats["errors"], stats["timeouts"], stats["retried_rows"]) == (8, 3, 1, 3)
     success = next(s for s in detail["summaries"] if s["scorer"] == "task_success")
