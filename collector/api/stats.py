@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -12,7 +12,7 @@ from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.errors import EXCEPTION_HANDLERS, BadParameter
-from collector.queries.params import parse_choice, parse_duration, parse_range
+from collector.queries.params import TimeRange, parse_choice, parse_duration, parse_range
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
 
 GROUPS = ("model", "name", "kind", "provider", "status")
@@ -150,7 +150,7 @@ class StatsController(Controller):
         self,
         request: Request[Any, Any, Any],
         project: str | None = None,
-        since: str | None = Parameter(default=None, description="RFC 3339 or relative; default -24h"),
+        since: str | None = Parameter(default=None, description="RFC 3339 or relative; default 24 h before until"),
         until: str | None = Parameter(default=None, description="RFC 3339 or relative; default now"),
         bucket: str | None = Parameter(default=None, description="bucket width: 60s, 5m, 1h, 1d; default chosen from the range"),
         group_by: str | None = Parameter(default=None, description="model | name | kind | provider | status"),
@@ -162,9 +162,12 @@ class StatsController(Controller):
         tokens and cost (USD) per time bucket, optionally one series per ``group_by`` value,
         plus totals over the whole range. Every bucket of the range is present (zero-filled);
         without ``group_by`` there is one series with ``group`` null."""
-        window = parse_range(since, until, default_since="-24h")
-        assert window.since is not None
-        end = window.until or datetime.now(UTC)
+        given = parse_range(since, until)
+        end = given.until or datetime.now(UTC)
+        # Without `since`, the day before `until` (or before now).
+        window = TimeRange(given.since or end - timedelta(hours=24), end)
+        if window.since >= end:
+            raise BadParameter("since", "must be earlier than 'until' (or now)")
         span_s = (end - window.since).total_seconds()
         width = parse_duration(bucket, "bucket") if bucket else auto_bucket(span_s)
         if span_s / width > MAX_POINTS:

@@ -88,6 +88,15 @@ def test_explicit_and_automatic_buckets(seeded) -> None:
     assert _stats(seeded)["since"] < _stats(seeded)["until"]  # default: the last 24 h
 
 
+def test_until_alone_means_the_day_before_it(seeded) -> None:
+    body = _stats(seeded, until="-2d")
+    since = datetime.fromisoformat(body["since"]).timestamp()
+    until = datetime.fromisoformat(body["until"]).timestamp()
+    assert until - since == pytest.approx(86400)
+    assert body["totals"]["count"] == 0  # everything was sent within the last hour
+    assert _stats(seeded, until="now", since="-1h", kind="llm")["totals"]["count"] == N
+
+
 def test_group_by_model(seeded) -> None:
     body = _stats(seeded, since="-1h", kind="llm", group_by="model")
     assert body["group_by"] == "model"
@@ -115,6 +124,7 @@ def test_group_by_kind_includes_non_llm_spans(seeded) -> None:
     ({"group_by": "user"}, "group_by"),
     ({"since": "tomorrow"}, "since"),
     ({"since": "-1h", "until": "-2h"}, "until"),
+    ({"since": "2999-01-01T00:00:00Z"}, "since"),
 ])
 def test_bad_parameters(seeded, params, name) -> None:
     body = _stats(seeded, expect=400, **params)
