@@ -45,7 +45,8 @@ def display_name(fn: Callable[..., Any]) -> str:
 class OpSpec:
     """What ``@op`` learned at decoration time, so each call does as little as possible."""
 
-    __slots__ = ("attributes", "capture_inputs", "capture_output", "defaults", "drop_first",
+    __slots__ = ("attributes", "call_signature", "capture_inputs", "capture_output",
+                 "defaults", "drop_first",
                  "fn", "kind", "name", "names", "postprocess_inputs", "postprocess_output",
                  "signature", "simple", "static_attrs", "valid_keywords")
 
@@ -67,6 +68,13 @@ class OpSpec:
             self.signature: inspect.Signature | None = inspect.signature(fn)
         except (TypeError, ValueError):
             self.signature = None
+        # The wrapper must accept what ``fn`` itself accepts: when ``fn`` is another
+        # decorator's wrapper, ``__wrapped__`` may describe different parameters.
+        try:
+            self.call_signature: inspect.Signature | None = inspect.signature(
+                fn, follow_wrapped=False)
+        except (TypeError, ValueError):
+            self.call_signature = None
         params = list(self.signature.parameters.values()) if self.signature else []
         self.drop_first = bool(params) and params[0].name in ("self", "cls") and (
             params[0].kind in _POSITIONAL)

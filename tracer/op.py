@@ -7,12 +7,22 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
+from tracer._log import warn_once
 from tracer.attributes import OP_KINDS
 from tracer.core import Call, OpSpec, finish_error, finish_ok, start
 from tracer.runtime import STATE, Runtime
-from tracer.streams import traced_async_generator, traced_generator
+from tracer.streams import returned_stream, traced_async_generator, traced_generator
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _wrap_stream(result: Any, spec: OpSpec, runtime: Runtime, call: Call) -> Any:
+    try:
+        return returned_stream(result, spec, runtime, call)
+    except Exception:
+        warn_once("returned_stream", "could not trace the stream returned by op %r",
+                  spec.name)
+        return None
 
 
 def _call_sync(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
@@ -29,6 +39,11 @@ def _call_sync(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
         finish_error(spec, call, exc)
         raise
     Call.leave(tokens)
+    if spec.kind == "llm":
+        # A returned, unconsumed stream (stream=True): its usage arrives with the chunks.
+        stream = _wrap_stream(result, spec, runtime, call)
+        if stream is not None:
+            return stream
     finish_ok(spec, runtime, call, result)
     return result
 
@@ -47,6 +62,11 @@ async def _call_async(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
         finish_error(spec, call, exc)
         raise
     Call.leave(tokens)
+    if spec.kind == "llm":
+        # A returned, unconsumed stream (stream=True): its usage arrives with the chunks.
+        stream = _wrap_stream(result, spec, runtime, call)
+        if stream is not None:
+            return stream
     finish_ok(spec, runtime, call, result)
     return result
 
@@ -99,7 +119,7 @@ def _exact_wrapper(spec: OpSpec, is_async: bool, traced: Callable[..., Any]
     before ``tracer.init``. Defaults are the original objects, so the wrapped function
     sees exactly what it would have seen. None when the signature cannot be mirrored.
     """
-    sig = spec.signature
+    sig = spec.call_signature
     if sig is None:
         return None
     namespace: dict[str, Any] = {"_sg_fn": spec.fn, "_sg_state": STATE, "_sg_spec": spec,

@@ -337,11 +337,16 @@ def _close_runtime(timeout_s: float) -> bool:
     STATE.runtime = None
     if runtime is None:
         return True
+    import time
+
     from tracer import feedback
 
+    # One budget for both: feedback still queued, then the spans.
+    deadline = time.monotonic() + timeout_s
     feedback.drain(timeout_s)
     runtime.processor.closed = True
-    return run_bounded(runtime.processor.batch.shutdown, timeout_s, "shutdown")
+    return run_bounded(runtime.processor.batch.shutdown,
+                       max(deadline - time.monotonic(), 0.0), "shutdown")
 
 
 def flush(timeout_s: float | None = None) -> bool:
@@ -353,10 +358,14 @@ def flush(timeout_s: float | None = None) -> bool:
         return False
     timeout = runtime.settings.flush_timeout_s if timeout_s is None else max(timeout_s, 0.0)
     try:
+        import time
+
         from tracer import feedback
 
+        deadline = time.monotonic() + timeout
         done = feedback.drain(timeout)
-        return runtime.processor.force_flush(int(timeout * 1000)) and done
+        remaining = max(deadline - time.monotonic(), 0.0)
+        return runtime.processor.force_flush(int(remaining * 1000)) and done
     except Exception:
         warn_once("flush", "flush failed")
         return False

@@ -61,6 +61,10 @@ class _Recorder:
             return PartialText(text, self.kept_chars) if self.kept_chars > len(text) else text
         if self.text_only:
             return None
+        if self.spec.kind == "llm":
+            message = _assembled_message(self.chunks)
+            if message is not None:
+                return message
         return self.chunks
 
     def finish(self, closed_early: bool) -> None:
@@ -82,6 +86,28 @@ class _Recorder:
             return
         self.done = True
         finish_error(self.spec, self.call, exc, self._stream_attributes(False))
+
+
+def _assembled_message(chunks: list[Any]) -> Any:
+    """The reply a stream of provider chunks adds up to (text, or the messages), or None
+    when the chunks are not a provider stream tracer.llm understands."""
+    from tracer.core import _llm_module
+
+    llm = _llm_module()
+    if llm is None:
+        return None
+    try:
+        info = llm.extract(chunks)
+    except Exception:
+        warn_once("stream_extract", "could not reassemble an LLM stream")
+        return None
+    if info is None or not info.output_messages:
+        return None
+    messages = info.output_messages
+    if len(messages) == 1 and isinstance(messages[0].get("content"), str) and set(
+            messages[0]) <= {"role", "content"}:
+        return messages[0]["content"]
+    return messages
 
 
 class TracedGenerator(Generator[Any, Any, Any]):
@@ -241,3 +267,155 @@ def traced_async_generator(agen: AsyncGenerator[Any, Any], spec: OpSpec, runtime
                            call: Call) -> TracedAsyncGenerator:
     """Wrap a started async generator whose span is ``call``."""
     return TracedAsyncGenerator(agen, _Recorder(spec, runtime, call))
+
+
+class TracedIterator:
+    """Wraps a stream object an ``llm`` op *returned* (e.g. the OpenAI SDK's ``Stream``):
+    the span stays open until the caller has consumed or closed it. Every other
+    attribute (``response``, context-manager use …) is the stream's own."""
+
+    __slots__ = ("_inner", "_it", "_rec")
+
+    def __init__(self, inner: Any, rec: _Recorder) -> None:
+        self._inner = inner
+        self._it: Any = None
+        self._rec = rec
+
+    def __iter__(self) -> TracedIterator:
+        return self
+
+    def __next__(self) -> Any:
+        rec = self._rec
+        if self._it is None:
+            self._it = iter(self._inner)
+        tokens = rec.call.enter()
+        try:
+            item = next(self._it)
+        except StopIteration:
+            Call.leave(tokens)
+            rec.finish(closed_early=False)
+            raise
+        except BaseException as exc:
+            Call.leave(tokens)
+            rec.fail(exc)
+            raise
+        Call.leave(tokens)
+        rec.chunk(item)
+        return item
+
+    def close(self) -> Any:
+        """Close the underlying stream; the span ends as closed early."""
+        try:
+            closer = getattr(self._inner, "close", None)
+            return closer() if callable(closer) else None
+        finally:
+            self._rec.finish(closed_early=True)
+
+    def __enter__(self) -> TracedIterator:
+        enter = getattr(self._inner, "__enter__", None)
+        if callable(enter):
+            enter()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            exit_ = getattr(self._inner, "__exit__", None)
+            return exit_(*exc_info) if callable(exit_) else None
+        finally:
+            self._rec.finish(closed_early=True)
+
+    def __del__(self) -> None:
+        try:
+            if not self._rec.done:
+                self._rec.finish(closed_early=True)
+        except BaseException:  # finalizers must not raise
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class TracedAsyncIterator:
+    """``TracedIterator`` for async streams (the OpenAI SDK's ``AsyncStream`` …)."""
+
+    __slots__ = ("_inner", "_it", "_rec")
+
+    def __init__(self, inner: Any, rec: _Recorder) -> None:
+        self._inner = inner
+        self._it: Any = None
+        self._rec = rec
+
+    def __aiter__(self) -> TracedAsyncIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        rec = self._rec
+        if self._it is None:
+            self._it = self._inner.__aiter__()
+        tokens = rec.call.enter()
+        try:
+            item = await self._it.__anext__()
+        except StopAsyncIteration:
+            Call.leave(tokens)
+            rec.finish(closed_early=False)
+            raise
+        except BaseException as exc:
+            Call.leave(tokens)
+            rec.fail(exc)
+            raise
+        Call.leave(tokens)
+        rec.chunk(item)
+        return item
+
+    async def aclose(self) -> None:
+        """Close the underlying stream; the span ends as closed early."""
+        try:
+            closer = getattr(self._inner, "aclose", None) or getattr(self._inner, "close", None)
+            if callable(closer):
+                result = closer()
+                if hasattr(result, "__await__"):
+                    await result
+        finally:
+            self._rec.finish(closed_early=True)
+
+    async def close(self) -> None:
+        """Alias of ``aclose`` (the OpenAI SDK names it ``close``)."""
+        await self.aclose()
+
+    async def __aenter__(self) -> TracedAsyncIterator:
+        enter = getattr(self._inner, "__aenter__", None)
+        if callable(enter):
+            await enter()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            exit_ = getattr(self._inner, "__aexit__", None)
+            return await exit_(*exc_info) if callable(exit_) else None
+        finally:
+            self._rec.finish(closed_early=True)
+
+    def __del__(self) -> None:
+        try:
+            if not self._rec.done:
+                self._rec.finish(closed_early=True)
+        except BaseException:  # finalizers must not raise
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+_NOT_STREAMS = (str, bytes, bytearray, dict, list, tuple, set, frozenset)
+
+
+def returned_stream(result: Any, spec: OpSpec, runtime: Runtime, call: Call) -> Any | None:
+    """A traced proxy when an ``llm`` op returned an unconsumed stream, else None."""
+    if isinstance(result, _NOT_STREAMS):
+        return None
+    kind = type(result)
+    if hasattr(kind, "__anext__") or (hasattr(kind, "__aiter__") and not hasattr(kind, "__iter__")):
+        return TracedAsyncIterator(result, _Recorder(spec, runtime, call))
+    if hasattr(kind, "__next__"):
+        return TracedIterator(result, _Recorder(spec, runtime, call))
+    return None

@@ -232,3 +232,22 @@ def test_current_span_handle_sets_attributes_and_events(traced: Traced) -> None:
     assert list(attrs(span)["doc_ids"]) == ["a", "b"]
     assert json.loads(attrs(span)["scores"]) == {"a": 0.5}
     assert [e.name for e in span.events] == ["cache_miss"]
+
+
+def test_wrapping_another_decorator_keeps_its_calling_convention(traced: Traced) -> None:
+    import functools
+
+    def inject_db(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, db="sqlite", **kwargs)
+        return wrapper
+
+    @op
+    @inject_db
+    def query(sql: str, db: str) -> str:
+        return f"{db}:{sql}"
+
+    # __wrapped__ says (sql, db) but callers pass only sql: the op must accept that.
+    assert query("select 1") == "sqlite:select 1"
+    assert json_attr(traced.one("query"), A.INPUTS) == {"sql": "select 1"}

@@ -225,6 +225,8 @@ def test_llm_stream_records_ttft_usage_and_cost(traced: Traced) -> None:
     assert a[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
     assert a[A.COST_USD] > 0
     assert '"Hello"' in a[A.GEN_AI_OUTPUT_MESSAGES]
+    # The recorded output is the reply the chunks add up to, not the raw chunks.
+    assert json_attr(traced.one("chat_stream"), A.OUTPUT) == "Hello"
 
 
 async def test_llm_text_stream_counts_tokens_when_no_usage(traced: Traced) -> None:
