@@ -17,6 +17,10 @@ from typing import Any
 
 from stdnum import iban as _iban
 from stdnum import luhn as _luhn
+from stdnum.br import cpf as _cpf
+from stdnum.ca import sin as _sin
+from stdnum.es import dni as _dni
+from stdnum.in_ import aadhaar as _aadhaar
 from stdnum.us import ssn as _ssn
 
 from scorers.base import Score, Scorer, ScorerError
@@ -54,8 +58,16 @@ def _valid_ipv6(s: str) -> bool:
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
 
+_PHONE_PREFIX = re.compile(r"^(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?")
+
+
 def _valid_phone(s: str) -> bool:
     if _DOTTED_QUAD.fullmatch(s):  # an (invalid) IPv4 address, not a phone number
+        return False
+    # After the country code and area code, a phone number uses one kind of separator;
+    # mixed ones ("390.533.447-06") are other identifiers.
+    rest = s[_PHONE_PREFIX.match(s).end():]  # type: ignore[union-attr]
+    if len({ch for ch in rest if ch in " .-"}) > 1:
         return False
     n = len(_digits(s))
     return (8 if s.startswith("+") else 10) <= n <= 15
@@ -212,8 +224,24 @@ DETECTORS: dict[str, Detector] = {
     ),
 }
 
-#: Every built-in entity, in the order they are checked (earlier wins an overlap).
+#: National ids checked only when asked for (``pii([..., "in_aadhaar"])``): their number
+#: shapes are common in other data, so each is validated with its check digits.
+OPTIONAL_DETECTORS: dict[str, Detector] = {
+    "ca_sin": Detector("CA_SIN", re.compile(r"\d{3}[ -]\d{3}[ -]\d{3}(?![\d-])"), _sin.is_valid,
+                       left=_digit_before, numeric=True),
+    "in_aadhaar": Detector("IN_AADHAAR", re.compile(r"[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}(?![\d-])"),
+                           _aadhaar.is_valid, left=_digit_before, numeric=True),
+    "br_cpf": Detector("BR_CPF", re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}(?![\d-])"), _cpf.is_valid,
+                       left=_digit_before, numeric=True),
+    "es_dni": Detector("ES_DNI", re.compile(r"\d{8}-?[A-Z](?![A-Za-z0-9])"), _dni.is_valid,
+                       left=_digit_before),
+}
+
+#: The entities checked by default, in the order they are checked (earlier wins an overlap).
 ENTITIES = tuple(DETECTORS)
+#: Every entity ``pii()`` knows.
+ALL_ENTITIES = (*ENTITIES[:-1], *OPTIONAL_DETECTORS, ENTITIES[-1])  # phone stays last
+_ALL = {**DETECTORS, **OPTIONAL_DETECTORS}
 
 
 class PII(Scorer):
@@ -229,11 +257,12 @@ class PII(Scorer):
         **kw: Any,
     ) -> None:
         super().__init__(**kw)
-        chosen = list(entities) if entities is not None else list(ENTITIES)
-        unknown = [e for e in chosen if e not in DETECTORS]
+        chosen = set(entities) if entities is not None else set(ENTITIES)
+        unknown = sorted(e for e in chosen if e not in _ALL)
         if unknown:
-            raise ScorerError(f"pii: unknown entities {unknown}; known: {list(ENTITIES)}")
-        dets = [DETECTORS[e] for e in chosen]
+            raise ScorerError(f"pii: unknown entities {unknown}; known: {list(ALL_ENTITIES)}")
+        # A fixed order whatever the caller's: the loosest pattern (phone) goes last.
+        dets = [_ALL[e] for e in ALL_ENTITIES if e in chosen]
         for label, pattern in (custom or {}).items():
             try:
                 compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
@@ -279,6 +308,6 @@ def pii(
     name: str | None = None,
     column_map: Mapping[str, str] | None = None,
 ) -> PII:
-    """Detect PII in ``output``. ``entities`` picks from :data:`ENTITIES` (default: all);
-    ``custom`` adds ``{"LABEL": regex}`` patterns (e.g. employee ids)."""
+    """Detect PII in ``output``. ``entities`` picks from :data:`ALL_ENTITIES` (default:
+    :data:`ENTITIES`); ``custom`` adds ``{"LABEL": regex}`` patterns (e.g. employee ids)."""
     return PII(entities, custom, name=name, column_map=column_map)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scorers import ScorerError, pii, redact, secrets
-from scorers.rules import ENTITIES, shannon_entropy
+from scorers.rules import ALL_ENTITIES, ENTITIES, shannon_entropy
 
 
 def found(scorer, text: str) -> list[tuple[str, str]]:
@@ -188,3 +188,31 @@ def test_secrets_configuration_errors_are_clear() -> None:
         secrets(custom={"bad": "("})
     internal = secrets(["openai"], custom={"internal_token": r"itk_[a-z0-9]{12}"}, high_entropy=False)
     assert found(internal, "use itk_abc123def456 now") == [("itk_abc123def456", "INTERNAL_TOKEN")]
+
+
+@pytest.mark.parametrize(
+    ("entity", "valid", "invalid"),
+    [  # published example numbers; the invalid ones differ in the check digit
+        ("ca_sin", "123-456-782", "123-456-783"),
+        ("in_aadhaar", "2341 2341 2346", "2341 2341 2347"),
+        ("br_cpf", "390.533.447-05", "390.533.447-06"),
+        ("es_dni", "54362315-K", "54362315-Z"),
+    ],
+)
+def test_optional_national_ids_are_validated_by_check_digits(entity: str, valid: str, invalid: str) -> None:
+    s = pii([entity])
+    assert found(s, f"id {valid} on file") == [(valid, entity.upper())]
+    assert found(s, f"id {invalid} on file") == []
+    assert found(pii(), f"id {valid} on file") != [(valid, entity.upper())]  # not on by default
+
+
+def test_entity_order_is_fixed_so_phone_never_shadows_an_id() -> None:
+    text = "SIN 123-456-782"
+    assert found(pii(["phone", "ca_sin"]), text) == found(pii(["ca_sin", "phone"]), text) == [
+        ("123-456-782", "CA_SIN")]
+    assert set(ALL_ENTITIES) - set(ENTITIES) == {"ca_sin", "in_aadhaar", "br_cpf", "es_dni"}
+
+
+def test_mixed_separators_are_not_phone_numbers() -> None:
+    assert found(pii(["phone"]), "ref 390.533.447-06 and 12.345-678") == []
+    assert found(pii(["phone"]), "call 415-555-0132") == [("415-555-0132", "PHONE")]
