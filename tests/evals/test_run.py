@@ -267,3 +267,42 @@ def test_usage_errors_exit_2_with_one_line(embedded_evals) -> None:
         assert result.returncode == 2, (args, result.stderr)
         assert len(errors) == 1 and message in errors[0], (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+GRID_SUITE = """
+    from evals import Eval
+    from scorers import scorer
+
+    def pick(x: int, model: str, bonus: int) -> int:
+        return x + bonus if model == "big" else x
+
+    @scorer
+    def big(output) -> bool:
+        return output >= 10
+
+    grid = Eval(name="grid", dataset=[{"x": i} for i in range(12)], task=pick, scorers=[big],
+                params={"model": ["small", "big"], "bonus": 10})
+"""
+
+
+def test_params_grid_makes_one_run_per_combination(embedded_evals) -> None:
+    e = embedded_evals
+    e.write("suite.py", GRID_SUITE)
+    first = e.run("run", "suite.py", "--json", "grid.json")
+    assert first.returncode == 0, first.stderr
+    runs = json.loads((e.cwd / "grid.json").read_text())["runs"]
+    assert [r["params"] for r in runs] == [{"model": "small", "bonus": 10}, {"model": "big", "bonus": 10}]
+    means = [next(s for s in r["summaries"] if s["scorer"] == "big")["mean"] for r in runs]
+    assert means == [2 / 12, 1.0]
+    # --param pins one value; the baseline is the earlier run with the same params.
+    pinned = e.run("run", "suite.py", "--param", "model=big", "--json", "pinned.json")
+    assert pinned.returncode == 0, pinned.stderr
+    (run,) = json.loads((e.cwd / "pinned.json").read_text())["runs"]
+    assert run["params"] == {"model": "big", "bonus": 10}
+    assert run["comparison"]["a"]["run_id"] == runs[1]["run"]["run_id"]
+    # An explicit baseline (by prefix) across params: the small model is a regression.
+    versus = e.run("run", "suite.py", "--param", "model=small", "--baseline",
+                   runs[1]["run"]["run_id"][:10], "--json", "versus.json")
+    assert versus.returncode == 1, versus.stderr
+    comp = json.loads((e.cwd / "versus.json").read_text())["runs"][0]["comparison"]
+    assert comp["a"]["run_id"] == runs[1]["run"]["run_id"] and comp["regressed"] == ["big"]
