@@ -11,6 +11,7 @@ from scorers.base import ScorerError
 from scorers.judges.templates import Template
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
+_LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)(?:\s*(?:/|out of)\s*\d+(?:\.\d+)?)?\b")
 _TRUE = {"true", "yes", "pass", "correct", "1", "y"}
 _FALSE = {"false", "no", "fail", "incorrect", "0", "n"}
 
@@ -75,10 +76,14 @@ def parse_reply(reply: str | None, template: Template) -> tuple[bool | float, st
         if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
             return raw.strip().lower() in _TRUE, reasoning
         raise JudgeReplyError(f"score {raw!r} is not true/false", reply)
-    try:
-        value = float(raw) if not isinstance(raw, bool) else math.nan
-    except (TypeError, ValueError):
-        value = math.nan
+    value = math.nan
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = float(raw)
+    elif isinstance(raw, str):
+        # "4", "4/5", "4 out of 5", "4.5 (good)": the leading number is the score.
+        m = _LEADING_NUMBER.match(raw)
+        if m:
+            value = float(m.group(1))
     if math.isnan(value):
         raise JudgeReplyError(f"score {raw!r} is not a number", reply)
     lo, hi = template.scale

@@ -281,3 +281,21 @@ def test_non_json_http_bodies_and_missing_choices_are_named(openai_stub: OpenAIS
     openai_stub.raw(200, b'{"object": "error", "message": "quota"}')
     with pytest.raises(JudgeReplyError, match="empty reply"):
         judge(openai_stub).score(**QA)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [('"4/5"', 4.0), ('"4 out of 5"', 4.0), ('"3.5 (good)"', 3.5), ("2", 2.0), ("1.0", 1.0)],
+)
+def test_scale_scores_written_as_text_are_read(raw: str, value: float) -> None:
+    from scorers.judges import parse_reply
+
+    assert parse_reply(f'{{"reasoning": "r", "score": {raw}}}', BUILTIN["fluency"]) == (value, "r")
+
+
+@pytest.mark.parametrize("raw", ['"good"', "true", "null", '"about five"'])
+def test_non_numeric_scale_scores_are_malformed(raw: str) -> None:
+    from scorers.judges import parse_reply
+
+    with pytest.raises(JudgeReplyError):
+        parse_reply(f'{{"score": {raw}}}', BUILTIN["fluency"])
