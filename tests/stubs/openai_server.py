@@ -1,7 +1,7 @@
 """A local HTTP server speaking the OpenAI wire format, for tests of anything that calls an LLM.
 
-It serves ``POST /v1/chat/completions`` and ``POST /v1/embeddings`` on a loopback port
-and answers from a script: queued replies (well-formed or malformed content), HTTP errors
+It serves ``POST /v1/chat/completions`` (JSON, or server-sent events when the request
+asks for ``stream``) and ``POST /v1/embeddings`` on a loopback port and answers from a script: queued replies (well-formed or malformed content), HTTP errors
 with headers (``429`` + ``Retry-After``, ``5xx``), hangs longer than the client's timeout,
 and ``usage`` blocks. Every request is recorded with its arrival time. When nothing is
 queued, chat answers ``500`` (a test never passes on a reply it did not script) unless a
@@ -74,6 +74,31 @@ def chat_completion(content: str, *, model: str = "stub-model",
     return body
 
 
+def stream_events(completion: dict, include_usage: bool = False, pieces: int = 3) -> bytes:
+    """A chat completion as OpenAI's server-sent events (``chat.completion.chunk`` objects).
+
+    The content is split into ``pieces`` deltas after a role delta; the last chunk carries
+    the finish reason; with ``include_usage`` a final chunk with empty ``choices`` carries
+    the usage, as OpenAI sends it for ``stream_options={"include_usage": true}``.
+    """
+    choice = completion["choices"][0]
+    content = choice["message"]["content"] or ""
+    step = max(1, -(-len(content) // pieces))
+    base = {"id": completion["id"], "object": "chat.completion.chunk",
+            "created": completion["created"], "model": completion["model"]}
+    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                    "finish_reason": None}]}]
+    for i in range(0, len(content), step):
+        chunks.append({**base, "choices": [{"index": 0, "delta": {"content": content[i:i + step]},
+                                            "finish_reason": None}]})
+    chunks.append({**base, "choices": [{"index": 0, "delta": {},
+                                        "finish_reason": choice.get("finish_reason", "stop")}]})
+    if include_usage and completion.get("usage"):
+        chunks.append({**base, "choices": [], "usage": completion["usage"]})
+    lines = [f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"]
+    return "".join(lines).encode()
+
+
 def text_vector(text: str, dim: int = 16) -> list[float]:
     """A deterministic unit vector for ``text`` (bag of hashed character trigrams)."""
     vec = [0.0] * dim
@@ -127,10 +152,19 @@ class OpenAIStub:
                 finally:
                     with stub._lock:
                         stub.in_flight -= 1
-                payload = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
+                content_type = "application/json"
+                if answer.raw is not None:
+                    payload = answer.raw
+                elif (answer.status == 200 and isinstance(body, dict) and body.get("stream")
+                      and self.path.endswith("/chat/completions")):
+                    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                    payload = stream_events(answer.body, include_usage)
+                    content_type = "text/event-stream"
+                else:
+                    payload = json.dumps(answer.body).encode()
                 try:
                     self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     for k, v in answer.headers.items():
                         self.send_header(k, v)
