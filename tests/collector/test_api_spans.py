@@ -135,3 +135,23 @@ def test_cursor_is_tied_to_its_order(seeded) -> None:
     body = get(url, "/api/spans", expect=400, project=project, order="asc",
                cursor=desc["next_cursor"])
     assert "'cursor'" in body["error"]
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_pages_across_distant_times(spyglass_server, order) -> None:
+    """Spans minutes, hours and days apart (several search windows, with gaps between)
+    page through in order, each once; filters and time bounds hold across windows."""
+    project = f"api-span-far-{uuid.uuid4().hex[:8]}"
+    now = now_ns()
+    offsets = [MINUTE, 5 * 60 * MINUTE, 3 * 24 * 60 * MINUTE, 40 * 24 * 60 * MINUTE]
+    roots = [(now - off - i * MS, S(f"s{j}-{i}", kind="tool" if i % 2 else "llm"))
+             for j, off in enumerate(offsets) for i in range(5)]
+    send(spyglass_server.url, project, roots)
+    pages = walk_pages(spyglass_server.url, "/api/spans", "spans", project=project, limit=3,
+                       order=order)
+    names = [s["name"] for p in pages for s in p]
+    expected = [f"s{j}-{i}" for j in range(4) for i in range(5)]  # newest first
+    assert names == (expected if order == "desc" else expected[::-1])
+    tools = walk_pages(spyglass_server.url, "/api/spans", "spans", project=project, limit=2,
+                       order=order, kind="tool", since="-10d", until="-1h")
+    assert sorted(s["name"] for p in tools for s in p) == ["s1-1", "s1-3", "s2-1", "s2-3"]
