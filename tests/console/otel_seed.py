@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 from tracer import attributes as A
@@ -190,3 +190,21 @@ def seed_demo(url: str, project: str, count: int = 150, hours: float = 23.0) -> 
         spans += 4
     provider.shutdown()
     return spans
+
+
+def seed_wide_trace(url: str, project: str, children: int) -> str:
+    """One trace: a root with ``children`` tool spans (a big fan-out). Returns its id."""
+    provider = TracerProvider(resource=Resource.create({A.PROJECT: project}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces"),
+                                                   max_export_batch_size=512))
+    tracer = provider.get_tracer("console-tests")
+    t0 = time.time_ns() - 10_000 * MS
+    root = tracer.start_span("fan_out", start_time=t0, attributes={A.OP_KIND: "agent"})
+    ctx = set_span_in_context(root)
+    for i in range(children):
+        child = tracer.start_span(f"step_{i:04d}", context=ctx, start_time=t0 + i * MS,
+                                  attributes={A.OP_KIND: "tool"})
+        child.end(end_time=t0 + (i + 2) * MS)
+    root.end(end_time=t0 + (children + 5) * MS)
+    provider.shutdown()
+    return format(root.get_span_context().trace_id, "032x")

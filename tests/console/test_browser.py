@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ServerHandle
-from tests.console.otel_seed import seed_many
+from tests.console.otel_seed import seed_many, seed_wide_trace
 from tests.console.seeded_project import SeededProject
 
 pytestmark = pytest.mark.browser
@@ -313,3 +313,17 @@ def test_keyset_paging_and_live_refresh(page: Page, spyglass_server: ServerHandl
     newest = seed_many(spyglass_server.url, project, 1, name="late_arrival")[0]
     expect(rows.first).to_have_attribute("data-trace-id", newest, timeout=15_000)
     expect(rows.first).to_contain_text("late_arrival")
+
+
+def test_a_wide_trace_draws_its_first_rows_then_all(page: Page, spyglass_server: ServerHandle) -> None:
+    project = f"wide-{uuid.uuid4().hex[:8]}"
+    trace_id = seed_wide_trace(spyglass_server.url, project, 1200)
+    page.goto(f"{spyglass_server.url}/traces/{trace_id}?project={project}")
+    items = page.get_by_role("treeitem")
+    expect(items).to_have_count(1000)
+    expect(page.get_by_text("Showing 1,000 of 1,201 spans.")).to_be_visible()
+    items.first.click()
+    page.keyboard.press("End")  # moving past the drawn rows draws up to the selection
+    expect(items).to_have_count(1201)
+    expect(items.last).to_have_attribute("aria-selected", "true")
+    expect(items.last).to_contain_text("step_1199")

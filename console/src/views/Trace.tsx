@@ -46,6 +46,8 @@ function GuardrailVerdict({ node }: { node: SpanNode }) {
   );
 }
 
+const ROW_CAP = 1000;
+
 export function TraceView({ project, traceId, query }: { project: string; traceId: string; query: URLSearchParams }) {
   const trace = useApi<TraceDetail>(`/api/traces/${encodeURIComponent(traceId)}`, { project: project || undefined });
   const spans = trace.data?.spans ?? [];
@@ -53,12 +55,24 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
   const parents = useMemo(() => parentMap(roots), [roots]);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const visible = useMemo(() => visibleNodes(roots, collapsed), [roots, collapsed]);
+  // The time axis spans the whole trace, so folding a subtree never rescales the bars.
+  const allNodes = useMemo(() => visibleNodes(roots, new Set()), [roots]);
   const selectedId = query.get("span") ?? roots[0]?.span.span_id ?? "";
   const selected = visible.find((n) => n.span.span_id === selectedId) ?? (spans.length ? roots[0] : undefined);
   const treeRef = useRef<HTMLDivElement>(null);
+  // Very large traces draw their first rows at once and the rest on request.
+  const [rowCap, setRowCap] = useState(ROW_CAP);
+  const selIndex = selected ? visible.indexOf(selected) : -1;
+  const cap = Math.max(rowCap, selIndex + 1);
+  const drawn = visible.length > cap ? visible.slice(0, cap) : visible;
 
-  const t0 = Math.min(...visible.map((n) => n.startMs), Infinity);
-  const t1 = Math.max(...visible.map((n) => n.endMs), -Infinity);
+  // A loop, not Math.min(...spread): huge traces would overflow the argument list.
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const n of allNodes) {
+    if (n.startMs < t0) t0 = n.startMs;
+    if (n.endMs > t1) t1 = n.endMs;
+  }
   const total = Number.isFinite(t0) && Number.isFinite(t1) ? t1 - t0 : 0;
 
   const select = (id: string) => setQuery({ span: id });
@@ -160,7 +174,7 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
                 </span>
               </div>
               <div class="tree" role="tree" aria-label="Span tree" ref={treeRef} onKeyDown={onKeyDown}>
-                {visible.map((n) => {
+                {drawn.map((n) => {
                   const id = n.span.span_id;
                   const isSel = selected?.span.span_id === id;
                   const hasKids = n.children.length > 0;
@@ -202,6 +216,16 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
                   );
                 })}
               </div>
+              {drawn.length < visible.length ? (
+                <div class="pager">
+                  <span class="muted">
+                    Showing {drawn.length.toLocaleString("en-US")} of {visible.length.toLocaleString("en-US")} spans.
+                  </span>
+                  <button type="button" class="btn" onClick={() => setRowCap(visible.length)}>
+                    Show all
+                  </button>
+                </div>
+              ) : null}
               <p class="muted small keys-hint">Keys: ↑ ↓ move, ← → collapse / expand, Enter toggles.</p>
             </div>
             <div class="detail-pane" id="span-detail">
