@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -19,6 +20,9 @@ from scorers.judges.templates import Template
 class JudgeConfigError(ScorerError):
     """No judge endpoint or model is configured."""
 
+
+log = logging.getLogger("spyglass.scorers")
+_CACHE_WARNED: list[bool] = []
 
 # Endpoints that rejected response_format: later calls there go without it.
 _NO_JSON_MODE: set[str] = set()
@@ -100,7 +104,16 @@ class LLMJudge(Scorer):
         """The reply cache in use (None when disabled)."""
         if self._cache_setting is False:
             return None
-        return open_cache(None if self._cache_setting is True else self._cache_setting)
+        if self._cache_setting is not True:
+            return open_cache(self._cache_setting)  # an explicit path must work
+        try:
+            return open_cache(None)
+        except ScorerError as exc:
+            # The default location being unwritable (a read-only home) must not stop judging.
+            if not _CACHE_WARNED:
+                _CACHE_WARNED.append(True)
+                log.warning("judges: reply cache disabled: %s (set SPYGLASS_JUDGE_CACHE)", exc)
+            return None
 
     # -- request building -----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from stubs.openai_server import OpenAIStub, Scripted, chat_completion
 
-from scorers import MissingFieldError, llm_judge
+from scorers import MissingFieldError, ScorerError, llm_judge
 from scorers._http import ProviderError, retry_after_seconds
 from scorers.judges import BUILTIN, JudgeConfigError, JudgeReplyError, extract_json_object
 
@@ -299,3 +299,14 @@ def test_non_numeric_scale_scores_are_malformed(raw: str) -> None:
 
     with pytest.raises(JudgeReplyError):
         parse_reply(f'{{"score": {raw}}}', BUILTIN["fluency"])
+
+
+def test_an_unwritable_default_cache_disables_caching_but_judging_works(
+        openai_stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be")
+    monkeypatch.setenv("SPYGLASS_JUDGE_CACHE", str(blocker / "cache"))
+    openai_stub.reply('{"reasoning": "ok", "score": true}')
+    assert judge(openai_stub).score(**QA).value is True
+    with pytest.raises(ScorerError, match="cannot be opened"):
+        judge(openai_stub, cache=blocker / "explicit").score(**QA)
