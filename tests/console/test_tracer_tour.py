@@ -61,8 +61,11 @@ def test_readme_tour_in_the_console(page: Page, spyglass_server: ServerHandle, t
     project = f"tour-{uuid.uuid4().hex[:8]}"
     send_tour(spyglass_server.url, project, tmp_path)
 
-    page.goto(f"{spyglass_server.url}/?project={project}")
-    # "/" opens the trace list of the project.
+    # A newcomer opens "/" with nothing remembered: the trace list of the project that
+    # received the latest span (the tour's) opens.
+    page.goto(f"{spyglass_server.url}/healthz")
+    page.evaluate("localStorage.clear()")
+    page.goto(f"{spyglass_server.url}/")
     expect(page).to_have_url(f"{spyglass_server.url}/traces?project={project}")
     rows = page.locator("table.traces-table tbody tr")
     expect(rows).to_have_count(1)
