@@ -125,3 +125,9 @@ def test_many_threads_each_build_their_own_tree(traced: Traced) -> None:
     for span in traced.by_name("work"):
         root = roots[parent_id(span)]
         assert json_attr(root, A.INPUTS) == json_attr(span, A.INPUTS)
+
+
+def test_attributes_reach_thread_pool_workers(traced: Traced) -> None:
+    with tracer.attributes(user_id="pool-user"), tracer.ThreadPoolExecutor(2) as pool:
+        list(pool.map(work, [1, 2]))
+    assert [s.attributes[A.USER_ID] for s in traced.by_name("work")] == ["pool-user"] * 2

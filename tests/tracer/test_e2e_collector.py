@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 import tracer
+from tracer import attributes as A
 from tracer import op
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,8 +81,8 @@ def test_nested_example_produces_the_right_tree_with_usage_and_cost(
     assert (answer["input_tokens"], answer["output_tokens"]) == (120, 11)
     assert answer["cost_usd"] > 0
     attributes = answer["attributes"]
-    assert attributes["spyglass.stream.chunks"] == 4
-    assert attributes["spyglass.llm.time_to_first_token_ms"] > 0
+    assert attributes[A.STREAM_CHUNKS] == 4
+    assert attributes[A.TIME_TO_FIRST_TOKEN_MS] > 0
 
     embeds = [s for s in spans if s["name"] == "embed"]
     assert {s["model"] for s in embeds} == {"text-embedding-3-small"}
@@ -91,7 +92,7 @@ def test_nested_example_produces_the_right_tree_with_usage_and_cost(
     assert agent["parent_span_id"] in (None, "")
     assert agent["output"]["answer"] == "Both cities are sunny, about 21°C."
     assert agent["status"] != "error"
-    assert agent["resource"]["spyglass.project"] == project
+    assert agent["resource"][A.PROJECT] == project
 
 
 def test_readme_tour_runs_as_written(spyglass_server: Any) -> None:

@@ -251,3 +251,52 @@ def test_wrapping_another_decorator_keeps_its_calling_convention(traced: Traced)
     # __wrapped__ says (sql, db) but callers pass only sql: the op must accept that.
     assert query("select 1") == "sqlite:select 1"
     assert json_attr(traced.one("query"), A.INPUTS) == {"sql": "select 1"}
+
+
+def test_base_exceptions_and_cancellation_are_recorded_and_propagate(traced: Traced) -> None:
+    class Stop(BaseException):
+        pass
+
+    @op
+    def interrupted() -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        interrupted()
+    assert traced.one("interrupted").status.status_code is StatusCode.ERROR
+
+    @op
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    async def main() -> None:
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    span = traced.one("slow")
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description.startswith("CancelledError")
+
+
+def test_pass_through_keeps_generators_and_coroutines_native() -> None:
+    tracer.shutdown()
+
+    @op
+    def gen():
+        yield 1
+
+    @op
+    async def agen():
+        yield 2
+
+    @op
+    async def coro() -> int:
+        return 3
+
+    assert inspect.isgenerator(gen())
+    assert inspect.isasyncgen(agen())
+    assert asyncio.run(coro()) == 3

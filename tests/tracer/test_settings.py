@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tracer
+from tracer import attributes as A
 from tracer.settings import resolve
 
 
@@ -93,7 +94,7 @@ def test_init_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         tracer.op(lambda: 1)()
         tracer.flush(5)
         (span,) = exporter.get_finished_spans()
-        assert span.resource.attributes["spyglass.project"] == "from-env"
+        assert span.resource.attributes[A.PROJECT] == "from-env"
     finally:
         tracer.shutdown()
 
