@@ -7,6 +7,7 @@ import { useApi } from "../lib/api";
 import { comparedRows, compareScorers, isObj, runDataset, runEval, runId, runStarted, type ComparedRow, type Obj, type RowSide, type ScorerDelta } from "../lib/evals";
 import { fmtNum, fmtTime } from "../lib/format";
 import { Link } from "../lib/router";
+import { fmtParams } from "./Evals";
 
 /** Red when the change is bad for this scorer (lower-is-better scorers invert), green when good. */
 function deltaClass(d: ScorerDelta): string {
@@ -29,7 +30,7 @@ function RunCard({ label, run, pq }: { label: string; run: Obj | undefined; pq: 
       <p class="muted small">
         {fmtTime(runStarted(run))} · dataset {runDataset(run) || "–"}
         {run.status ? ` · ${String(run.status)}` : ""}
-        {run.params && Object.keys(run.params as Obj).length ? ` · params ${JSON.stringify(run.params)}` : ""}
+        {fmtParams(run.params) ? ` · ${fmtParams(run.params)}` : ""}
       </p>
     </div>
   );

@@ -6,6 +6,7 @@ import { useApi } from "../lib/api";
 import { isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
 import { fmtCost, fmtMs, fmtTime } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
+import { fmtParams } from "./Evals";
 
 function scoreCell(v: unknown): string {
   if (isObj(v)) {
@@ -50,7 +51,7 @@ export function EvalRunView({ project, runId: id, query }: { project: string; ru
               <div><dt>Started</dt><dd>{fmtTime(runStarted(r))}</dd></div>
               <div><dt>Dataset</dt><dd>{runDataset(r) || "–"}</dd></div>
               {r.suite ? <div><dt>Suite</dt><dd>{String(r.suite)}</dd></div> : null}
-              {r.params && Object.keys(r.params as Obj).length ? <div><dt>Params</dt><dd><code>{JSON.stringify(r.params)}</code></dd></div> : null}
+              {fmtParams(r.params) ? <div><dt>Params</dt><dd>{fmtParams(r.params)}</dd></div> : null}
               {isObj(r.code) && r.code.git_commit ? <div><dt>Code</dt><dd><code>{String(r.code.git_commit).slice(0, 12)}</code>{r.code.git_dirty ? " (dirty)" : ""}</dd></div> : null}
               <div><dt>Rows</dt><dd>{String(r.rows_total ?? rows.length)}</dd></div>
               {r.status ? <div><dt>Status</dt><dd>{String(r.status)}</dd></div> : null}

@@ -14,6 +14,14 @@ from scorers import exact_match
 qa = Eval(name="qa", dataset=dataset("qa-golden:latest"), task=answer_question,
           scorers=[exact_match()])`;
 
+/** {"model": "gpt-4o", "k": 3} -> "model=gpt-4o, k=3" */
+export function fmtParams(params: unknown): string {
+  if (!isObj(params)) return "";
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(", ");
+}
+
 /** The run's stored verdict against its baseline, linking to the full comparison. */
 function baselineCell(r: Obj, q: string) {
   const cmp = isObj(r.comparison) ? r.comparison : null;
@@ -101,8 +109,8 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                           {r.status && r.status !== "complete" ? <span class="badge status-unset">{String(r.status)}</span> : null}
                         </td>
                         <td class="nowrap">{fmtTime(runStarted(r))}</td>
-                        <td class="ellipsis" title={runDataset(r)}>{runDataset(r)}</td>
-                        <td class="ellipsis" title={JSON.stringify(r.params ?? {})}>{r.params && Object.keys(r.params as Obj).length ? JSON.stringify(r.params) : ""}</td>
+                        <td class="ellipsis wide" title={runDataset(r)}>{runDataset(r)}</td>
+                        <td class="ellipsis wide" title={fmtParams(r.params)}>{fmtParams(r.params)}</td>
                         <td class="num">{isObj(r.dataset) ? String(r.dataset.rows ?? "") : ""}</td>
                         <td>{baselineCell(r, q)}</td>
                         {scorers.map((s) => {
