@@ -34,3 +34,37 @@ def failure_counts() -> dict[str, int]:
     """How many times each kind of tracing failure happened in this process."""
     with _lock:
         return dict(_failures)
+
+
+class OncePerMessage(logging.Filter):
+    """Lets each message template of a logger through once, then counts repeats.
+
+    Attached to the OTLP trace exporter's logger: with the collector down it would log
+    every retry of every batch; Spyglass's own ``could not export`` line (once) and
+    ``failure_counts()`` already say so.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """True the first time a (level, template) is seen."""
+        key = (record.levelno, str(record.msg))
+        with self._lock:
+            if key in self._seen:
+                _failures["otlp_exporter_log"] += 1
+                return False
+            self._seen.add(key)
+        return True
+
+
+_exporter_filter = OncePerMessage()
+
+
+def quiet_exporter_logs() -> None:
+    """Install ``OncePerMessage`` on the OTLP/HTTP trace exporter's logger (idempotent)."""
+    exporter_logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+    if _exporter_filter not in exporter_logger.filters:
+        exporter_logger.addFilter(_exporter_filter)

@@ -242,6 +242,9 @@ def _resource_attributes(settings: Settings) -> dict[str, Any]:
 def _exporter(settings: Settings) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+    from tracer._log import quiet_exporter_logs
+
+    quiet_exporter_logs()
     headers = {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else None
     return OTLPSpanExporter(endpoint=settings.traces_url, headers=headers)
 

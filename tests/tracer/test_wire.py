@@ -110,6 +110,25 @@ def test_collector_down_leaves_user_code_alone_and_flush_is_bounded() -> None:
         tracer.shutdown(0.5)
 
 
+def test_collector_down_is_logged_once_not_per_batch(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "0.2")  # fail each batch fast
+    before = tracer.failure_counts().get("export_failed", 0)
+    tracer.init(project="down", endpoint=f"http://127.0.0.1:{_closed_port()}")
+    try:
+        with caplog.at_level(logging.INFO):
+            for i in range(3):
+                op(lambda: i)()
+                tracer.flush(5)
+    finally:
+        tracer.shutdown(1)
+    assert tracer.failure_counts()["export_failed"] - before == 3
+    messages = [r.msg for r in caplog.records if r.name.startswith("opentelemetry.exporter")]
+    assert len(messages) == len(set(messages))  # each exporter message at most once
+
+
 class BlackHole:
     """A TCP server that accepts connections and never answers: the worst collector."""
 
