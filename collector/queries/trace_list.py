@@ -160,7 +160,7 @@ def find_page(storage: Any, q: TraceQuery) -> tuple[list[tuple[str, str, int]], 
                 break
             k *= 2  # some rows were dropped and the window may hold more: look further
         page += [(r["project"], r["trace_id"], int(r["start_ns"])) for r in kept]
-        if q.since_ns is not None and lo <= q.since_ns:
+        if len(page) >= need or (q.since_ns is not None and lo <= q.since_ns):
             break
         newest = _newest_start(storage, q, lo)
         width *= GROWTH
