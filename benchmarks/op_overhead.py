@@ -22,8 +22,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 import tracer
 from tracer import op
 
-NUMBER = 20_000
-REPEAT = 7
+NUMBER = 10_000
+REPEAT = 15
 
 
 class DiscardExporter(SpanExporter):
@@ -94,10 +94,17 @@ def main() -> None:
         "@op, tracing on": op_off,
     })
     tracer.flush(10)
+
+    # Sampled out (sample_rate=0): the span exists only as a context; nothing is recorded.
+    tracer.init(project="bench", exporter=exporter, sample_rate=0.0)
+    sampled_out = best_per_call({
+        "bare OTel span, sampled out": bare_span,
+        "@op, sampled out": op_off,
+    })
     tracer.shutdown()
 
     print(f"{'case':<42} {'per call':>12}")
-    for name, seconds in {**off, **on}.items():
+    for name, seconds in {**off, **on, **sampled_out}.items():
         print(f"{name:<42} {seconds * 1e6:>9.2f} µs")
     ratio_off = off["@op, tracing off"] / off["plain call + contextvar read"]
     ratio_on = on["@op, tracing on"] / on["bare OTel span (start_as_current_span)"]
@@ -107,6 +114,8 @@ def main() -> None:
     print(f"tracing on:  @op / bare start_as_current_span     = {ratio_on:.2f}x  (target <= 1.5x)")
     print(f"tracing on:  @op / bare start_span + end          = {ratio_raw:.2f}x  (no context, "
           "no inputs/outputs)")
+    ratio_out = sampled_out["@op, sampled out"] / sampled_out["bare OTel span, sampled out"]
+    print(f"sampled out: @op / bare start_as_current_span     = {ratio_out:.2f}x")
     print(f"spans exported: {exporter.spans}")
 
 

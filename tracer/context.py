@@ -7,7 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import functools
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
@@ -38,8 +37,17 @@ class Scope:
         if tags:
             attrs[A.TAGS] = list(tags)
         if metadata:
-            attrs[A.METADATA] = json.dumps(metadata, ensure_ascii=False, default=repr)
+            attrs[A.METADATA] = _serializer().dumps(metadata)
         self.span_attributes = attrs
+
+
+def _serializer() -> Any:
+    """The live init's serializer (its cap and redaction), else the defaults."""
+    from tracer.runtime import STATE
+    from tracer.serialize import Serializer
+
+    runtime = STATE.runtime
+    return runtime.serializer if runtime is not None else Serializer()
 
 
 _SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(

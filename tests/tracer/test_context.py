@@ -140,3 +140,12 @@ def test_llm_op_reads_usage_from_openai_shaped_response(traced: Traced) -> None:
     assert json.loads(a[A.GEN_AI_INPUT_MESSAGES])[0]["content"] == "Capital of France?"
     assert json.loads(a[A.INPUTS])["api_key"] == "[REDACTED]"
     assert "sk-secret" not in json.dumps(a)
+
+
+def test_metadata_is_serialized_safely_and_redacted(traced: Traced) -> None:
+    with tracer.attributes(metadata={"api_key": "sk-live", "when": object, "n": 1}):
+        step()
+    metadata = json.loads(attrs(traced.one("step"))[A.METADATA])
+    assert metadata["api_key"] == "[REDACTED]"
+    assert metadata["n"] == 1
+    assert metadata["when"] == "<class 'object'>"
