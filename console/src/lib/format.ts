@@ -66,10 +66,6 @@ export function fmtPct(x: number | null | undefined, digits = 1): string {
   return `${(x * 100).toFixed(digits)}%`;
 }
 
-export function shortId(id: string, n = 8): string {
-  return id.length > n ? id.slice(0, n) : id;
-}
-
 /** Parse a JSON text column; strings that are not JSON come back as themselves. */
 export function parseJson(v: unknown): unknown {
   if (typeof v !== "string") return v;
@@ -115,13 +111,6 @@ export function rangeParams(range: string, since?: string | null, until?: string
   const minutes = Math.round(preset.hours * 60);
   // Relative times let the server evaluate "now", so a live view never drifts.
   return { since: minutes < 60 ? `-${minutes}m` : `-${minutes / 60}h`, seconds: minutes * 60 };
-}
-
-/** A chart bucket giving ~60-200 points over the range, in seconds. */
-export function bucketFor(seconds: number): number {
-  const candidates = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400];
-  for (const c of candidates) if (seconds / c <= 200) return c;
-  return 86400;
 }
 
 /** "2026-11-25T06:31" for <input type="datetime-local"> in local time. */

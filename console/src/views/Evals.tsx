@@ -1,6 +1,6 @@
 // Evaluations: runs grouped by eval, each with its scorer summaries; pick two to compare.
 import { useMemo, useState } from "preact/hooks";
-import { EmptyState, ErrorBanner, Loading } from "../components/common";
+import { CodeBlock, EmptyState, ErrorBanner, Loading } from "../components/common";
 import { ScoreWithCI } from "../components/scores";
 import { useApi } from "../lib/api";
 import { isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
@@ -71,7 +71,10 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
       {runs.data && groups.length === 0 ? (
         <EmptyState title="No evaluation runs yet">
           <p>Write a suite and run it with <code>evals run suite.py</code>; each run appears here with its scores.</p>
-          <pre class="code-block-plain">{SUITE_EXAMPLE}</pre>
+          <CodeBlock text={SUITE_EXAMPLE} />
+          <p class="muted">
+            Then <code>evals run suite.py</code> again after a change: the run is compared with the last one and a regression exits 1.
+          </p>
         </EmptyState>
       ) : null}
       {groups.map(([name, list]) => {
