@@ -150,7 +150,9 @@ class Call:
 def start(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...], kwargs: dict[str, Any]
           ) -> Call | None:
     """Start the op's span as a child of the current context; None if tracing failed."""
+    span = None
     try:
+        start_ns = time.monotonic_ns()
         # Name and kind are set at the end with the rest: one attribute update per span.
         span = runtime.tracer.start_span(spec.name)
         inputs: Any = None
@@ -170,10 +172,15 @@ def start(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...], kwargs: dict[st
                 text = (serializer.dumps_inputs(inputs) if isinstance(inputs, Mapping)
                         else serializer.dumps(inputs))
         ctx = trace_api.set_span_in_context(span)
-        return Call(span, Frame(span, spec.kind), ctx, inputs, text, time.monotonic_ns())
+        return Call(span, Frame(span, spec.kind), ctx, inputs, text, start_ns)
     except Exception:
         warn_once("start", "could not start a span for op %r; the call runs untraced",
                   spec.name)
+        if span is not None:
+            try:
+                span.end()  # never leave a started span open
+            except Exception:
+                pass
         return None
 
 

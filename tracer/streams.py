@@ -24,8 +24,8 @@ MAX_KEPT_CHUNKS = 100_000  # LLM streams keep every chunk: usage often arrives l
 class _Recorder:
     """Counts chunks, times the first one and keeps what the output needs."""
 
-    __slots__ = ("call", "chunks", "count", "done", "kept_chars", "runtime", "spec",
-                 "text_only", "ttft_ms")
+    __slots__ = ("call", "chunks", "count", "done", "kept_chars", "recording", "runtime",
+                 "spec", "text_only", "ttft_ms")
 
     def __init__(self, spec: OpSpec, runtime: Runtime, call: Call) -> None:
         self.spec = spec
@@ -37,10 +37,14 @@ class _Recorder:
         self.text_only = True
         self.done = False
         self.ttft_ms: float | None = None
+        # A sampled-out stream is only counted: nothing of it will be exported.
+        self.recording = call.span.is_recording()
 
     def chunk(self, item: Any) -> None:
         try:
             self.count += 1
+            if not self.recording:
+                return
             if self.count == 1 and self.spec.kind == "llm":
                 self.ttft_ms = (time.monotonic_ns() - self.call.start_ns) / 1e6
             if isinstance(item, str):
