@@ -217,6 +217,17 @@ def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject,
     expect(runs.first).to_contain_text("regressed")
     expect(runs.nth(1)).to_contain_text("90.0%")
     shot(page, artifacts_dir, "console-evals")
+
+    # A run's page: its scorer summaries and every row with its scores and trace.
+    runs.first.get_by_role("link", name=seeded.evals.current_run[:12]).click()
+    rows = page.locator("table.run-rows tbody tr")
+    expect(rows).to_have_count(10)
+    expect(page.locator(".card[data-scorer=exact_match]")).to_contain_text("30.0%")
+    expect(rows.locator("td.error-text")).to_have_count(7)  # exact_match failed on 7 rows
+    expect(rows.first.get_by_role("link", name="trace")).to_have_attribute("href", re.compile(r"/traces/[0-9a-f]{32}"))
+    shot(page, artifacts_dir, "console-run")
+    page.go_back()
+    expect(runs).to_have_count(2)
     for run in (seeded.evals.baseline_run, seeded.evals.current_run):
         page.get_by_label(f"Select run {run}").check()
     page.get_by_role("button", name="Compare").click()

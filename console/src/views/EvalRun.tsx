@@ -92,7 +92,7 @@ export function EvalRunView({ project, runId: id, query }: { project: string; ru
                         return <td key={s} title={reason} class={isObj(sc) && sc.passed === false ? "error-text" : ""}>{scoreCell(sc)}</td>;
                       })}
                       <td class="num">{fmtMs(Number(row.latency_ms ?? row.duration_ms ?? NaN))}</td>
-                      <td class="num">{fmtCost(row.cost_usd === undefined ? null : Number(row.cost_usd))}</td>
+                      <td class="num">{fmtCost(row.cost_usd === undefined || row.cost_usd === null ? null : Number(row.cost_usd))}</td>
                       <td>{trace ? <Link href={`/traces/${trace}${pq}`}>trace</Link> : "–"}</td>
                     </tr>
                   );
