@@ -10,9 +10,9 @@ recorded on it (it is what the guardrail is protecting).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,14 +77,33 @@ class GuardrailResult:
 # The text travels to the traced call through this, not as an argument, so the tracer
 # never records the text the guardrail is protecting.
 _CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("spyglass_guardrail_call", default=None)
-_POOL: concurrent.futures.ThreadPoolExecutor | None = None
 
 
-def _pool() -> concurrent.futures.ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="spyglass-guard")
-    return _POOL
+class _SlowCall:
+    """One slow scorer running on its own daemon thread, in the caller's context.
+
+    Daemon threads, not a pool: a scorer that outlives its timeout (a hung HTTP call) can
+    be abandoned without holding up later checks or the interpreter's exit.
+    """
+
+    __slots__ = ("done", "error", "fields", "score", "scorer")
+
+    def __init__(self, scorer: Scorer, fields: Mapping[str, Any]) -> None:
+        self.scorer, self.fields = scorer, fields
+        self.score: Score | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        ctx = contextvars.copy_context()  # the current span and the scorer kind
+        threading.Thread(target=ctx.run, args=(self._run,), daemon=True,
+                         name=f"spyglass-guard-{scorer.name}").start()
+
+    def _run(self) -> None:
+        try:
+            self.score = self.scorer.score(self.fields)
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.done.set()
 
 
 class Guardrail:
@@ -221,20 +240,16 @@ class Guardrail:
             else:
                 slow_fields = self._slow_fields(text, fields, state)
                 with _tracing.scorer_kind("guardrail"):
-                    futures = [
-                        (s, _pool().submit(contextvars.copy_context().run, s.score, slow_fields))
-                        for s in self.slow
-                    ]
+                    calls = [_SlowCall(s, slow_fields) for s in self.slow]
                 deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
-                for s, fut in futures:
+                for call in calls:
                     remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                    try:
-                        state.add(fut.result(timeout=remaining))
-                    except concurrent.futures.TimeoutError:
-                        fut.cancel()
-                        state.error(s, TimeoutError(f"timed out after {self.timeout_s}s"))
-                    except Exception as exc:
-                        state.error(s, exc)
+                    if not call.done.wait(remaining):
+                        state.error(call.scorer, TimeoutError(f"timed out after {self.timeout_s}s"))
+                    elif call.error is not None:
+                        state.error(call.scorer, call.error)
+                    else:
+                        state.add(call.score)  # type: ignore[arg-type]
         return self._result(text, state, t0)
 
     async def _evaluate_async(self, text: str, fields: Mapping[str, Any]) -> GuardrailResult:

@@ -148,6 +148,9 @@ class OpenAIStub:
                 try:
                     answer = stub._answer(self.path, body)
                     if answer.delay_s and stub._stopping.wait(answer.delay_s):
+                        # Stopping: drop the connection so a waiting client fails now
+                        # instead of at its own read timeout.
+                        self.close_connection = True
                         return
                 finally:
                     with stub._lock:
