@@ -66,6 +66,11 @@ def run_bounded(fn: Callable[[], Any], timeout_s: float, what: str) -> bool:
     black-holed, can take the exporter's whole retry budget; a daemon thread lets the
     caller (and the interpreter at exit) move on when the budget is spent.
     """
+    return wait_bounded(start_background(fn, what), timeout_s, what)
+
+
+def start_background(fn: Callable[[], Any], what: str) -> threading.Event:
+    """Run ``fn`` on a daemon thread; the returned event is set when it has finished."""
     done = threading.Event()
 
     def target() -> None:
@@ -76,8 +81,12 @@ def run_bounded(fn: Callable[[], Any], timeout_s: float, what: str) -> bool:
         finally:
             done.set()
 
-    thread = threading.Thread(target=target, name=f"spyglass-{what}", daemon=True)
-    thread.start()
+    threading.Thread(target=target, name=f"spyglass-{what}", daemon=True).start()
+    return done
+
+
+def wait_bounded(done: threading.Event, timeout_s: float, what: str) -> bool:
+    """Wait at most ``timeout_s`` for ``done``; log once when the budget ran out."""
     finished = done.wait(max(timeout_s, 0.0))
     if not finished:
         warn_once(f"timeout:{what}", "%s did not finish within %.1fs; continuing without it",
@@ -168,6 +177,8 @@ def _make_processor(batch: Any) -> Any:
         def __init__(self) -> None:
             self.batch = batch
             self.closed = False
+            self._flush_lock = threading.Lock()
+            self._flushing: threading.Event | None = None
 
         def on_start(self, span: Span, parent_context: Context | None = None) -> None:
             if self.closed:
@@ -193,8 +204,16 @@ def _make_processor(batch: Any) -> Any:
         def force_flush(self, timeout_millis: int = 30_000) -> bool:
             if self.closed:
                 return True
-            return run_bounded(lambda: self.batch.force_flush(timeout_millis),
-                               timeout_millis / 1000, "flush")
+            # With the collector down a flush can outlive its caller's budget; callers
+            # that flush often (per request) join the running one instead of piling up
+            # threads. The running flush keeps exporting while the queue is not empty.
+            with self._flush_lock:
+                pending = self._flushing
+                if pending is None or pending.is_set():
+                    pending = start_background(
+                        lambda: self.batch.force_flush(timeout_millis), "flush")
+                    self._flushing = pending
+            return wait_bounded(pending, timeout_millis / 1000, "flush")
 
     return SpyglassProcessor()
 

@@ -250,3 +250,21 @@ def test_existing_global_provider_is_extended_not_replaced(receiver: Receiver) -
         assert resource[A.SERVICE_NAME] == "app-svc"  # the application's resource is kept
     by_name = {span.name: span for _, span in received}
     assert by_name["app-span"].parent_span_id == by_name["handler"].span_id
+
+
+def test_repeated_flushes_with_a_hanging_collector_do_not_pile_up_threads() -> None:
+    import threading as th
+
+    hole = BlackHole()
+    # Flushes of earlier tests may still be waiting on their own dead collectors.
+    earlier = {t for t in th.enumerate() if t.name == "spyglass-flush"}
+    tracer.init(project="hang", endpoint=hole.url)
+    try:
+        for i in range(20):
+            op(lambda: i)()
+            assert tracer.flush(0.05) is False
+        flushers = [t for t in th.enumerate() if t.name == "spyglass-flush" and t not in earlier]
+        assert len(flushers) == 1
+    finally:
+        tracer.shutdown(0.2)
+        hole.close()
