@@ -47,7 +47,10 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
     if not CHROMIUM.exists():
         pytest.skip(f"Debian chromium is not installed at {CHROMIUM} "
                     "(apt-get install chromium; .ci/run does this)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A loaded CI machine can be slow to answer; a broken page still fails, only later.
+    expect.set_options(timeout=15_000)
 
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as pw:
