@@ -211,7 +211,7 @@ def main() -> None:
                     assert response.status_code == 200 and len(response.json()["spans"]) == 5
                 rows.append(("trace by id (200 ids)", by_id, 50))
                 page = {"project": PROJECT, "limit": 50}
-                rows.append(("trace list, first page", measure(client, "/api/traces", 20, page), 200))
+                rows.append(("trace list, first page", measure(client, "/api/traces", 40, page), 200))
                 rows.append(("trace list, since=-1h", measure(
                     client, "/api/traces", 20, {**page, "since": "-1h"}), 200))
                 rows.append(("trace list, model filter", measure(
@@ -219,9 +219,9 @@ def main() -> None:
                 rows.append(("trace list, q= text search", measure(
                     client, "/api/traces", 5, {**page, "q": "question 123456:"}), None))
                 stats = {"project": PROJECT, "since": "-24h"}
-                rows.append(("stats 24 h", measure(client, "/api/stats", 10, stats), 500))
+                rows.append(("stats 24 h", measure(client, "/api/stats", 20, stats), 500))
                 rows.append(("stats 24 h by model", measure(
-                    client, "/api/stats", 10, {**stats, "group_by": "model"}), 500))
+                    client, "/api/stats", 20, {**stats, "group_by": "model"}), 500))
                 rows.append(("span search, llm, first page", measure(
                     client, "/api/spans", 10, {"project": PROJECT, "kind": "llm"}), None))
                 rows.append(("projects", measure(client, "/api/projects", 10), None))
@@ -232,6 +232,8 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=60)
+        loadavg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"\nload average after the run (1, 5, 15 min): {loadavg}")
         print(f"\n{'query':<32}{'p50 ms':>9}{'p95 ms':>9}{'target':>9}{'target/p95':>12}")
         results = {}
         for label, values, target in rows:
