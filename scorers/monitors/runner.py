@@ -330,11 +330,24 @@ class MonitorRunner:
                 self._queue.task_done()
 
     def _poller(self) -> None:
+        last_error, last_error_at, last_stats_at = "", 0.0, time.monotonic()
         while not self._stop_poll.is_set():
             try:
                 self.poll_once()
+                if last_error:
+                    log.info("monitors: collector reachable again")
+                    last_error = ""
             except MonitorError as exc:
-                log.warning("monitors: %s", exc)
+                # A collector that is down fails every poll: say so when the problem
+                # changes and then once a minute, not every few seconds.
+                now = time.monotonic()
+                if str(exc) != last_error or now - last_error_at > 60:
+                    log.warning("monitors: %s", exc)
+                    last_error, last_error_at = str(exc), now
+            now = time.monotonic()
+            if now - last_stats_at >= 60:
+                last_stats_at = now
+                log.info("monitors: %s", " ".join(f"{k}={v}" for k, v in self.stats.items()))
             self._stop_poll.wait(self.config.poll_interval_s)
 
     def start(self) -> None:
