@@ -92,8 +92,13 @@ def test_dockerfile_copies_only_what_exists(stages: list[list[str]]) -> None:
     copied = " ".join(ln for ln in stages[1] if ln.startswith("COPY"))
     for package in ("tracer", "collector", "scorers", "evals", "console"):
         assert f"{package}/" in copied, package
-    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
-    assert {".venv", "console/node_modules", ".git"} <= set(ignored)
+    ignored = {ln.strip() for ln in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+               if ln.strip() and not ln.startswith("#")}
+    assert {".venv", "console/node_modules", "console/dist", ".git"} <= ignored
+    # Nothing the build copies or the console build needs is ignored.
+    for needed in ("pyproject.toml", "README.md", "console", "console/package.json",
+                   "console/package-lock.json", "console/src", "collector", "tracer"):
+        assert needed not in ignored and needed.split("/")[0] not in ignored, needed
 
 
 def test_container_settings_start_a_collector(compose: dict, tmp_path) -> None:
