@@ -186,9 +186,12 @@ def _exact_wrapper(spec: OpSpec, is_async: bool, traced: Callable[..., Any]
 
 def _wrap(spec: OpSpec) -> Callable[..., Any]:
     fn = spec.fn
-    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+    # A callable object is judged by its __call__ (e.g. a class with ``async def __call__``).
+    call = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else vars(type(fn)).get(
+        "__call__", fn)
+    if any(inspect.isasyncgenfunction(f) or inspect.isgeneratorfunction(f) for f in (fn, call)):
         is_async, traced = False, _call_gen
-    elif inspect.iscoroutinefunction(fn):
+    elif inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call):
         is_async, traced = True, _call_async
     else:
         is_async, traced = False, _call_sync
