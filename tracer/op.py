@@ -187,8 +187,7 @@ def _exact_wrapper(spec: OpSpec, is_async: bool, traced: Callable[..., Any]
 def _wrap(spec: OpSpec) -> Callable[..., Any]:
     fn = spec.fn
     # A callable object is judged by its __call__ (e.g. a class with ``async def __call__``).
-    call = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else vars(type(fn)).get(
-        "__call__", fn)
+    call = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn).__call__
     if any(inspect.isasyncgenfunction(f) or inspect.isgeneratorfunction(f) for f in (fn, call)):
         is_async, traced = False, _call_gen
     elif inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call):
