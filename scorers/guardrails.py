@@ -149,6 +149,7 @@ class Guardrail:
 
     def check(self, text: str, *, raise_on_block: bool = False, **fields: Any) -> GuardrailResult:
         """Check ``text`` (the ``output`` field; other fields by keyword) synchronously."""
+        _require_text(text)
         result = self._run_traced(self._check_op, text, fields)
         if raise_on_block and result.blocked:
             raise GuardrailBlocked(result)
@@ -156,11 +157,14 @@ class Guardrail:
 
     async def acheck(self, text: str, *, raise_on_block: bool = False, **fields: Any) -> GuardrailResult:
         """Check ``text`` without blocking the event loop; slow scorers run concurrently."""
+        _require_text(text)
         call = _Call(text, fields)
         token = _CALL.set(call)
+        parent = _tracing._PARENT.set(_tracing._current_span())
         try:
             await self._acheck_op(scorers=self._names, chars=len(text))
         finally:
+            _tracing._PARENT.reset(parent)
             _CALL.reset(token)
         result = call.take()
         if raise_on_block and result.blocked:
@@ -172,9 +176,13 @@ class Guardrail:
     def _run_traced(self, op: Any, text: str, fields: Mapping[str, Any]) -> GuardrailResult:
         call = _Call(text, fields)
         token = _CALL.set(call)
+        # Remember the caller's span: with tracing off no guardrail span exists, and the
+        # verdict must not be written onto the caller's span instead.
+        parent = _tracing._PARENT.set(_tracing._current_span())
         try:
             op(scorers=self._names, chars=len(text))
         finally:
+            _tracing._PARENT.reset(parent)
             _CALL.reset(token)
         return call.take()
 
@@ -302,6 +310,11 @@ class Guardrail:
             scores=state.scores, failed=failed, errors=state.errors, skipped=state.skipped,
             latency_ms=(time.perf_counter() - t0) * 1000.0,
         )
+
+
+def _require_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"Guardrail.check: text must be a str, got {type(text).__name__}")
 
 
 class _Call:

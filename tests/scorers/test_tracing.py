@@ -144,3 +144,25 @@ def test_without_tracing_scorers_still_work_and_emit_nothing() -> None:
     assert Guardrail([pii()]).check(f"mail {EMAIL}").blocked
     assert exact_match().score(output="a", expected="a").value is True
     assert exporter.get_finished_spans() == ()
+
+
+async def test_untraced_checks_never_write_onto_the_callers_own_span() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    tracer.shutdown()  # Spyglass tracing off; the application has its own OTel span open
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("app").start_as_current_span("app-request"):
+        assert Guardrail([pii()]).check(f"mail {EMAIL}").blocked
+        assert (await Guardrail([pii()]).acheck(f"mail {EMAIL}")).blocked
+        assert exact_match().score(output="a", expected="a").value is True
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "app-request" and dict(span.attributes) == {}
+    provider.shutdown()
+
+
+def test_check_needs_text() -> None:
+    with pytest.raises(TypeError, match="text must be a str, got NoneType"):
+        Guardrail([pii()]).check(None)  # type: ignore[arg-type]
