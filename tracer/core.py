@@ -36,6 +36,17 @@ _EXPLICIT_ATTRS = {
 }
 
 
+def _static_value(value: Any) -> Any:
+    """An ``@op(attributes=...)`` value as a valid OTel attribute (JSON text if need be)."""
+    if isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    from tracer.serialize import Serializer
+
+    return Serializer().dumps(value)
+
+
 def display_name(fn: Callable[..., Any]) -> str:
     """``Class.method`` or ``function``: the qualified name without ``<locals>`` noise."""
     qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
@@ -62,7 +73,7 @@ class OpSpec:
         self.postprocess_output = postprocess_output
         self.capture_inputs = capture_inputs
         self.capture_output = capture_output
-        self.attributes = dict(attributes or {})
+        self.attributes = {str(k): _static_value(v) for k, v in (attributes or {}).items()}
         self.static_attrs = {A.OP_NAME: self.name, A.OP_KIND: kind, **self.attributes}
         try:
             self.signature: inspect.Signature | None = inspect.signature(fn)

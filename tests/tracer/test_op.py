@@ -173,7 +173,8 @@ async def test_async_function_records_output_and_errors(traced: Traced) -> None:
 
 def test_postprocess_hooks_capture_flags_and_static_attributes(traced: Traced) -> None:
     @op(postprocess_inputs=lambda inputs: {"n_docs": len(inputs["docs"])},
-        postprocess_output=lambda out: out.upper(), attributes={"team": "search"})
+        postprocess_output=lambda out: out.upper(),
+        attributes={"team": "search", "limits": {"k": 3}, "stages": ["bm25", "dense"]})
     def rank(docs: list[str]) -> str:
         return docs[0]
 
@@ -187,6 +188,8 @@ def test_postprocess_hooks_capture_flags_and_static_attributes(traced: Traced) -
     assert json_attr(span, A.INPUTS) == {"n_docs": 2}
     assert json_attr(span, A.OUTPUT) == "A"
     assert attrs(span)["team"] == "search"
+    assert json.loads(attrs(span)["limits"]) == {"k": 3}
+    assert list(attrs(span)["stages"]) == ["bm25", "dense"]
     assert A.INPUTS not in attrs(traced.one("private"))
     assert A.OUTPUT not in attrs(traced.one("private"))
     assert "123-45-6789" not in json.dumps(attrs(traced.one("private")))
