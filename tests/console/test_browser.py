@@ -47,6 +47,13 @@ def test_trace_list_filters_narrow_the_table(page: Page, seeded: SeededProject, 
     page.get_by_role("button", name="Clear filters").click()
     expect(rows).to_have_count(4)
 
+    # A value in the table filters by itself when clicked.
+    rows.filter(has_text="carol").get_by_role("button", name="carol").click()
+    expect(rows).to_have_count(1)
+    assert "user_id=carol" in page.url
+    page.get_by_role("button", name="Clear filters").click()
+    expect(rows).to_have_count(4)
+
     page.get_by_label("Status", exact=True).select_option("error")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("alice")
@@ -96,6 +103,8 @@ def test_trace_tree_chat_error_and_keyboard(page: Page, seeded: SeededProject, a
     expect(page.locator(".span-detail .facts")).to_contain_text("90 in")
     shot(page, artifacts_dir, "console-trace")
 
+    expect(page.locator(".span-detail .facts")).to_contain_text("Starts at+42 ms")
+
     # The failing tool shows its error and the exception's stack.
     items.filter(has_text="lookup_weather").click()
     error = page.locator(".span-detail .error-box")
@@ -119,6 +128,11 @@ def test_trace_tree_chat_error_and_keyboard(page: Page, seeded: SeededProject, a
     page.keyboard.press("ArrowRight")
     expect(items).to_have_count(4)
     assert re.search(r"span=[0-9a-f]{16}", page.url)
+
+    # The root's user links to that user's traces.
+    page.locator(".span-detail .facts").get_by_role("link", name="alice").click()
+    expect(page).to_have_url(re.compile(r"/traces\?.*user_id=alice"))
+    expect(trace_rows(page)).to_have_count(2)
 
 
 def test_conversation_with_tool_calls_and_long_text(page: Page, seeded: SeededProject) -> None:

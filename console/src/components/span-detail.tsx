@@ -2,9 +2,10 @@
 // outputs (chat rendered as a conversation), attributes, events and feedback.
 import { useState } from "preact/hooks";
 import { Conversation, extractMessages } from "./chat";
-import { FoldedText, JsonView, KindBadge, Section, StatusBadge, Tags } from "./common";
+import { FoldedText, JsonView, KindBadge, Section, StatusBadge } from "./common";
+import { Link } from "../lib/router";
 import { FeedbackPanel } from "./feedback";
-import { fmtCost, fmtInt, fmtMs, fmtTime, parseJson } from "../lib/format";
+import { fmtCost, fmtInt, fmtMs, fmtTime, parseJson, parseTime } from "../lib/format";
 import type { Span } from "../lib/types";
 
 type Obj = Record<string, unknown>;
@@ -66,7 +67,11 @@ function isEmpty(v: unknown): boolean {
   return p === null || p === undefined || p === "" || (isObj(p) && Object.keys(p).length === 0);
 }
 
-export function SpanDetail({ span, traceId, project }: { span: Span; traceId: string; project: string }) {
+export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Span; traceId: string; project: string; traceStartMs?: number }) {
+  const tracesWhere = (param: string, value: string) =>
+    `/traces?${new URLSearchParams({ ...(project ? { project } : {}), range: "7d", [param]: value })}`;
+  const start = parseTime(span.start_time)?.getTime();
+  const offsetMs = traceStartMs !== undefined && start !== undefined && Number.isFinite(traceStartMs) ? start - traceStartMs : null;
   const attrs = spanAttributes(span);
   const events = spanEvents(span);
   const exceptions = events.filter((e) => e.name === "exception");
@@ -100,9 +105,19 @@ export function SpanDetail({ span, traceId, project }: { span: Span; traceId: st
           </div>
         ) : null}
         {span.cost_usd ? <div><dt>Cost</dt><dd>{fmtCost(span.cost_usd)}</dd></div> : null}
-        {span.user_id ? <div><dt>User</dt><dd>{span.user_id}</dd></div> : null}
-        {span.session_id ? <div><dt>Session</dt><dd>{span.session_id}</dd></div> : null}
-        {span.tags && span.tags.length ? <div><dt>Tags</dt><dd><Tags tags={span.tags} /></dd></div> : null}
+        {offsetMs !== null ? <div><dt>Starts at</dt><dd>+{fmtMs(offsetMs)}</dd></div> : null}
+        {span.user_id ? <div><dt>User</dt><dd><Link href={tracesWhere("user_id", span.user_id)} title="Traces of this user">{span.user_id}</Link></dd></div> : null}
+        {span.session_id ? <div><dt>Session</dt><dd><Link href={tracesWhere("session_id", span.session_id)} title="Traces of this session">{span.session_id}</Link></dd></div> : null}
+        {span.tags && span.tags.length ? (
+          <div>
+            <dt>Tags</dt>
+            <dd class="tags">
+              {span.tags.map((t) => (
+                <Link key={t} href={tracesWhere("tag", t)} class="tag" title="Traces with this tag">{t}</Link>
+              ))}
+            </dd>
+          </div>
+        ) : null}
         <div><dt>Span id</dt><dd><code>{span.span_id}</code></dd></div>
       </dl>
       {!isEmpty(span.metadata) ? (

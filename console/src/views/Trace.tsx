@@ -229,7 +229,7 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
               <p class="muted small keys-hint">Keys: ↑ ↓ move, ← → collapse / expand, Enter toggles.</p>
             </div>
             <div class="detail-pane" id="span-detail">
-              {selected ? <SpanDetail key={selected.span.span_id} span={selected.span} traceId={traceId} project={project} /> : null}
+              {selected ? <SpanDetail key={selected.span.span_id} span={selected.span} traceId={traceId} project={project} traceStartMs={t0} /> : null}
             </div>
           </div>
         </>

@@ -1,6 +1,6 @@
 // Traces: newest first, filtered server-side, paged by keyset cursor.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, StatusBadge, Tags } from "../components/common";
+import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, StatusBadge } from "../components/common";
 import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
 import { useApi } from "../lib/api";
 import { fmtAgo, fmtCost, fmtInt, fmtMs, fmtTime, rangeParams } from "../lib/format";
@@ -13,8 +13,25 @@ const PAGE_SIZE = 50;
 const LIVE_MS = 5000;
 
 function traceModel(t: TraceSummary): string {
-  if (t.models && t.models.length) return t.models.join(", ");
-  return t.model ?? "";
+  return t.model ?? (t.models && t.models.length ? t.models[0] : "");
+}
+
+/** A cell value that narrows the list to it when clicked. */
+function FilterLink({ param, value, cls }: { param: string; value: string | null | undefined; cls?: string }) {
+  if (!value) return null;
+  return (
+    <button
+      type="button"
+      class={`cell-filter ${cls ?? ""}`}
+      title={`Only traces with ${param} = ${value}`}
+      onClick={(e) => {
+        e.stopPropagation();
+        setQuery({ [param]: value });
+      }}
+    >
+      {value}
+    </button>
+  );
 }
 
 function Row({ t, project }: { t: TraceSummary; project: string }) {
@@ -34,10 +51,14 @@ function Row({ t, project }: { t: TraceSummary; project: string }) {
       <td><StatusBadge status={t.status} /></td>
       <td class="num" title={`${fmtInt(t.input_tokens)} in / ${fmtInt(t.output_tokens)} out`}>{tokens ? fmtInt(tokens) : "–"}</td>
       <td class="num">{t.cost_usd ? fmtCost(t.cost_usd) : "–"}</td>
-      <td class="ellipsis" title={traceModel(t)}>{traceModel(t)}</td>
-      <td class="ellipsis" title={t.user_id}>{t.user_id}</td>
-      <td class="ellipsis" title={t.session_id}>{t.session_id}</td>
-      <td><Tags tags={t.tags} /></td>
+      <td class="ellipsis"><FilterLink param="model" value={traceModel(t)} /></td>
+      <td class="ellipsis"><FilterLink param="user_id" value={t.user_id} /></td>
+      <td class="ellipsis"><FilterLink param="session_id" value={t.session_id} /></td>
+      <td class="tags">
+        {(t.tags ?? []).map((tag) => (
+          <FilterLink key={tag} param="tag" value={tag} cls="tag" />
+        ))}
+      </td>
     </tr>
   );
 }
