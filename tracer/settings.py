@@ -107,10 +107,12 @@ def _sample_rate(arg: float | None, env: Mapping[str, str]) -> float:
         rate, source = _float(arg, "sample_rate"), "sample_rate"
     elif (value := _env(env, "SPYGLASS_SAMPLE_RATE")) is not None:
         rate, source = _float(value, "SPYGLASS_SAMPLE_RATE"), "SPYGLASS_SAMPLE_RATE"
-    elif (_env(env, "OTEL_TRACES_SAMPLER") or "").lower() in (
+    elif (sampler := (_env(env, "OTEL_TRACES_SAMPLER") or "").lower()) in (
             "traceidratio", "parentbased_traceidratio") and _env(env, "OTEL_TRACES_SAMPLER_ARG"):
         source = "OTEL_TRACES_SAMPLER_ARG"
         rate = _float(_env(env, source), source)
+    elif sampler in ("always_off", "parentbased_always_off"):
+        return 0.0
     else:
         return 1.0
     if not 0.0 <= rate <= 1.0:

@@ -31,6 +31,9 @@ def test_otel_variables_are_used_when_no_spyglass_ones() -> None:
     assert resolve(env={"OTEL_TRACES_SAMPLER": "always_on",
                         "OTEL_TRACES_SAMPLER_ARG": "0.1"}).sample_rate == 1.0
     assert resolve(env={"OTEL_SDK_DISABLED": "true"}).enabled is False
+    assert resolve(env={"OTEL_TRACES_SAMPLER": "always_off"}).sample_rate == 0.0
+    assert resolve(env={"OTEL_TRACES_SAMPLER": "always_off",
+                        "SPYGLASS_SAMPLE_RATE": "1"}).sample_rate == 1.0
 
 
 def test_spyglass_variables_win_over_otel_ones() -> None:
