@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, overload
@@ -27,6 +28,7 @@ class FunctionScorer(Scorer):
         threshold: float | None = None,
         higher_is_better: bool = True,
         summarize: Callable[[list[Score]], dict[str, Any]] | None = None,
+        cheap: bool | None = None,
     ) -> None:
         super().__init__(name=name or fn.__name__, column_map=column_map, threshold=threshold)
         self.fn = fn
@@ -47,7 +49,10 @@ class FunctionScorer(Scorer):
         self.required = tuple(required)  # type: ignore[misc]
         self.optional = tuple(optional)  # type: ignore[misc]
         self.is_async = inspect.iscoroutinefunction(fn)  # type: ignore[misc]
-        self.cheap = not self.is_async  # type: ignore[misc]
+        # Sync functions are taken as fast pure-Python checks unless declared otherwise
+        # (cheap=False: a sync function doing I/O runs off the event loop, and a
+        # guardrail treats it as a slow check with a timeout).
+        self.cheap = (not self.is_async) if cheap is None else cheap  # type: ignore[misc]
         self.higher_is_better = higher_is_better  # type: ignore[misc]
         self.__doc__ = fn.__doc__
         self.__name__ = fn.__name__
@@ -90,6 +95,8 @@ class FunctionScorer(Scorer):
     async def _ascore(self, **fields: Any) -> Score:
         if self.is_async:
             return self._to_score(await self.fn(**fields))
+        if not self.cheap:
+            return self._to_score(await asyncio.to_thread(self.fn, **fields))
         return self._to_score(self.fn(**fields))
 
     def summarize(self, scores: list[Score]) -> dict[str, Any]:
@@ -105,7 +112,7 @@ def scorer(fn: Callable[..., Any], /) -> FunctionScorer: ...
 def scorer(
     *, name: str | None = None, column_map: Mapping[str, str] | None = None,
     threshold: float | None = None, higher_is_better: bool = True,
-    summarize: Callable[[list[Score]], dict[str, Any]] | None = None,
+    summarize: Callable[[list[Score]], dict[str, Any]] | None = None, cheap: bool | None = None,
 ) -> Callable[[Callable[..., Any]], FunctionScorer]: ...
 
 
@@ -118,6 +125,7 @@ def scorer(
     threshold: float | None = None,
     higher_is_better: bool = True,
     summarize: Callable[[list[Score]], dict[str, Any]] | None = None,
+    cheap: bool | None = None,
 ) -> Any:
     """Turn a function into a scorer: ``@scorer`` or ``@scorer(name=..., threshold=...)``.
 
@@ -131,7 +139,7 @@ def scorer(
     def wrap(f: Callable[..., Any]) -> FunctionScorer:
         return FunctionScorer(
             f, name=name, column_map=column_map, threshold=threshold,
-            higher_is_better=higher_is_better, summarize=summarize,
+            higher_is_better=higher_is_better, summarize=summarize, cheap=cheap,
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -172,3 +172,18 @@ def test_with_name_copies() -> None:
     b = a.with_name("strict")
     assert (a.name, b.name) == ("exact_match", "strict")
     assert b.score(output="x", expected="x").name == "strict"
+
+
+async def test_a_sync_scorer_declared_slow_runs_off_the_event_loop() -> None:
+    import threading
+
+    seen: list[str] = []
+
+    @scorer(cheap=False)
+    def looks_up(output: str) -> bool:
+        seen.append(threading.current_thread().name)
+        return True
+
+    assert not looks_up.cheap and not looks_up.is_async
+    assert (await looks_up.ascore(output="x")).value is True
+    assert seen and seen[0] != threading.current_thread().name
