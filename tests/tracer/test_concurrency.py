@@ -131,3 +131,30 @@ def test_attributes_reach_thread_pool_workers(traced: Traced) -> None:
     with tracer.attributes(user_id="pool-user"), tracer.ThreadPoolExecutor(2) as pool:
         list(pool.map(work, [1, 2]))
     assert [s.attributes[A.USER_ID] for s in traced.by_name("work")] == ["pool-user"] * 2
+
+
+def test_w3c_propagation_joins_a_remote_callers_trace(traced: Traced) -> None:
+    import contextvars
+
+    from opentelemetry import context as otel_context
+    from opentelemetry import propagate
+
+    def remote_service(headers: dict[str, str]) -> int:
+        token = otel_context.attach(propagate.extract(headers))
+        try:
+            return work(41)
+        finally:
+            otel_context.detach(token)
+
+    @op
+    def caller() -> int:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        assert "traceparent" in headers
+        # A fresh, empty context stands in for the other process.
+        return contextvars.Context().run(remote_service, headers)
+
+    assert caller() == 42
+    root, child = traced.one("caller"), traced.one("work")
+    assert child.context.trace_id == root.context.trace_id
+    assert parent_id(child) == root.context.span_id
