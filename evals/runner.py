@@ -253,7 +253,12 @@ class Runner:
         self.on_rows = on_rows
         self.results: list[RowResult] = []
         self.interrupted = False
+        #: Seconds from the first row's start to the last row's end (storing excluded).
+        self.rows_wall_s = 0.0
         self._pending: list[RowResult] = []
+        #: Seconds between stores of finished rows: rarely enough that storing stays cheap,
+        #: often enough that a killed process loses little (Ctrl-C always stores everything).
+        self.flush_interval_s = 1.0
         # The traced function returns only the task's output (the span's output); the full
         # result travels here, so the tracer never serializes it.
         self._done: dict[int, RowResult] = {}
@@ -293,8 +298,10 @@ class Runner:
             loop.add_signal_handler(signal.SIGINT, interrupt)
             installed = True
         flusher = asyncio.create_task(self._flush_periodically()) if self.on_rows else None
+        started = time.monotonic()
         try:
             results = await asyncio.gather(*workers, return_exceptions=True)
+            self.rows_wall_s = time.monotonic() - started
             for r in results:
                 if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
                     raise r
@@ -323,7 +330,7 @@ class Runner:
 
     async def _flush_periodically(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(self.flush_interval_s)
             # A failed periodic store keeps the rows for the final flush, which raises.
             with contextlib.suppress(Exception):
                 await self.flush()

@@ -154,7 +154,8 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         summaries.append(task_success_summary(results, ev.threshold))
         status = "partial" if runner.interrupted else "complete"
         finished = backend.client.finish_run(run_id, {
-            "status": status, "stats": run_stats(results, duration, len(selected)),
+            "status": status,
+            "stats": run_stats(results, duration, len(selected), runner.rows_wall_s),
             "summaries": summaries,
             "baseline_run_id": baseline["run_id"] if baseline else None,
         })

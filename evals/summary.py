@@ -61,8 +61,10 @@ def task_success_summary(results: Sequence[RowResult], threshold: Callable[[str]
                         "timeouts": sum(r.status == "timeout" for r in results)}}
 
 
-def run_stats(results: Sequence[RowResult], duration_s: float, total_rows: int) -> dict[str, Any]:
-    """Rows done/failed, latency p50/p95/mean, token and cost totals, wall time."""
+def run_stats(results: Sequence[RowResult], duration_s: float, total_rows: int,
+              rows_wall_s: float | None = None) -> dict[str, Any]:
+    """Rows done/failed, latency p50/p95/mean, token and cost totals, wall times (of the
+    rows alone, and including storing them)."""
     latencies = [r.latency_ms for r in results if r.attempts]
     costs = [r.cost_usd for r in results if r.cost_usd is not None]
     scorer_costs = [r.scorer_cost_usd for r in results if r.scorer_cost_usd is not None]
@@ -82,5 +84,6 @@ def run_stats(results: Sequence[RowResult], duration_s: float, total_rows: int) 
         "cost_usd": sum(costs) if costs else None,
         "scorer_cost_usd": sum(scorer_costs) if scorer_costs else None,
         "duration_s": duration_s,
+        "rows_wall_s": rows_wall_s,
         "traced_rows": sum(1 for r in results if r.trace_id),
     }

@@ -169,8 +169,7 @@ def setup(url: str, project: str, api_key: str | None, on_problem: Callable[[str
     """Point the tracer at ``url`` for ``project`` and attach the usage processor."""
     # An eval run ends spans far faster than an application: a larger export queue (the
     # SDK's standard variables; the user's own values win) keeps bursts from being dropped.
-    for name, value in (("OTEL_BSP_MAX_QUEUE_SIZE", "32768"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2048"),
-                        ("OTEL_BSP_SCHEDULE_DELAY", "1000")):
+    for name, value in (("OTEL_BSP_MAX_QUEUE_SIZE", "32768"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2048")):
         os.environ.setdefault(name, value)
     try:
         import tracer

@@ -20,8 +20,10 @@ def _jsonl(rows: list[dict]) -> str:
     return "".join(json.dumps(r) + "\n" for r in rows)
 
 
-def test_same_rows_give_same_version_and_diff_by_key(evals_cli) -> None:
-    e = evals_cli
+def test_same_rows_give_same_version_and_diff_by_key(server_evals) -> None:
+    # The in-process store runs the same routes; test_backend.py and the usage test below
+    # push and pull through it.
+    e = server_evals
     e.write("v1.jsonl", _jsonl(V1))
     first = e.run("datasets", "push", "v1.jsonl", "--name", "golden", "--key", "id")
     assert first.returncode == 0, first.stderr

@@ -41,8 +41,9 @@ def _flipped_rows() -> set[int]:
     return {i for i in range(40) if i % 10 in (1, 4, 7)}
 
 
-def test_worse_task_is_a_regression_with_statistics(evals_cli) -> None:
-    e = evals_cli
+def test_worse_task_is_a_regression_with_statistics(server_evals) -> None:
+    # test_example.py walks the same regression through the in-process store.
+    e = server_evals
     e.write("suite.py", REGRESSION_SUITE)
     first = e.run("run", "suite.py", "--json", "first.json")
     assert first.returncode == 0, first.stderr
