@@ -307,3 +307,54 @@ def test_params_grid_makes_one_run_per_combination(embedded_evals) -> None:
     assert versus.returncode == 1, versus.stderr
     comp = json.loads((e.cwd / "versus.json").read_text())["runs"][0]["comparison"]
     assert comp["a"]["run_id"] == runs[1]["run"]["run_id"] and comp["regressed"] == ["big"]
+
+
+PROGRESS_SUITE = """
+    import asyncio
+    from evals import Eval
+
+    async def slow(n: int) -> int:
+        await asyncio.sleep(0.03)
+        return n
+
+    bar = Eval(name="bar", dataset=[{"n": i} for i in range(40)], task=slow, concurrency=2)
+"""
+
+
+def test_progress_bar_only_on_a_terminal(server_evals) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    e = server_evals
+    e.write("suite.py", PROGRESS_SUITE)
+    piped = e.run("run", "suite.py")
+    assert piped.returncode == 0 and "━" not in piped.stderr and "40/40" not in piped.stderr
+
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.Popen([sys.executable, "-m", "evals", "run", "suite.py"], cwd=e.cwd,
+                            env={**e.env, "COLUMNS": "120", "TERM": "xterm"},
+                            stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    proc.communicate(timeout=60)
+    reader.join(timeout=10)
+    os.close(master)
+    shown = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "bar" in shown and "━" in shown and "/40" in shown and "errors" in shown
