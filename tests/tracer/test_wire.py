@@ -120,7 +120,7 @@ def test_collector_down_is_logged_once_not_per_batch(
     try:
         with caplog.at_level(logging.INFO):
             for i in range(3):
-                op(lambda: i)()
+                op(lambda i=i: i)()
                 tracer.flush(5)
     finally:
         tracer.shutdown(1)
@@ -261,7 +261,7 @@ def test_repeated_flushes_with_a_hanging_collector_do_not_pile_up_threads() -> N
     tracer.init(project="hang", endpoint=hole.url)
     try:
         for i in range(20):
-            op(lambda: i)()
+            op(lambda i=i: i)()
             assert tracer.flush(0.05) is False
         flushers = [t for t in th.enumerate() if t.name == "spyglass-flush" and t not in earlier]
         assert len(flushers) == 1
