@@ -50,9 +50,12 @@ def check(config_path: Path) -> None:
 @click.option("--once", is_flag=True, help="Catch up with every new span, score, print stats and exit.")
 @click.option("--start", default=None, help="Where a monitor without saved state starts: now, "
               "beginning, a relative window (-1h) or RFC 3339 [config 'start'; now].")
+@click.option("--trace-project", default=None,
+              help="Trace the monitors' own scorer and judge calls (tokens, cost) into this "
+                   "project on the same collector [config 'trace_project'; off].")
 @click.option("--log-level", default="info", show_default=True)
 def run(config_path: Path, endpoint: str | None, api_key: str | None, once: bool,
-        start: str | None, log_level: str) -> None:
+        start: str | None, trace_project: str | None, log_level: str) -> None:
     """Run the monitors until interrupted (Ctrl-C / SIGTERM stop cleanly)."""
     import os
 
@@ -70,6 +73,12 @@ def run(config_path: Path, endpoint: str | None, api_key: str | None, once: bool
     except MonitorError as exc:
         _fail(str(exc))
         return
+    trace_project = trace_project or config.trace_project
+    if trace_project:
+        import tracer
+
+        # Judge calls then show up as llm spans with their cost, like any other LLM use.
+        tracer.init(project=trace_project, endpoint=runner.endpoint, api_key=api_key or config.api_key)
     if once:
         try:
             stats = runner.run_once()
@@ -78,6 +87,10 @@ def run(config_path: Path, endpoint: str | None, api_key: str | None, once: bool
             return
         finally:
             runner._client.close()
+        if trace_project:
+            import tracer
+
+            tracer.flush()
         click.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
         sys.exit(1 if stats["errors"] else 0)
     done = threading.Event()

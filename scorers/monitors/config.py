@@ -138,6 +138,7 @@ class MonitorsConfig:
     workers: int = 4
     start: str = "now"  # now | beginning | a relative window like -1h | RFC 3339
     state_file: str | None = None
+    trace_project: str | None = None  # trace the monitors' own scorer/judge calls here
 
     def __post_init__(self) -> None:
         if not self.monitors:
@@ -154,7 +155,7 @@ class MonitorsConfig:
 
 
 _TOP_KEYS = {"monitors", "endpoint", "api_key", "poll_interval_s", "page_size", "queue_size",
-             "workers", "start", "state_file"}
+             "workers", "start", "state_file", "trace_project"}
 _MONITOR_KEYS = {"name", "project", "scorers", "filter", "sample_rate", "fields"}
 
 

@@ -331,3 +331,32 @@ def test_cli_runs_until_sigterm_and_stops_cleanly(spyglass_server, project: str,
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "posted=1" in err
+
+
+def test_cli_traces_judge_calls_with_their_cost_when_asked(spyglass_server, project: str,
+                                                           openai_stub: OpenAIStub, tmp_path: Path) -> None:
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", "Have a nice day.")])
+    wait_for_spans(url, project, 1)
+    openai_stub.reply('{"reasoning": "polite", "score": false}', model="gpt-4o-mini", usage=(120, 30))
+    cfg = write(tmp_path, "m.yaml", f"""
+start: beginning
+trace_project: {project}-monitors
+monitors:
+  - name: tox
+    project: {project}
+    scorers:
+      - {{type: llm_judge.toxicity, base_url: "{openai_stub.base_url}", model: gpt-4o-mini, cache: false}}
+""")
+    proc = subprocess.run([sys.executable, "-m", "collector", "monitors", "run", "--config", str(cfg),
+                           "--endpoint", url, "--once"], capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [(f["name"], f["value"], f["source"]) for f in feedback(url, project)] == [
+        ("toxicity", False, "judge")]
+    llm = wait_for_spans(url, f"{project}-monitors", 2)
+    by_kind = {s["kind"]: s for s in llm}
+    assert by_kind["llm"]["model"] == "gpt-4o-mini"
+    assert (by_kind["llm"]["input_tokens"], by_kind["llm"]["output_tokens"]) == (120, 30)
+    assert by_kind["llm"]["cost_usd"] > 0
+    assert by_kind["evaluator"]["name"] == "toxicity"
