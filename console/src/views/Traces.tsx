@@ -54,10 +54,12 @@ function Row({ t, project }: { t: TraceSummary; project: string }) {
       <td class="ellipsis"><FilterLink param="model" value={traceModel(t)} /></td>
       <td class="ellipsis"><FilterLink param="user_id" value={t.user_id} /></td>
       <td class="ellipsis"><FilterLink param="session_id" value={t.session_id} /></td>
-      <td class="tags">
-        {(t.tags ?? []).map((tag) => (
-          <FilterLink key={tag} param="tag" value={tag} cls="tag" />
-        ))}
+      <td>
+        <span class="tags">
+          {(t.tags ?? []).map((tag) => (
+            <FilterLink key={tag} param="tag" value={tag} cls="tag" />
+          ))}
+        </span>
       </td>
     </tr>
   );
