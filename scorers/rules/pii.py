@@ -180,7 +180,10 @@ def numeric_regions(text: str) -> list[tuple[int, int]]:
 DETECTORS: dict[str, Detector] = {
     "email": Detector(
         "EMAIL",
-        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])"),
+        # Bounded like RFC 5321 (64-char local part, 63-char labels) so a long run of
+        # address-like characters cannot make the scan quadratic.
+        re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+                   r"\.[A-Za-z]{2,24}(?![\w-])"),
         needle="@", left=lambda t, i: i > 0 and (t[i - 1].isalnum() or t[i - 1] in "._%+-"),
     ),
     "credit_card": Detector(
