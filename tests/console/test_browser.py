@@ -217,6 +217,8 @@ def test_dashboard_draws_charts_with_the_api_totals(page: Page, seeded: SeededPr
     expect(page.locator("figure[data-chart='Monitor scores (mean)'] .u-legend")).to_contain_text("toxicity")
     shot(page, artifacts_dir, "console-monitoring")
 
+    page.get_by_label("Live refresh").check()
+    assert "live=1" in page.url
     page.get_by_label("Break down by").select_option("model")
     expect(page.locator("figure[data-chart='Spans by model']")).to_be_visible()
     expect(page.locator("figure[data-chart='Spans by model'] .u-legend")).to_contain_text("gpt-4o-mini")

@@ -1,7 +1,7 @@
 // Monitoring: volume, errors, latency percentiles, tokens and cost over time, broken down
 // by model / op / kind; top slow, expensive and failing ops; guardrails and monitor scores.
 // Every number is aggregated by ClickHouse through /api/stats; the page only draws.
-import { useMemo } from "preact/hooks";
+import { useEffect, useMemo } from "preact/hooks";
 import { Chart, type SeriesSpec } from "../components/chart";
 import { EmptyState, ErrorBanner, FirstTraceHelp, Loading } from "../components/common";
 import { RangePicker } from "../components/filters";
@@ -34,6 +34,7 @@ const GROUPS = [
   { id: "kind", label: "kind" },
 ];
 const MAX_GROUPS = 8;
+const LIVE_MS = 30_000;
 
 function points(resp: StatsResponse | undefined): StatsPoint[] {
   const out: StatsPoint[] = [];
@@ -124,6 +125,21 @@ export function MonitoringView({ project, query }: { project: string; query: URL
   const guard = useApi<GuardrailStats>(project ? "/api/console/guardrails" : null, base);
   const scores = useApi<ScoreStats>(project ? "/api/console/scores" : null, base);
 
+  const reloadAll = () => {
+    overall.reload();
+    grouped.reload();
+    byOp.reload();
+    guard.reload();
+    scores.reload();
+  };
+  // Dashboards refresh less often than the trace list: each refresh is several aggregates.
+  const live = query.get("live") === "1";
+  useEffect(() => {
+    if (!live) return;
+    const id = window.setInterval(reloadAll, LIVE_MS);
+    return () => window.clearInterval(id);
+  }, [live]);
+
   const pts = useMemo(() => points(overall.data), [overall.data]);
   const a = useMemo(() => align(pts), [pts]);
   const g = useMemo(() => align(points(grouped.data)), [grouped.data]);
@@ -178,7 +194,11 @@ export function MonitoringView({ project, query }: { project: string; query: URL
         </form>
         <div class="view-actions">
           {overall.data ? <span class="muted small">bucket {overall.data.bucket}</span> : null}
-          <button type="button" class="btn" onClick={() => { overall.reload(); grouped.reload(); byOp.reload(); guard.reload(); scores.reload(); }}>
+          <label class="toggle">
+            <input type="checkbox" checked={live} onChange={(e) => setQuery({ live: (e.target as HTMLInputElement).checked ? "1" : null })} />
+            Live refresh
+          </label>
+          <button type="button" class="btn" onClick={reloadAll}>
             Refresh
           </button>
         </div>
