@@ -302,7 +302,7 @@ def init(
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     with STATE.lock:
-        _close_runtime(settings.flush_timeout_s)
+        _close_runtime(settings.flush_timeout_s, wait=False)
         if not settings.enabled:
             logger.info("spyglass: tracing disabled by configuration; @op passes calls through")
             return settings
@@ -354,10 +354,16 @@ def _is_default_provider(provider: Any) -> bool:
     return type(provider).__name__ in ("ProxyTracerProvider", "NoOpTracerProvider")
 
 
-def _close_runtime(timeout_s: float) -> bool:
+def _close_runtime(timeout_s: float, wait: bool = True) -> bool:
     runtime = STATE.runtime
     STATE.runtime = None
     if runtime is None:
+        return True
+    if not wait:
+        # Re-init must not block on a slow collector: the old processor stops taking
+        # spans now and sends what it holds in the background.
+        runtime.processor.closed = True
+        start_background(runtime.processor.batch.shutdown, "shutdown")
         return True
     import time
 

@@ -268,3 +268,28 @@ def test_repeated_flushes_with_a_hanging_collector_do_not_pile_up_threads() -> N
     finally:
         tracer.shutdown(0.2)
         hole.close()
+
+
+def test_reinit_does_not_wait_for_a_hanging_collector(
+        receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "60")  # each request may hang 60 s
+    hole = BlackHole()
+    try:
+        tracer.init(project="first", endpoint=hole.url, flush_timeout_s=30)
+        op(lambda: 1)()
+        start_flush = threading.Thread(target=tracer.flush, args=(0.2,))
+        start_flush.start()
+        start_flush.join()
+        # The first processor is stuck on the black hole; init returns regardless and the
+        # new configuration works at once.
+        done = threading.Event()
+        threading.Thread(target=lambda: (tracer.init(project="second", endpoint=receiver.url,
+                                                     flush_timeout_s=30),
+                                         done.set()), daemon=True).start()
+        assert done.wait(20), "init blocked on the previous, hanging collector"
+        op(lambda: 2)()
+        assert tracer.flush(10)
+        assert {res[A.PROJECT] for res, _ in receiver.spans()} == {"second"}
+    finally:
+        tracer.shutdown(0.5)
+        hole.close()
