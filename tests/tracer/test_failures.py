@@ -130,3 +130,40 @@ def test_a_failing_tracer_start_runs_the_call_untraced(
 
     assert h(2) == 6
     assert tracer.failure_counts()["start"] >= 1
+
+
+def test_llm_ops_still_trace_when_tracer_llm_cannot_be_imported() -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["tracer.llm"] = None  # makes `from tracer import llm` fail
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        import tracer
+        from tracer import attributes as A
+        from tracer import op
+
+        exporter = InMemorySpanExporter()
+        tracer.init(project="no-llm", exporter=exporter)
+
+        @op(kind="llm")
+        def ask(question):
+            tracer.log_usage(input_tokens=3)
+            return {"usage": {"prompt_tokens": 1}}
+
+        assert ask("q") == {"usage": {"prompt_tokens": 1}}
+        assert ask("q2") == {"usage": {"prompt_tokens": 1}}
+        tracer.flush(5)
+        spans = exporter.get_finished_spans()
+        print(len(spans), spans[0].attributes[A.OP_KIND],
+              spans[0].attributes[A.GEN_AI_USAGE_INPUT_TOKENS],
+              tracer.failure_counts()["llm_import"])
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    # Explicit usage is still recorded; the import failure is logged once.
+    assert result.stdout.split() == ["2", "llm", "3", "1"]
+    assert result.stderr.count("tracer.llm is unavailable") == 1
