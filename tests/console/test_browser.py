@@ -213,6 +213,7 @@ def test_dashboard_draws_charts_with_the_api_totals(page: Page, seeded: SeededPr
     expect(table).to_contain_text("pii_guardrail")
     assert guard["totals"] == {"name": "", "checks": 2, "passed": 1, "failed": 1}
     expect(table.locator("tbody tr").first.locator("td").nth(3)).to_have_text("1")
+    expect(page.locator("figure[data-chart='Guardrail verdicts'] .u-legend")).to_contain_text("blocked")
     expect(page.locator("[data-top='Most expensive ops']")).to_contain_text("chat gpt")
     expect(page.locator("figure[data-chart='Monitor scores (mean)'] .u-legend")).to_contain_text("toxicity")
     shot(page, artifacts_dir, "console-monitoring")

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerHandle, start_server
+from tests.console.seeded_project import SeededProject
 
 
 def test_index_assets_and_client_routes(spyglass_server: ServerHandle, console_dist: Path) -> None:
@@ -92,3 +93,33 @@ def test_aggregates_reject_bad_parameters(spyglass_server: ServerHandle, path: s
     resp = httpx.get(f"{spyglass_server.url}{path}")
     assert resp.status_code == 400
     assert f"'{param}'" in resp.json()["error"]
+
+
+def test_guardrail_and_score_aggregates(seeded: SeededProject) -> None:
+    base = seeded.server.url
+    guard = httpx.get(f"{base}/api/console/guardrails",
+                      params={"project": seeded.name, "since": "-2h", "bucket": "5m"}).json()
+    assert guard["bucket"] == "5m" and guard["bucket_seconds"] == 300
+    assert guard["totals"] == {"name": "", "checks": 2, "passed": 1, "failed": 1}
+    assert guard["guardrails"] == [{"name": "pii_guardrail", "checks": 2, "passed": 1, "failed": 1}]
+    assert len(guard["points"]) in (24, 25)  # every bucket of the range, zero-filled
+    assert sum(p["checks"] for p in guard["points"]) == 2
+    assert [p["actions"] for p in guard["points"] if p["failed"]] == [{"block": 1}]
+
+    scores = httpx.get(f"{base}/api/console/scores",
+                       params={"project": seeded.name, "since": "-1h"}).json()
+    assert scores["sources"] == ["scorer", "judge"]
+    by_name = {s["name"]: s for s in scores["series"]}
+    assert set(by_name) == {"toxicity", "correct"}
+    assert by_name["toxicity"]["count"] == 4
+    assert by_name["toxicity"]["mean"] == pytest.approx(0.25)
+    assert by_name["correct"]["mean"] == pytest.approx(0.5)  # booleans as 0/1: a pass rate
+    assert sum(p["count"] for p in by_name["toxicity"]["points"]) == 4
+    # Human feedback is another source, not counted unless asked for.
+    human = httpx.get(f"{base}/api/console/scores",
+                      params={"project": seeded.name, "since": "-1h", "source": "human"}).json()
+    assert all(s["name"] not in ("toxicity", "correct") for s in human["series"])
+    # Another project sees none of it.
+    other = httpx.get(f"{base}/api/console/guardrails",
+                      params={"project": seeded.evals_project, "since": "-1h"}).json()
+    assert other["totals"]["checks"] == 0

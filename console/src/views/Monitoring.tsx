@@ -149,10 +149,15 @@ export function MonitoringView({ project, query }: { project: string; query: URL
   const guardSeries = useMemo((): SeriesSpec[] => {
     const pts = guard.data?.points ?? [];
     if (!guard.data?.totals.checks) return [];
-    return [
-      { label: "passed", values: pts.map((p) => p.passed), color: "#059669" },
-      { label: "failed", values: pts.map((p) => p.failed), color: "#dc2626" },
-    ];
+    // Failed checks by what the guardrail did; failures without an action stay "failed".
+    const actions = [...new Set(pts.flatMap((p) => Object.keys(p.actions)))].sort();
+    const label: Record<string, string> = { block: "blocked", redact: "redacted", flag: "flagged" };
+    const colors: Record<string, string> = { block: "#dc2626", redact: "#d97706", flag: "#7c3aed" };
+    const series: SeriesSpec[] = [{ label: "passed", values: pts.map((p) => p.passed), color: "#059669" }];
+    for (const a of actions) series.push({ label: label[a] ?? a, values: pts.map((p) => p.actions[a] ?? 0), color: colors[a] });
+    const other = pts.map((p) => p.failed - Object.values(p.actions).reduce((x, y) => x + y, 0));
+    if (other.some((v) => v > 0)) series.push({ label: "failed", values: other, color: "#6b7280" });
+    return series;
   }, [guard.data]);
   const scoreX = useMemo(() => (scores.data?.series[0]?.points ?? []).map((p) => epoch(p.time)), [scores.data]);
   const scoreSeries = useMemo(
