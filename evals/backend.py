@@ -34,7 +34,9 @@ class Backend:
 
     url: str
     client: Client
-    project: str
+    #: The project given (``--project``/``SPYGLASS_PROJECT``), or None: the API key's
+    #: project, else ``default``, as the collector decides.
+    project: str | None
     api_key: str | None
     embedded: bool
 
@@ -45,9 +47,10 @@ def endpoint_from_env() -> str:
             or DEFAULT_ENDPOINT).rstrip("/")
 
 
-def project_from_env(project: str | None = None) -> str:
-    """The project given, else ``SPYGLASS_PROJECT``, else ``default``."""
-    return project or os.environ.get("SPYGLASS_PROJECT") or "default"
+def project_from_env(project: str | None = None) -> str | None:
+    """The project given, else ``SPYGLASS_PROJECT``, else None (the collector then uses the
+    API key's project, or ``default``)."""
+    return project or os.environ.get("SPYGLASS_PROJECT") or None
 
 
 def answers(url: str, timeout_s: float = 1.0) -> bool:

@@ -57,10 +57,12 @@ class Client:
 
     # -- datasets ----------------------------------------------------------------------
 
-    def push_dataset(self, name: str, rows: list[dict[str, Any]], *, project: str,
+    def push_dataset(self, name: str, rows: list[dict[str, Any]], *, project: str | None,
                      key: str | None = None, description: str | None = None) -> dict[str, Any]:
         """Publish rows; the answer's ``created`` is False when they equal the latest."""
-        body: dict[str, Any] = {"name": name, "rows": rows, "project": project}
+        body: dict[str, Any] = {"name": name, "rows": rows}
+        if project:
+            body["project"] = project
         if key:
             body["key"] = key
         if description:

@@ -88,7 +88,7 @@ def resolve_dataset(ev: Eval, suite_dir: Path, backend: Backend) -> Dataset:
 
 
 def resolve_baseline(spec: str | None, ev: Eval, params: dict[str, Any], dataset: Dataset,
-                     backend: Backend) -> dict[str, Any] | None:
+                     backend: Backend, project: str | None) -> dict[str, Any] | None:
     """The run to compare with: by default the last complete run of the same eval with the
     same params on the same dataset version; ``latest`` drops the dataset condition;
     ``none`` compares with nothing; anything else is a run id (or prefix)."""
@@ -96,12 +96,12 @@ def resolve_baseline(spec: str | None, ev: Eval, params: dict[str, Any], dataset
         return None
     client = backend.client
     if spec is None or spec.lower() == "latest":
-        runs = client.list_runs(project=backend.project, eval_name=ev.name, status="complete",
+        runs = client.list_runs(project=project, eval_name=ev.name, status="complete",
                                 params=params, limit=1,
                                 dataset_version_id=dataset.version_id if spec is None else None)
         return runs[0] if runs else None
     try:
-        return client.get_run(spec, project=backend.project, limit=1)["run"]
+        return client.get_run(spec, project=project, limit=1)["run"]
     except ApiError as exc:
         raise EvalConfigError(f"--baseline {spec}: {exc}") from None
 
@@ -118,9 +118,12 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         selected = dataset.head(request.limit) if request.limit is not None else dataset
         for params in ev.param_grid(request.param_overrides):
             plans.append((ev, params, dataset, selected))
+    explicit_baseline = None
+    if request.baseline is not None and request.baseline.lower() not in ("latest", "none"):
+        explicit_baseline = resolve_baseline(request.baseline, request.evals[0], {}, plans[0][2],
+                                             backend, backend.project)
     out: list[EvalRunResult] = []
     for ev, params, dataset, selected in plans:
-        baseline = resolve_baseline(request.baseline, ev, params, dataset, backend)
         options = RunOptions(
             concurrency=request.concurrency or ev.concurrency or DEFAULT_CONCURRENCY,
             timeout_s=request.timeout_s or ev.timeout, retries=ev.retries,
@@ -133,14 +136,20 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             runner.check_binding()
         except TaskBindingError as exc:
             raise EvalConfigError(f"eval {ev.name!r}: {exc}") from None
-        backend.client.create_run({
+        created = backend.client.create_run({
             "run_id": run_id, "project": backend.project, "suite": request.suite_label,
             "eval_name": ev.name, "params": params,
             "dataset": {"name": dataset.name, "version": dataset.version,
                         "version_id": dataset.version_id, "rows": len(dataset)},
             "code": fingerprint, "row_limit": request.limit, "concurrency": options.concurrency,
-            "baseline_run_id": baseline["run_id"] if baseline else None,
         })
+        if explicit_baseline is None:
+            # Looked up after creating the run: its project is the one the collector chose
+            # (the API key's when no project was given); a running run is never a baseline.
+            baseline = resolve_baseline(request.baseline, ev, params, dataset, backend,
+                                        created["project"])
+        else:
+            baseline = explicit_baseline
         started = time.monotonic()
         try:
             results = asyncio.run(runner.run())

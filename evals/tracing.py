@@ -165,7 +165,7 @@ class Tracing:
             log.warning("evals: stopping the tracer failed: %s", exc)
 
 
-def setup(url: str, project: str, api_key: str | None, on_problem: Callable[[str], None]) -> Tracing:
+def setup(url: str, project: str | None, api_key: str | None, on_problem: Callable[[str], None]) -> Tracing:
     """Point the tracer at ``url`` for ``project`` and attach the usage processor."""
     # An eval run ends spans far faster than an application: a larger export queue (the
     # SDK's standard variables; the user's own values win) keeps bursts from being dropped.

@@ -4,8 +4,13 @@ data dir a running collector holds."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
-from tests.conftest import start_server
+import httpx
+
+from tests.conftest import REPO_ROOT, start_server
 
 
 def test_locked_data_dir_is_one_line_exit_2(embedded_evals) -> None:
@@ -38,5 +43,54 @@ def test_embedded_store_says_so_and_keeps_data_between_commands(embedded_evals) 
         served = e.run("datasets", "list", extra_env={"SPYGLASS_ENDPOINT": server.url})
         assert served.returncode == 0 and "kept" in served.stdout
         assert "in-process" not in served.stderr
+    finally:
+        server.stop()
+
+
+def test_api_key_decides_the_project(embedded_evals) -> None:
+    e = embedded_evals
+    keyed_dir = e.cwd / "keyed"
+    made = subprocess.run([sys.executable, "-m", "collector", "keys", "create", "--project", "alpha",
+                           "--data-dir", str(keyed_dir)], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.splitlines()[0].strip()
+    server = start_server(keyed_dir)
+    try:
+        env = {"SPYGLASS_ENDPOINT": server.url, "SPYGLASS_PROJECT": ""}
+        e.write("rows.jsonl", '{"question": "q1"}\n{"question": "q2"}\n')
+        refused = e.run("datasets", "push", "rows.jsonl", "--name", "k", extra_env=env)
+        assert refused.returncode == 2 and "401" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        env["SPYGLASS_API_KEY"] = key
+        pushed = e.run("datasets", "push", "rows.jsonl", "--name", "k", extra_env=env)
+        assert pushed.returncode == 0, pushed.stderr
+        e.write("suite.py", """
+            from evals import Eval, dataset
+            from tracer import op
+
+            @op
+            def echo(question: str) -> str:
+                return question
+
+            k = Eval(name="keyed", dataset=dataset("k:latest"), task=echo)
+        """)
+        ran = e.run("run", "suite.py", "--json", "k.json", extra_env=env)
+        assert ran.returncode == 0, ran.stderr
+        run = json.loads((e.cwd / "k.json").read_text())["runs"][0]
+        assert run["run"]["project"] == "alpha" and run["run"]["dataset"]["version"] == "v1"
+        again = e.run("run", "suite.py", "--json", "k2.json", extra_env=env)
+        comp = json.loads((e.cwd / "k2.json").read_text())["runs"][0]["comparison"]
+        assert again.returncode == 0 and comp["a"]["run_id"] == run["run"]["run_id"]
+        trace_id = run["rows"][0]["trace_id"]
+        headers = {"Authorization": f"Bearer {key}"}
+        deadline = time.monotonic() + 30
+        while True:
+            resp = httpx.get(f"{server.url}/api/traces/{trace_id}", headers=headers)
+            if resp.status_code == 200:
+                break
+            assert time.monotonic() < deadline, resp.text
+            time.sleep(0.2)
+        assert resp.json()["project"] == "alpha"
     finally:
         server.stop()
