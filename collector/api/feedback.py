@@ -14,7 +14,14 @@ from litestar.params import Body, Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.cursor import decode_cursor, encode_cursor
-from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
+from collector.queries.errors import (
+    COMMON_ERRORS,
+    EXCEPTION_HANDLERS,
+    ApiError,
+    BadParameter,
+    NotFound,
+    error_responses,
+)
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.sql import (
     TIME_TYPE,
@@ -156,7 +163,7 @@ class FeedbackController(Controller):
     exception_handlers = EXCEPTION_HANDLERS
     tags = ["feedback"]
 
-    @post("/", sync_to_thread=True, status_code=201)
+    @post("/", sync_to_thread=True, responses=error_responses(400, 401, 403, 404), status_code=201)
     def create_feedback(
         self,
         request: Request[Any, Any, Any],
@@ -199,7 +206,7 @@ class FeedbackController(Controller):
                                {"project": project, "name": item.name, "id": row["id"]})
         return _feedback_of(stored[0])
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
     def list_feedback(
         self,
         request: Request[Any, Any, Any],

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get
 
 from collector.auth import key_project
 from collector.queries.access import storage_of
-from collector.queries.errors import EXCEPTION_HANDLERS
+from collector.queries.errors import EXCEPTION_HANDLERS, error_responses
 from collector.queries.sql import SPANS, Filters, as_int, rfc3339_from_micros
 
 
@@ -36,7 +36,7 @@ class ProjectsController(Controller):
     exception_handlers = EXCEPTION_HANDLERS
     tags = ["projects"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=error_responses(401))
     def list_projects(self, request: Request[Any, Any, Any]) -> Projects:
         """Every project with its span and trace counts and last span start; with an API
         key, only the key's project (listed even before its first span)."""

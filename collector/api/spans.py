@@ -14,7 +14,7 @@ from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.cursor import decode_cursor, encode_cursor
-from collector.queries.errors import EXCEPTION_HANDLERS
+from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.spans import SPAN_SELECT, Span, span_from_row
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_int, rfc3339_from_micros, to_ch_time
@@ -47,7 +47,7 @@ class SpansController(Controller):
     exception_handlers = EXCEPTION_HANDLERS
     tags = ["spans"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
     def search_spans(
         self,
         request: Request[Any, Any, Any],

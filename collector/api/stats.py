@@ -11,7 +11,7 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import EXCEPTION_HANDLERS, BadParameter
+from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS, BadParameter
 from collector.queries.params import TimeRange, parse_choice, parse_duration, parse_range
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
 
@@ -145,7 +145,7 @@ class StatsController(Controller):
     exception_handlers = EXCEPTION_HANDLERS
     tags = ["stats"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
     def stats(
         self,
         request: Request[Any, Any, Any],

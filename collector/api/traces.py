@@ -11,7 +11,12 @@ from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.cursor import decode_cursor, encode_cursor
-from collector.queries.errors import EXCEPTION_HANDLERS, NotFound
+from collector.queries.errors import (
+    COMMON_ERRORS,
+    EXCEPTION_HANDLERS,
+    NotFound,
+    error_responses,
+)
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.spans import SPAN_SELECT, Span, span_from_row
 from collector.queries.sql import as_float, as_int, rfc3339_from_micros
@@ -19,6 +24,7 @@ from collector.queries.trace_list import TraceQuery, find_page, summaries
 from collector.queries.traces import find_trace_spans
 
 STATUSES = ("ok", "error", "unset")
+NOT_FOUND_ERRORS = error_responses(400, 401, 403, 404)
 
 
 class TraceSummary(msgspec.Struct, kw_only=True):
@@ -88,7 +94,7 @@ class TracesController(Controller):
     exception_handlers = EXCEPTION_HANDLERS
     tags = ["traces"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
     def list_traces(
         self,
         request: Request[Any, Any, Any],
@@ -139,7 +145,7 @@ class TracesController(Controller):
             next_cursor = encode_cursor("traces", [last_start, last_id])
         return TraceList(traces=[_summary(r) for r in rows], next_cursor=next_cursor)
 
-    @get("/{trace_id:str}", sync_to_thread=True)
+    @get("/{trace_id:str}", sync_to_thread=True, responses=NOT_FOUND_ERRORS)
     def get_trace(self, request: Request[Any, Any, Any], trace_id: str,
                   project: str | None = None) -> TraceDetail:
         """One trace with all its spans: inputs, outputs, attributes and events parsed from

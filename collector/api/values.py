@@ -9,7 +9,7 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import EXCEPTION_HANDLERS, BadParameter
+from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS, BadParameter
 from collector.queries.params import parse_limit, parse_range
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_int, to_ch_time
 
@@ -47,7 +47,7 @@ class ValuesController(Controller):
     exception_handlers = EXCEPTION_HANDLERS
     tags = ["values"]
 
-    @get("/{field:str}", sync_to_thread=True)
+    @get("/{field:str}", sync_to_thread=True, responses=COMMON_ERRORS)
     def values(
         self,
         request: Request[Any, Any, Any],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 
 class ApiError(Exception):
@@ -57,3 +59,25 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     HTTPException: _http_error,
 }
 """Handlers every query-API controller installs, so errors are JSON ``{"error": ...}``."""
+
+
+class ErrorBody(msgspec.Struct):
+    """The body of every 4xx/5xx answer of the query API."""
+
+    error: str
+
+
+def error_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the error answers a route can give (for ``responses=``)."""
+    meaning = {
+        400: "a parameter or body field is invalid; the message names it",
+        401: "API keys exist and the request has no valid one",
+        403: "the API key belongs to another project than the one asked for",
+        404: "no such trace (in the key's project)",
+    }
+    return {code: ResponseSpec(data_container=ErrorBody, generate_examples=False,
+                               description=meaning[code]) for code in codes}
+
+
+COMMON_ERRORS = error_responses(400, 401, 403)
+"""Errors every query route can answer with."""

@@ -241,6 +241,9 @@ def test_openapi_documents_the_routes(spyglass_server) -> None:
         assert path in schema["paths"], path
     list_op = schema["paths"]["/api/traces"]["get"]
     assert "newest first" in list_op["description"]
+    detail = schema["paths"]["/api/traces/{trace_id}"]["get"]
+    assert {"200", "400", "401", "403", "404"} <= set(detail["responses"])
+    assert "no such trace" in detail["responses"]["404"]["description"]
     assert {p["name"] for p in list_op["parameters"]} >= {
         "project", "since", "until", "name", "kind", "model", "status", "user_id",
         "session_id", "tag", "q", "limit", "cursor"}
