@@ -41,9 +41,9 @@ def console_dist() -> Path:
     return dist
 
 
-# Package scope, not session: a live sync Playwright keeps an asyncio loop marked as running
+# Module scope, not session: a live sync Playwright keeps an asyncio loop marked as running
 # in the main thread, which breaks asyncio.run() in every test collected after tests/console.
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One headless chromium with a fresh profile for the session (skipped without it)."""
     if not CHROMIUM.exists():

@@ -5,6 +5,7 @@ the dashboard."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -35,8 +36,22 @@ def ask(question: str) -> dict:
         "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
     }
 
+@op(kind="llm")
+def plan(question: str) -> dict:
+    # An Anthropic Messages API response that asks for a tool.
+    return {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-3-5-haiku-20241022",
+        "content": [
+            {"type": "text", "text": "Let me look that up."},
+            {"type": "tool_use", "id": "toolu_1", "name": "search_atlas", "input": {"city": "Paris"}},
+        ],
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 30, "output_tokens": 9},
+    }
+
 @op
 def answer(question: str) -> str:
+    plan(question)
     text = ask(question)["choices"][0]["message"]["content"]
     guard.check(text)
     guard.check("call me at alice@example.com")
@@ -70,16 +85,25 @@ def test_readme_tour_in_the_console(page: Page, spyglass_server: ServerHandle, t
     rows = page.locator("table.traces-table tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("answer")
-    expect(rows.first).to_contain_text("gpt-4o-mini")
+    # The list shows one of the trace's models (the API picks any).
+    expect(rows.first).to_contain_text(re.compile(r"gpt-4o-mini|claude-3-5-haiku-20241022"))
     expect(rows.first).to_contain_text("tour-user")
     rows.first.get_by_role("link").click()
 
     items = page.get_by_role("treeitem")
-    expect(items).to_have_count(4)
+    expect(items).to_have_count(5)
     # Each guardrail check shows its verdict in the tree.
     guards = items.filter(has_text="pii_guard")
     expect(guards.nth(0)).to_contain_text("passed")
     expect(guards.nth(1)).to_contain_text("block")
+    # The Anthropic response: its text and its tool call, with the call's input.
+    items.filter(has_text="plan").click()
+    plan_out = page.locator(".span-detail .msg.role-assistant")
+    expect(plan_out).to_contain_text("Let me look that up.")
+    expect(plan_out.locator(".tool-call")).to_contain_text("calls search_atlas")
+    expect(plan_out.locator(".tool-call")).to_contain_text('"city": "Paris"')
+    expect(page.locator(".span-detail .facts")).to_contain_text("claude-3-5-haiku-20241022")
+
     items.filter(has_text="ask").click()
     detail = page.locator(".span-detail")
     expect(detail.locator(".msg.role-assistant")).to_contain_text("Paris.")
