@@ -42,7 +42,8 @@ def console_dist() -> Path:
 
 
 # Module scope, not session: a live sync Playwright keeps an asyncio loop marked as running
-# in the main thread, which breaks asyncio.run() in every test collected after tests/console.
+# in the main thread, which breaks asyncio.run() in every later test (package scope does
+# not help: tests/ folders are not packages, so it acts as session scope).
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One headless chromium with a fresh profile for the session (skipped without it)."""
