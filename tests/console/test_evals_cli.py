@@ -64,6 +64,15 @@ def test_cli_runs_compared_in_the_console(page: Page, spyglass_server: ServerHan
     expect(runs).to_have_count(2)
     expect(runs.nth(1)).to_contain_text("100.0%")  # the good run's exact_match
     expect(runs.first).to_contain_text("50.0%")
+    # The runner's run stats: outcome counts and latency percentiles.
+    expect(runs.first.locator("td").nth(6)).to_contain_text(" / ")
+    runs.first.locator("td").nth(1).get_by_role("link").click()
+    facts = page.locator(".trace-head .facts")
+    expect(facts).to_contain_text("12 ok")
+    expect(facts).to_contain_text("p50")
+    expect(page.locator("table.run-rows tbody tr")).to_have_count(12)
+    page.go_back()
+
     # The newest run carries its verdict against the baseline; it links to the comparison.
     runs.first.get_by_role("link", name="regressed").click()
     expect(page).to_have_url(re.compile(r"/evals/compare\?a=[0-9a-f]{32}&b=[0-9a-f]{32}"))

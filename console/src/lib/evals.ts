@@ -164,3 +164,33 @@ export function comparedRows(c: Obj): ComparedRow[] {
     };
   });
 }
+
+export interface RunStats {
+  ok: number | null;
+  errors: number | null;
+  timeouts: number | null;
+  p50: number | null;
+  p95: number | null;
+  tokens: number | null;
+  cost: number | null;
+  scorerCost: number | null;
+  durationS: number | null;
+}
+
+/** The run-level stats `evals run` stores (latency percentiles, tokens, cost, outcome counts). */
+export function runStats(r: Obj): RunStats {
+  const st = isObj(r.stats) ? r.stats : {};
+  const lat = isObj(st.latency_ms) ? st.latency_ms : {};
+  const tok = isObj(st.tokens) ? st.tokens : {};
+  return {
+    ok: numOrNull(st.ok),
+    errors: numOrNull(st.errors),
+    timeouts: numOrNull(st.timeouts),
+    p50: numOrNull(lat.p50),
+    p95: numOrNull(lat.p95),
+    tokens: numOrNull(tok.total),
+    cost: numOrNull(st.cost_usd),
+    scorerCost: numOrNull(st.scorer_cost_usd),
+    durationS: numOrNull(st.duration_s),
+  };
+}

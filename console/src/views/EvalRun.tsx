@@ -3,8 +3,8 @@
 import { ErrorBanner, Loading, OffsetPager, Value } from "../components/common";
 import { fmtScore, ScoreWithCI } from "../components/scores";
 import { useApi } from "../lib/api";
-import { isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
-import { fmtCost, fmtMs, fmtTime } from "../lib/format";
+import { isObj, runDataset, runEval, runId, runStarted, runStats, runSummaries, type Obj } from "../lib/evals";
+import { fmtCost, fmtInt, fmtMs, fmtTime } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
 import { fmtParams } from "./Evals";
 
@@ -27,6 +27,7 @@ export function EvalRunView({ project, runId: id, query }: { project: string; ru
   const run = useApi<Obj>(`/api/evals/runs/${encodeURIComponent(id)}`, { project: project || undefined, limit: ROWS_PAGE, offset });
   const r = (run.data && isObj(run.data.run) ? { ...run.data, ...(run.data.run as Obj) } : run.data) as Obj | undefined;
   const rows = (r?.rows ?? r?.results ?? []) as Obj[];
+  const st = runStats(r ?? {});
   const scoresOf = (row: Obj): Record<string, unknown> => {
     // The API lists a row's scores as [{scorer, value, passed, reason}].
     if (Array.isArray(row.scores)) return Object.fromEntries((row.scores as Obj[]).map((s) => [String(s.scorer), s]));
@@ -55,6 +56,11 @@ export function EvalRunView({ project, runId: id, query }: { project: string; ru
               {isObj(r.code) && r.code.git_commit ? <div><dt>Code</dt><dd><code>{String(r.code.git_commit).slice(0, 12)}</code>{r.code.git_dirty ? " (dirty)" : ""}</dd></div> : null}
               <div><dt>Rows</dt><dd>{String(r.rows_total ?? rows.length)}</dd></div>
               {r.status ? <div><dt>Status</dt><dd>{String(r.status)}</dd></div> : null}
+              {st.ok !== null ? <div><dt>Outcome</dt><dd>{st.ok} ok{st.errors ? <span class="error-text"> · {st.errors} errors</span> : null}{st.timeouts ? <span class="error-text"> · {st.timeouts} timeouts</span> : null}</dd></div> : null}
+              {st.p50 !== null ? <div><dt>Latency</dt><dd>p50 {fmtMs(st.p50)} · p95 {fmtMs(st.p95)}</dd></div> : null}
+              {st.tokens ? <div><dt>Tokens</dt><dd>{fmtInt(st.tokens)}</dd></div> : null}
+              {st.cost !== null || st.scorerCost !== null ? <div><dt>Cost</dt><dd>{fmtCost(st.cost)}{st.scorerCost ? ` (+ ${fmtCost(st.scorerCost)} scoring)` : ""}</dd></div> : null}
+              {st.durationS !== null ? <div><dt>Took</dt><dd>{fmtMs(st.durationS * 1000)}</dd></div> : null}
             </dl>
           </div>
           <div class="cards">

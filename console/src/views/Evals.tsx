@@ -3,9 +3,9 @@ import { useMemo, useState } from "preact/hooks";
 import { CodeBlock, EmptyState, ErrorBanner, Loading } from "../components/common";
 import { ScoreWithCI } from "../components/scores";
 import { useApi } from "../lib/api";
-import { isObj, runDataset, runEval, runId, runStarted, runSummaries, type Obj } from "../lib/evals";
+import { isObj, runDataset, runEval, runId, runStarted, runStats, runSummaries, type Obj } from "../lib/evals";
 import { VerdictBadge } from "../components/scores";
-import { fmtTime } from "../lib/format";
+import { fmtCost, fmtMs, fmtTime } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 
 const SUITE_EXAMPLE = `from evals import Eval, dataset
@@ -92,6 +92,8 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                     <th>Dataset</th>
                     <th>Params</th>
                     <th class="num">Rows</th>
+                    <th class="num">Latency p50 / p95</th>
+                    <th class="num">Cost</th>
                     <th>vs baseline</th>
                     {scorers.map((s) => (
                       <th key={s}>{s}</th>
@@ -115,6 +117,8 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                         <td class="ellipsis wide" title={runDataset(r)}>{runDataset(r)}</td>
                         <td class="ellipsis wide" title={fmtParams(r.params)}>{fmtParams(r.params)}</td>
                         <td class="num">{isObj(r.dataset) ? String(r.dataset.rows ?? "") : ""}</td>
+                        <td class="num">{runStats(r).p50 === null ? "–" : `${fmtMs(runStats(r).p50)} / ${fmtMs(runStats(r).p95)}`}</td>
+                        <td class="num">{fmtCost(runStats(r).cost)}</td>
                         <td>{baselineCell(r, q)}</td>
                         {scorers.map((s) => {
                           const sum = sums.find((x) => x.scorer === s);
