@@ -42,6 +42,8 @@ _PRIMITIVES = (str, int, float, bool, type(None))
 # One encoder for every call: json.dumps(..., ensure_ascii=False) builds a new one each time.
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _SECRET_CACHE_MAX = 4_096
+_quote = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept as is
+_REDACTED_JSON = ": " + _quote(REDACTED)
 
 
 class PartialText(str):
@@ -188,34 +190,39 @@ class Serializer:
         return text
 
     def dumps_inputs(self, inputs: Mapping[str, Any]) -> str:
-        """JSON object of bound arguments: each argument capped and redacted on its own."""
-        out: dict[str, Any] = {}
+        """JSON object of bound arguments: each argument capped and redacted on its own.
+
+        Built from per-argument JSON texts so each value is encoded once, with a direct
+        path for the plain strings and numbers most calls pass.
+        """
+        parts: list[str] = []
         max_chars = self.max_chars
         for name, value in inputs.items():
+            key = _quote(name if type(name) is str else str(name))
             if self.is_secret(name):
-                out[name] = REDACTED
+                parts.append(key + _REDACTED_JSON)
                 continue
             kind = type(value)
             if kind is str:
-                out[name] = value if len(value) <= max_chars else truncate(value, max_chars)
-                continue
-            if kind is int or kind is bool or value is None:
-                out[name] = value
-                continue
-            converted = self.jsonable(value)
-            if not isinstance(converted, _PRIMITIVES):
+                text = _quote(value if len(value) <= max_chars else truncate(value, max_chars))
+            elif kind is int:
+                text = int.__repr__(value)
+            elif kind is bool:
+                text = "true" if value else "false"
+            elif value is None:
+                text = "null"
+            else:
                 try:
-                    text = _encode(converted)
+                    text = _encode(self.jsonable(value))
                 except Exception:
-                    text = json.dumps(repr(type(value)))
-                if len(text) > self.max_chars + 64:
-                    converted = truncate(text, self.max_chars)
-            out[name] = converted
-        try:
-            return _encode(out)
-        except Exception:
-            warn_once("dumps_inputs", "could not encode inputs as JSON")
-            return "{}"
+                    warn_once("dumps_inputs", "could not encode a %s argument as JSON",
+                              kind.__name__)
+                    text = _quote(f"<unserializable {kind.__name__}>")
+                if len(text) > max_chars + 64:
+                    # Many small parts can add up past the cap; keep the start as a string.
+                    text = _quote(truncate(text, max_chars))
+            parts.append(key + ": " + text)
+        return "{" + ", ".join(parts) + "}"
 
 
 _NOTHING = object()
