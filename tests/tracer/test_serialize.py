@@ -156,3 +156,11 @@ def test_op_inputs_and_outputs_use_the_serializer(traced: Traced) -> None:
 @pytest.mark.parametrize("value", [object(), lambda: 1, type, iter([1]), {1, "a"}])
 def test_anything_serializes_to_valid_json(value: object) -> None:
     json.loads(Serializer().dumps(value))
+
+
+def test_inputs_json_escapes_every_string_correctly() -> None:
+    inputs = {"naïve": 'é\n"quoted"\t\\', "emoji": "🚀", 'we"ird': None, "flag": False,
+              "n": -7, "x": 1.5, "big": 10**30, "nested": {"k": ["\u0000", "ü"]}}
+    text = Serializer().dumps_inputs(inputs)
+    assert json.loads(text) == inputs
+    assert "🚀" in text  # non-ASCII kept readable, not \\u-escaped
