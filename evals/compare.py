@@ -87,6 +87,11 @@ def _scorer_specs(a: RunData, b: RunData) -> list[dict[str, Any]]:
     return list(specs.values())
 
 
+def _scorer_names(data: RunData) -> set[str]:
+    names = {s["scorer"] for s in data.summaries} | {s["scorer"] for s in data.scores if s.get("scorer")}
+    return names | {TASK_SUCCESS}
+
+
 def _brief(run: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("run_id", "eval_name", "suite", "status", "params", "dataset", "started_at", "ended_at", "code")
     return {k: run.get(k) for k in keys if k in run}
@@ -101,8 +106,14 @@ def compare_runs(a: RunData, b: RunData, *, row_limit: int = 200) -> dict[str, A
     scorers whose verdict flipped, pass -> fail flips first.
     """
     results: list[dict[str, Any]] = []
+    in_a, in_b = _scorer_names(a), _scorer_names(b)
     for spec in _scorer_specs(a, b):
         name, kind = spec["scorer"], spec["kind"]
+        if name not in in_a or name not in in_b:
+            # A scorer added or removed between the runs has nothing to pair with.
+            results.append({"scorer": name, **stats.compare_metric(kind, {}, {}),
+                            "note": "only in the baseline run" if name in in_a else "only in the current run"})
+            continue
         result = stats.compare_metric(
             kind, _row_values(kind, a, name), _row_values(kind, b, name),
             higher_is_better=bool(spec.get("higher_is_better", True)),

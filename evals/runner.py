@@ -240,6 +240,7 @@ class Runner:
         tracing: Tracing,
         options: RunOptions,
         on_rows: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+        dataset_label: str | None = None,
     ) -> None:
         self.eval_name = eval_name
         self.task = task
@@ -247,6 +248,8 @@ class Runner:
         self.scorers = scorers
         self.binder = TaskBinder(task, params)
         self.dataset = dataset
+        #: ``name:vN`` of the dataset the rows come from (``--limit`` runs take a prefix).
+        self.dataset_label = dataset_label or dataset.label
         self.run_id = run_id
         self.tracing = tracing
         self.options = options
@@ -343,7 +346,7 @@ class Runner:
     async def _evaluate_row_inner(self, row_index: int, row: dict[str, Any]) -> RowResult:
         trace_int, trace_hex, span_hex = Tracing.current_ids()
         Tracing.annotate({A.EVAL_RUN_ID: self.run_id, A.EVAL_NAME: self.eval_name,
-                          A.EVAL_ROW_INDEX: row_index, A.EVAL_DATASET: self.dataset.label})
+                          A.EVAL_ROW_INDEX: row_index, A.EVAL_DATASET: self.dataset_label})
         result = RowResult(index=row_index, row_id=self.dataset.row_ids[row_index], row=row,
                            trace_id=trace_hex, span_id=span_hex, started_at=_now())
         try:

@@ -131,7 +131,8 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         run_id = uuid.uuid4().hex
         runner = Runner(eval_name=ev.name, task=ev.task, scorers=ev.scorers, params=params,
                         dataset=selected, run_id=run_id, tracing=tracing, options=options,
-                        on_rows=lambda rows, rid=run_id: asyncio.to_thread(backend.client.add_rows, rid, rows))
+                        on_rows=lambda rows, rid=run_id: asyncio.to_thread(backend.client.add_rows, rid, rows),
+                        dataset_label=dataset.label)
         try:
             runner.check_binding()
         except TaskBindingError as exc:

@@ -81,3 +81,16 @@ def test_compare_runs_pairs_by_row_id_and_counts_failed_tasks_as_fails() -> None
     success = next(s for s in result["scorers"] if s["scorer"] == TASK_SUCCESS)
     assert success["current"]["mean"] == 2 / 3
     assert result["rows"][0]["row_id"] == "r1" and result["rows"][0]["b"]["error"] == "boom"
+
+
+def test_a_scorer_in_one_run_only_is_not_compared() -> None:
+    rows = [{"row_id": "r0", "row_index": 0, "status": "ok"}]
+    a = RunData(run={"run_id": "a"}, rows=rows,
+                scores=[{"row_id": "r0", "scorer": "old", "value": True, "passed": True}])
+    b = RunData(run={"run_id": "b"}, rows=rows,
+                scores=[{"row_id": "r0", "scorer": "new", "value": 0.5, "passed": None}])
+    result = compare_runs(a, b)
+    by_name = {s["scorer"]: s for s in result["scorers"]}
+    assert by_name["old"]["verdict"] == "n/a" and by_name["old"]["note"] == "only in the baseline run"
+    assert by_name["new"]["verdict"] == "n/a" and by_name["new"]["note"] == "only in the current run"
+    assert result["verdict"] == "unchanged"
