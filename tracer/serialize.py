@@ -46,6 +46,19 @@ _quote = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept
 _REDACTED_JSON = ": " + _quote(REDACTED)
 
 
+def utf8_safe(text: str) -> str:
+    """``text`` unless it holds lone surrogates (e.g. from ``surrogateescape``), which
+    protobuf cannot encode and which would make the whole export batch fail; those are
+    written as ``\\udcxx`` escapes."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class PartialText(str):
     """Text of which only a prefix was kept (a long stream): ``total_len`` is the length
     of the whole, so the truncation marker can say how much was really dropped."""
@@ -179,8 +192,8 @@ class Serializer:
         """JSON text of ``value`` no longer than about the per-value cap."""
         try:
             if isinstance(value, str):
-                return _encode(truncate(value, self.max_chars))
-            text = _encode(self.jsonable(value))
+                return utf8_safe(_encode(truncate(value, self.max_chars)))
+            text = utf8_safe(_encode(self.jsonable(value)))
         except Exception:
             warn_once("dumps", "could not encode a %s value as JSON", type(value).__name__)
             return json.dumps(f"<unserializable {type(value).__name__}>")
@@ -222,7 +235,7 @@ class Serializer:
                     # Many small parts can add up past the cap; keep the start as a string.
                     text = _quote(truncate(text, max_chars))
             parts.append(key + ": " + text)
-        return "{" + ", ".join(parts) + "}"
+        return utf8_safe("{" + ", ".join(parts) + "}")
 
 
 _NOTHING = object()

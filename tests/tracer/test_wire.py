@@ -293,3 +293,17 @@ def test_reinit_does_not_wait_for_a_hanging_collector(
     finally:
         tracer.shutdown(0.5)
         hole.close()
+
+
+def test_undecodable_text_does_not_break_the_export(wired: Receiver) -> None:
+    @op
+    def read_name(raw: str) -> str:
+        return raw
+
+    broken = b"caf\xe9".decode("utf-8", "surrogateescape")  # a lone surrogate inside
+    assert read_name(broken) == broken
+    assert tracer.flush(10)
+    wired.wait_for("/v1/traces")
+    (_, span), = wired.spans()
+    # Written as a JSON \\u escape: valid UTF-8 on the wire, the same text once decoded.
+    assert span_attrs(span)[A.INPUTS] == '{"raw": "caf\\udce9"}'
