@@ -69,7 +69,8 @@ def to_junit(results: Sequence[EvalRunResult]) -> ET.ElementTree:
             if value is not None:
                 ET.SubElement(props, "property", name=name, value=str(value))
         counts = {"tests": 0, "failures": 0, "errors": 0}
-        scorer_names = [s["scorer"] for s in r.summaries if s["scorer"] != "task_success"]
+        # Without scorers each row is still one case: did the task run?
+        scorer_names = [s["scorer"] for s in r.summaries if s["scorer"] != "task_success"] or ["task"]
         for row in r.results:
             by_name = {s.scorer: s for s in row.scores}
             for scorer in scorer_names:
@@ -81,6 +82,8 @@ def to_junit(results: Sequence[EvalRunResult]) -> ET.ElementTree:
                     counts["errors"] += 1
                     ET.SubElement(case, "error", type=row.error_type or row.status,
                                   message=row.error or row.status).text = row.error
+                elif scorer == "task" and not row.scores:
+                    ET.SubElement(case, "system-out").text = f"output = {row.output!r}"[:1000]
                 elif score is None or score.error:
                     counts["errors"] += 1
                     message = score.error if score else "no score"

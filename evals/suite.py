@@ -97,7 +97,6 @@ class Eval:
         concurrency: int | None = None,
         retries: int = 2,
         retry_on: Sequence[type[BaseException]] = (),
-        description: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise EvalConfigError(f"Eval name {name!r} must be 1-200 letters, digits, '.', '_' or '-'")
@@ -107,7 +106,6 @@ class Eval:
         self.task = task
         self.dataset = dataset
         self.key = key
-        self.description = description
         self.scorers = [_as_scorer(s, name) for s in scorers]
         names = [s.name for s in self.scorers]
         for n in names:

@@ -132,9 +132,13 @@ def publish(storage: Any, project: str, name: str, rows: list[dict[str, Any]],
         versions = versions_of(storage, project, name)
         if versions and versions[-1]["version_id"] == vid and (versions[-1]["key"] or None) == key:
             return versions[-1], False
-        known = {r["row_hash"] for r in storage.query(
-            "SELECT DISTINCT row_hash FROM dataset_rows WHERE row_hash IN {h:Array(String)}",
-            {"h": sorted(set(hashes))})}
+        distinct = sorted(set(hashes))
+        known: set[str] = set()
+        # Chunked: one parameter holding a million hashes would be a 60+ MB query.
+        for start in range(0, len(distinct), 10_000):
+            known.update(r["row_hash"] for r in storage.query(
+                "SELECT DISTINCT row_hash FROM dataset_rows WHERE row_hash IN {h:Array(String)}",
+                {"h": distinct[start:start + 10_000]}))
         fresh: dict[str, str] = {}
         for row, digest in zip(rows, hashes, strict=True):
             if digest not in known and digest not in fresh:
