@@ -56,7 +56,8 @@ def write_json(path: Path, results: Sequence[EvalRunResult], *, suite: str, exit
 def to_junit(results: Sequence[EvalRunResult]) -> ET.ElementTree:
     """A ``<testsuites>`` tree: per run a ``<testsuite>``; per row × scorer a
     ``<testcase>`` (``<failure>`` when the score failed, ``<error>`` when the task or the
-    scorer raised); per compared scorer a ``compare::NAME`` case failing on regression."""
+    scorer raised); ``row-N::task`` per row when the eval has no scorers; per compared
+    scorer a ``compare::NAME`` case failing on regression."""
     root = ET.Element("testsuites", name="evals")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for r in results:
