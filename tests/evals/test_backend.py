@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 import httpx
 
@@ -75,8 +76,11 @@ def test_api_key_decides_the_project(embedded_evals) -> None:
 
             k = Eval(name="keyed", dataset=dataset("k:latest"), task=echo)
         """)
-        ran = e.run("run", "suite.py", "--json", "k.json", extra_env=env)
+        ran = e.run("run", "suite.py", "--json", "k.json", "--junit", "k.xml", extra_env=env)
         assert ran.returncode == 0, ran.stderr
+        cases = [c.get("name") for c in ET.parse(e.cwd / "k.xml").getroot().iter("testcase")
+                 if c.get("classname") == "keyed"]
+        assert cases == ["row-0::task", "row-1::task"]  # no scorers: one case per row
         run = json.loads((e.cwd / "k.json").read_text())["runs"][0]
         assert run["run"]["project"] == "alpha" and run["run"]["dataset"]["version"] == "v1"
         again = e.run("run", "suite.py", "--json", "k2.json", extra_env=env)
