@@ -16,12 +16,15 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import re
 import secrets
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -35,6 +38,13 @@ KEY_PROJECT_STATE = "spyglass_key_project"
 
 PROTECTED_PREFIXES = ("/v1/", "/api/")
 """Paths that need a key once keys exist; /healthz, /schema and the console stay public."""
+
+ADMIN_PREFIX = "/api/admin/"
+"""Key management over HTTP: needs the admin token, from a loopback client; never a key."""
+ADMIN_HEADER = "x-spyglass-admin-token"
+ADMIN_TOKEN_FILE = "admin.token"
+"""File in a chDB data directory holding the running collector's admin token (mode 0600):
+whoever may read the data directory may manage keys, and nobody else."""
 
 _KEY_RE = re.compile(r"^sg_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})$")
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -149,6 +159,16 @@ def _rfc3339(ch_time: str) -> str:
     return ch_time.replace(" ", "T") + "Z"
 
 
+_CACHES: weakref.WeakSet[KeyCache] = weakref.WeakSet()
+
+
+def invalidate_key_caches() -> None:
+    """Make every key cache of this process re-read the keys table on next use (after a
+    key is created or revoked through the admin routes, so it applies at once)."""
+    for cache in list(_CACHES):
+        cache.invalidate()
+
+
 class KeyCache:
     """The active keys, re-read from storage at most every :data:`REFRESH_SECONDS` (and at
     most once a second when an unknown key id shows up, so a new key works at once)."""
@@ -159,6 +179,12 @@ class KeyCache:
         self._keys: dict[str, tuple[str, str]] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
+        _CACHES.add(self)
+
+    def invalidate(self) -> None:
+        """Forget the cached keys."""
+        with self._lock:
+            self._loaded_at = float("-inf")
 
     def _refresh(self, max_age: float) -> None:
         with self._lock:
@@ -228,16 +254,58 @@ async def _deny(scope: Scope, send: Send, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == wanted:
+            return value.decode("latin-1").strip()
+    return None
+
+
+def write_admin_token(data_dir: Path) -> str | None:
+    """A fresh admin token, written to ``data_dir/admin.token`` readable by its owner only;
+    None (and a warning) when the file cannot be written."""
+    token = secrets.token_urlsafe(32)
+    path = Path(data_dir) / ADMIN_TOKEN_FILE
+    try:
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(token + "\n")
+    except OSError as exc:
+        log.warning("cannot write %s (%s): `spyglass keys` cannot reach this running "
+                    "collector; stop it to manage keys", path, exc)
+        return None
+    return token
+
+
+def read_admin_token(data_dir: Path) -> str | None:
+    """The running collector's admin token from its data directory, if there is one."""
+    try:
+        return (Path(data_dir) / ADMIN_TOKEN_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
 class AuthMiddleware(ASGIMiddleware):
-    """Requires a valid key on ``/v1/*`` and ``/api/*`` whenever any key is active."""
+    """Requires a valid key on ``/v1/*`` and ``/api/*`` whenever any key is active, and the
+    admin token on ``/api/admin/*`` always.
+
+    With embedded storage (chDB, one process per data directory) the admin token is
+    written to the data directory, so ``spyglass keys`` can manage keys through the running
+    collector; with a ClickHouse server the CLI writes the keys table itself."""
 
     def __init__(self, storage: Any, refresh_seconds: float = REFRESH_SECONDS) -> None:
         self.cache = KeyCache(KeyStore(storage), refresh_seconds)
+        data_dir = getattr(storage, "data_dir", None)
+        self.admin_token = write_admin_token(data_dir) if data_dir is not None else None
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Pass public paths; check the bearer key on protected ones."""
+        """Pass public paths; check the admin token or the bearer key on protected ones."""
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIXES):
             await next_app(scope, receive, send)
+            return
+        if scope["path"].startswith(ADMIN_PREFIX):
+            await self._admin(scope, receive, send, next_app)
             return
         if not await anyio.to_thread.run_sync(self.cache.any_active):
             await next_app(scope, receive, send)
@@ -252,6 +320,16 @@ class AuthMiddleware(ASGIMiddleware):
             await _deny(scope, send, "invalid or revoked API key")
             return
         scope.setdefault("state", {})[KEY_PROJECT_STATE] = project
+        await next_app(scope, receive, send)
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        client = (scope.get("client") or ("",))[0]
+        given = _header(scope, ADMIN_HEADER.encode())
+        if self.admin_token is None or not given or not is_loopback(client) or \
+                not hmac.compare_digest(given.encode(), self.admin_token.encode()):
+            await _deny(scope, send, "key management needs the admin token of this collector "
+                        "(from its data directory) and a loopback client: use `spyglass keys`")
+            return
         await next_app(scope, receive, send)
 
 

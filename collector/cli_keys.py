@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
-from collector.auth import AuthError, KeyStore
+from collector.auth import (
+    ADMIN_HEADER,
+    AuthError,
+    KeyRecord,
+    KeyStore,
+    key_id_of,
+    read_admin_token,
+)
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError, open_storage
 
@@ -22,6 +30,9 @@ def _fail(message: str) -> None:
 
 
 def _storage_options(func: Any) -> Any:
+    func = click.option("--url", default=None,
+                        help="The running collector, when it holds the embedded data directory "
+                             "[default: http://127.0.0.1:SPYGLASS_PORT].")(func)
     func = click.option("--clickhouse-url", default=None,
                         help="ClickHouse server the collector uses [SPYGLASS_CLICKHOUSE_URL].")(func)
     func = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -31,40 +42,112 @@ def _storage_options(func: Any) -> Any:
     return func
 
 
+class RemoteKeyStore:
+    """The :class:`KeyStore` operations through a running collector's admin routes (used
+    when that collector holds the embedded data directory)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self.client = httpx.Client(base_url=self.url, timeout=30,
+                                   headers={ADMIN_HEADER: token})
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise AuthError(f"the data directory is in use, but no collector answered at "
+                            f"{self.url} ({exc}); pass --url of the running collector") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            raise AuthError(f"the collector at {self.url} answered {response.status_code}: {message}")
+        return response.json()
+
+    @staticmethod
+    def _record(body: dict[str, Any]) -> KeyRecord:
+        return KeyRecord(body["key_id"], body["project"], body["name"], body["created_at"],
+                         body["revoked_at"])
+
+    def create(self, project: str, name: str = "") -> tuple[str, KeyRecord]:
+        """See :meth:`KeyStore.create`."""
+        body = self._call("POST", "/api/admin/keys", json={"project": project, "name": name})
+        return body["key"], self._record(body)
+
+    def list(self) -> list[KeyRecord]:
+        """See :meth:`KeyStore.list`."""
+        return [self._record(k) for k in self._call("GET", "/api/admin/keys")["keys"]]
+
+    def revoke(self, key_id: str) -> KeyRecord:
+        """See :meth:`KeyStore.revoke`."""
+        wanted = key_id_of(key_id) or key_id.strip().removeprefix("sg_")
+        return self._record(self._call("POST", f"/api/admin/keys/{wanted}/revoke"))
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+def _local_url(settings: Settings, url: str | None) -> str:
+    """``--url``, else where this machine reaches the configured host and port."""
+    if url:
+        return url
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
 @contextmanager
-def _key_store(data_dir: Path | None, clickhouse_url: str | None) -> Iterator[KeyStore]:
-    """The keys table of the collector's storage; one-line errors for the usual problems."""
+def _key_store(data_dir: Path | None, clickhouse_url: str | None,
+               url: str | None = None) -> Iterator[KeyStore | RemoteKeyStore]:
+    """The keys table of the collector's storage, or the running collector that holds the
+    embedded data directory; one-line errors for the usual problems."""
+    store: KeyStore | RemoteKeyStore
+    storage = None
     try:
         settings = Settings.load(data_dir=data_dir, clickhouse_url=clickhouse_url)
-        storage = open_storage(settings)
-    except DataDirLockedError as exc:
-        _fail(f"{exc}. With embedded storage, manage keys while `spyglass serve` is stopped "
-              "(the collector picks them up when it starts).")
-        return
+        try:
+            storage = open_storage(settings)
+            store = KeyStore(storage)
+        except DataDirLockedError as exc:
+            token = read_admin_token(settings.data_dir)
+            if token is None:
+                _fail(f"{exc}. Manage keys while `spyglass serve` is stopped, or through it "
+                      "once it has written its admin token.")
+                return
+            store = RemoteKeyStore(_local_url(settings, url), token)
     except (SettingsError, StorageError) as exc:
         _fail(str(exc))
         return
     try:
-        yield KeyStore(storage)
+        yield store
     except (AuthError, StorageError) as exc:
         _fail(str(exc))
     finally:
-        storage.close()
+        if storage is not None:
+            storage.close()
+        if isinstance(store, RemoteKeyStore):
+            store.close()
 
 
 @click.group()
 def keys() -> None:
     """Manage API keys. Once any key exists, ingest (/v1/traces) and the query API (/api/*)
-    require 'Authorization: Bearer KEY', and each key reaches only its own project."""
+    require 'Authorization: Bearer KEY', and each key reaches only its own project.
+
+    Works on the collector's storage directly; while `spyglass serve` holds an embedded
+    data directory, through that collector (its admin token is in the data directory)."""
 
 
 @keys.command("create")
 @click.option("--project", required=True, help="The project this key may write and read.")
 @click.option("--name", default="", help="A label to tell keys apart (e.g. 'prod ingest').")
 @_storage_options
-def create(project: str, name: str, data_dir: Path | None, clickhouse_url: str | None) -> None:
+def create(project: str, name: str, data_dir: Path | None, clickhouse_url: str | None,
+           url: str | None) -> None:
     """Create a key for PROJECT and print it once; only its hash is stored."""
-    with _key_store(data_dir, clickhouse_url) as store:
+    with _key_store(data_dir, clickhouse_url, url) as store:
         key, record = store.create(project, name)
     click.echo(key)
     click.echo(f"created key {record.key_id} for project '{record.project}'. Store it now: it "
@@ -74,9 +157,10 @@ def create(project: str, name: str, data_dir: Path | None, clickhouse_url: str |
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @_storage_options
-def list_keys(as_json: bool, data_dir: Path | None, clickhouse_url: str | None) -> None:
+def list_keys(as_json: bool, data_dir: Path | None, clickhouse_url: str | None,
+              url: str | None) -> None:
     """List keys (ids, projects, dates; never the keys themselves)."""
-    with _key_store(data_dir, clickhouse_url) as store:
+    with _key_store(data_dir, clickhouse_url, url) as store:
         records = store.list()
     if as_json:
         for r in records:
@@ -95,8 +179,9 @@ def list_keys(as_json: bool, data_dir: Path | None, clickhouse_url: str | None) 
 @keys.command("revoke")
 @click.argument("key_id")
 @_storage_options
-def revoke(key_id: str, data_dir: Path | None, clickhouse_url: str | None) -> None:
+def revoke(key_id: str, data_dir: Path | None, clickhouse_url: str | None,
+           url: str | None) -> None:
     """Revoke the key KEY_ID (as shown by `keys list`, or the full key)."""
-    with _key_store(data_dir, clickhouse_url) as store:
+    with _key_store(data_dir, clickhouse_url, url) as store:
         record = store.revoke(key_id)
     click.echo(f"revoked key {record.key_id} of project '{record.project}'")

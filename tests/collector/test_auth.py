@@ -71,12 +71,46 @@ def keyed(tmp_path_factory):
     setup.server.stop()
 
 
-def test_keys_cli_needs_the_embedded_store_free(keyed: Keyed) -> None:
-    # chDB allows one process per data dir: the running server holds it.
-    busy = spyglass("keys", "list", "--data-dir", str(keyed.data_dir))
-    assert busy.returncode == 1
-    assert busy.stderr.startswith("spyglass: error:") and "stopped" in busy.stderr
-    assert len(busy.stderr.strip().splitlines()) == 1
+def test_keys_cli_goes_through_the_running_collector(keyed: Keyed) -> None:
+    """chDB allows one process per data dir: while the server holds it, `spyglass keys`
+    manages keys through the server (admin token from the data dir), effective at once."""
+    data = ["--data-dir", str(keyed.data_dir)]
+    lost = spyglass("keys", "list", *data, "--url", f"http://127.0.0.1:{free_port()}")
+    assert lost.returncode == 1
+    assert lost.stderr.startswith("spyglass: error:") and "--url" in lost.stderr
+    assert len(lost.stderr.strip().splitlines()) == 1
+    via = ["--url", keyed.server.url]
+    made = spyglass("keys", "create", "--project", "gamma", *data, *via)
+    assert made.returncode == 0, made.stderr
+    gamma_key = made.stdout.strip()
+    reply = keyed.get("/api/projects", gamma_key)
+    assert reply.status_code == 200 and [p["name"] for p in reply.json()["projects"]] == ["gamma"]
+    listed = spyglass("keys", "list", "--json", *data, *via)
+    assert {json.loads(line)["project"] for line in listed.stdout.splitlines()} == {
+        keyed.alpha, keyed.beta, "gamma"}
+    gamma_id = gamma_key.split("_")[1]
+    revoked = spyglass("keys", "revoke", gamma_id, *data, *via)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
+    assert keyed.get("/api/projects", gamma_key).status_code == 401
+    again = spyglass("keys", "revoke", gamma_id, *data, *via)
+    assert again.returncode == 1 and "already revoked" in again.stderr
+
+
+def test_admin_routes_need_the_admin_token(keyed: Keyed) -> None:
+    token_file = keyed.data_dir / "admin.token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    url = f"{keyed.server.url}/api/admin/keys"
+    assert httpx.get(url, timeout=30).status_code == 401
+    assert httpx.get(url, headers=bearer(keyed.alpha_key), timeout=30).status_code == 401
+    wrong = httpx.get(url, headers={"X-Spyglass-Admin-Token": "guess"}, timeout=30)
+    assert wrong.status_code == 401 and "admin token" in wrong.json()["error"]
+    token = token_file.read_text().strip()
+    listed = httpx.get(url, headers={"X-Spyglass-Admin-Token": token}, timeout=30)
+    assert listed.status_code == 200
+    assert all("key" not in k for k in listed.json()["keys"])  # ids and hashes only
+    made = httpx.post(url, json={"project": "bad name"}, timeout=30,
+                      headers={"X-Spyglass-Admin-Token": token})
+    assert made.status_code == 400 and "'project'" in made.json()["error"]
 
 
 @pytest.mark.parametrize("path", ["/api/traces", "/api/projects", "/api/stats",
@@ -182,7 +216,7 @@ def test_revoked_key_is_refused_and_listing_shows_it(keyed: Keyed) -> None:
     listed = spyglass("keys", "list", "--json", "--data-dir", str(keyed.data_dir))
     assert listed.returncode == 0, listed.stderr
     records = [json.loads(line) for line in listed.stdout.splitlines()]
-    assert {r["project"] for r in records} == {keyed.alpha, keyed.beta}
+    assert {r["project"] for r in records} == {keyed.alpha, keyed.beta, "gamma"}
     assert keyed.alpha_key not in listed.stdout and keyed.alpha_key.split("_")[2] not in listed.stdout
     alpha_id = next(r["key_id"] for r in records if r["project"] == keyed.alpha)
     assert keyed.alpha_key.startswith(f"sg_{alpha_id}_")
