@@ -94,3 +94,49 @@ def test_rows_are_traced_under_an_evaluator_root_span(evals_cli, tmp_path) -> No
     finally:
         if server is not None:
             server.stop()
+
+
+JUDGE_SUITE = """
+    from evals import Eval
+    from scorers import llm_judge
+
+    def answer(question: str) -> str:
+        return "Paris" if "France" in question else "Lyon"
+
+    judged = Eval(name="judged", dataset=[{"question": "capital of France?", "expected": "Paris"},
+                                          {"question": "capital of Italy?", "expected": "Rome"}],
+                  task=answer, scorers=[llm_judge.correctness(cache=False)])
+"""
+
+
+def test_judge_calls_are_traced_under_the_row_with_their_cost(server_evals) -> None:
+    from tests.stubs.openai_server import OpenAIStub
+
+    stub = OpenAIStub().start()
+    try:
+        stub.chat_responder = lambda body: (
+            '{"score": true, "reasoning": "matches"}' if "Paris" in json.dumps(body)
+            else '{"score": false, "reasoning": "wrong city"}')
+        e = server_evals
+        e.write("suite.py", JUDGE_SUITE)
+        result = e.run("run", "suite.py", "--json", "j.json", extra_env={
+            "SPYGLASS_JUDGE_BASE_URL": stub.base_url, "SPYGLASS_JUDGE_MODEL": "gpt-4o-mini",
+            "SPYGLASS_JUDGE_API_KEY": "sk-test"})
+        assert result.returncode == 0, result.stderr
+        run = json.loads((e.cwd / "j.json").read_text())["runs"][0]
+    finally:
+        stub.stop()
+    rows = {r["row_index"]: r for r in run["rows"]}
+    assert [rows[i]["scores"][0]["value"] for i in (0, 1)] == [True, False]
+    assert rows[1]["scores"][0]["reason"] == "wrong city"
+    for row in rows.values():
+        assert row["cost_usd"] is None and row["input_tokens"] == 0  # the task made no LLM call
+        assert row["scorer_cost_usd"] > 0                            # the judge did
+    assert run["run"]["stats"]["scorer_cost_usd"] > 0
+    trace = _trace(e.url, rows[0]["trace_id"], 3)
+    spans = {s["span_id"]: s for s in trace["spans"]}
+    root = next(s for s in spans.values() if s["name"] == "eval:judged")
+    judge = next(s for s in spans.values() if s["kind"] == "llm")
+    parent = spans[judge["parent_span_id"]]
+    assert parent["kind"] == "evaluator" and parent["parent_span_id"] == root["span_id"]
+    assert judge["cost_usd"] and judge["cost_usd"] > 0
