@@ -89,7 +89,12 @@ def _run(client: httpx.Client, url: str, project: str, version: dict, answers: l
         {"scorer": "answer_length", "kind": "numeric", "higher_is_better": False,
          **stats.summarize_values("numeric", lengths, [])},
     ]
-    body = {"status": "complete", "summaries": summaries}
+    latencies = [r["latency_ms"] for r in rows]
+    pct = stats.percentiles(latencies, (50, 95))
+    body = {"status": "complete", "summaries": summaries, "stats": {
+        "rows_total": len(rows), "rows_done": len(rows), "ok": len(rows), "errors": 0,
+        "timeouts": 0, "latency_ms": {"p50": pct["p50"], "p95": pct["p95"]},
+        "tokens": {"input": 0, "output": 0, "total": 0}, "cost_usd": None}}
     if baseline:
         body["baseline_run_id"] = baseline
     done = _check(client.post(f"/api/evals/runs/{run_id}/finish", json=body))

@@ -65,7 +65,7 @@ def test_cli_runs_compared_in_the_console(page: Page, spyglass_server: ServerHan
     expect(runs.nth(1)).to_contain_text("100.0%")  # the good run's exact_match
     expect(runs.first).to_contain_text("50.0%")
     # The runner's run stats: outcome counts and latency percentiles.
-    expect(runs.first.locator("td").nth(6)).to_contain_text(" / ")
+    expect(runs.first.locator("td[data-col=latency]")).to_contain_text(" / ")
     runs.first.locator("td").nth(1).get_by_role("link").click()
     facts = page.locator(".trace-head .facts")
     expect(facts).to_contain_text("12 ok")

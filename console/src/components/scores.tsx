@@ -8,13 +8,14 @@ export function fmtScore(v: number | null, kind = ""): string {
   return fmtNum(v, 3);
 }
 
-export function ScoreWithCI({ s }: { s: ScorerSummary }) {
+/** Mean (or pass rate) with its 95% CI; `stacked` puts the CI on its own line (tables). */
+export function ScoreWithCI({ s, stacked = false }: { s: ScorerSummary; stacked?: boolean }) {
   return (
     <span class="score">
       <b>{fmtScore(s.mean, s.kind)}</b>
       {s.ciLow !== null && s.ciHigh !== null ? (
-        <span class="ci" title="95% bootstrap confidence interval">
-          {" "}[{fmtScore(s.ciLow, s.kind)}, {fmtScore(s.ciHigh, s.kind)}]
+        <span class={`ci ${stacked ? "ci-block" : ""}`} title="95% bootstrap confidence interval">
+          {stacked ? "" : " "}[{fmtScore(s.ciLow, s.kind)}, {fmtScore(s.ciHigh, s.kind)}]
         </span>
       ) : null}
     </span>

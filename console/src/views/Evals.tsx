@@ -88,16 +88,14 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                   <tr>
                     <th aria-label="Select" />
                     <th>Run</th>
-                    <th>Started</th>
                     <th>Dataset</th>
                     <th>Params</th>
-                    <th class="num">Rows</th>
-                    <th class="num">Latency p50 / p95</th>
-                    <th class="num">Cost</th>
-                    <th>vs baseline</th>
                     {scorers.map((s) => (
                       <th key={s}>{s}</th>
                     ))}
+                    <th class="num">Latency p50 / p95</th>
+                    <th class="num">Cost</th>
+                    <th>vs baseline</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -112,18 +110,20 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                         <td class="nowrap">
                           <Link href={`/evals/runs/${encodeURIComponent(id)}${q ? `?${q.slice(1)}` : ""}`}>{id.slice(0, 12)}</Link>
                           {r.status && r.status !== "complete" ? <span class="badge status-unset">{String(r.status)}</span> : null}
+                          <div class="muted small">{fmtTime(runStarted(r))}</div>
                         </td>
-                        <td class="nowrap">{fmtTime(runStarted(r))}</td>
-                        <td class="ellipsis wide" title={runDataset(r)}>{runDataset(r)}</td>
+                        <td class="ellipsis wide" title={runDataset(r)}>
+                          {runDataset(r)}
+                          {isObj(r.dataset) && r.dataset.rows ? <div class="muted small">{String(r.dataset.rows)} rows</div> : null}
+                        </td>
                         <td class="ellipsis wide" title={fmtParams(r.params)}>{fmtParams(r.params)}</td>
-                        <td class="num">{isObj(r.dataset) ? String(r.dataset.rows ?? "") : ""}</td>
-                        <td class="num">{runStats(r).p50 === null ? "–" : `${fmtMs(runStats(r).p50)} / ${fmtMs(runStats(r).p95)}`}</td>
-                        <td class="num">{fmtCost(runStats(r).cost)}</td>
-                        <td>{baselineCell(r, q)}</td>
                         {scorers.map((s) => {
                           const sum = sums.find((x) => x.scorer === s);
-                          return <td key={s}>{sum ? <ScoreWithCI s={sum} /> : "–"}</td>;
+                          return <td key={s} data-scorer={s}>{sum ? <ScoreWithCI s={sum} stacked /> : "–"}</td>;
                         })}
+                        <td class="num" data-col="latency">{runStats(r).p50 === null ? "–" : `${fmtMs(runStats(r).p50)} / ${fmtMs(runStats(r).p95)}`}</td>
+                        <td class="num">{fmtCost(runStats(r).cost)}</td>
+                        <td>{baselineCell(r, q)}</td>
                       </tr>
                     );
                   })}
