@@ -3,7 +3,7 @@
 Public names (imported lazily, so the collector can import the pure submodules
 ``evals.canonical``, ``evals.stats`` and ``evals.compare`` without the tracer or scorers)::
 
-    from evals import Eval, Dataset, dataset, Retryable, Threshold
+    from evals import Eval, Dataset, dataset, Retryable, Threshold, publish, load
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ _EXPORTS = {
     "EvalConfigError": "evals.suite",
     "Threshold": "evals.suite",
     "Retryable": "evals.runner",
+    "publish": "evals.publish",
+    "load": "evals.publish",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -132,3 +134,21 @@ def test_version_id_is_the_multiset_of_canonical_rows(tmp_path: Path) -> None:
     assert keyed.row_ids == ["7", "8"]
     changed = keyed.diff(Dataset([{"id": 7, "q": "A"}, {"id": 9, "q": "c"}], key="id"))
     assert (len(changed.added), len(changed.removed), len(changed.changed)) == (1, 1, 1)
+
+
+def test_publish_and_load_from_python(embedded_evals) -> None:
+    e = embedded_evals
+    e.write("script.py", """
+        import evals
+        rows = [{"id": 1, "q": "a"}, {"id": 2, "q": "b"}]
+        first = evals.publish(rows, "py", key="id", description="from python")
+        again = evals.publish(list(reversed(rows)), "py", key="id")
+        second = evals.publish(rows + [{"id": 3, "q": "c"}], "py", key="id")
+        back = evals.load("py:v1")
+        print(first.version, again.version, second.version, back.version, back.rows == rows,
+              back.key, back.version_id == first.version_id)
+    """)
+    done = subprocess.run([sys.executable, "script.py"], cwd=e.cwd, env=e.env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["v1", "v1", "v2", "v1", "True", "id", "True"]
