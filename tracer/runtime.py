@@ -23,7 +23,7 @@ from opentelemetry import trace as trace_api
 
 from tracer import attributes as A
 from tracer._log import logger, warn_once
-from tracer.serialize import Serializer
+from tracer.serialize import Serializer, utf8_safe
 from tracer.settings import Settings, resolve
 
 if TYPE_CHECKING:
@@ -97,13 +97,28 @@ def wait_bounded(done: threading.Event, timeout_s: float, what: str) -> bool:
 # ---------------------------------------------------------------- exporter
 
 
+def _utf8_attributes(attributes: Any) -> Any:
+    """``attributes`` itself, or a copy whose strings protobuf can encode: one lone
+    surrogate anywhere (any instrumentation's attribute) would fail the whole batch."""
+    if not attributes:
+        return attributes
+    bad = [k for k, v in attributes.items() if isinstance(v, str) and utf8_safe(v) is not v]
+    if not bad:
+        return attributes
+    fixed = dict(attributes)
+    for key in bad:
+        fixed[key] = utf8_safe(fixed[key])
+    return fixed
+
+
 def _project_exporter(inner: SpanExporter, overlay: dict[str, Any]) -> SpanExporter:
     """Wrap ``inner`` so every exported span's resource carries ``overlay`` (at least
     ``spyglass.project``): spans of an application's own provider, or of a provider an
     earlier ``init`` created, get the current project."""
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace import Event, ReadableSpan
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+    from opentelemetry.trace import Status
 
     class ProjectExporter(SpanExporter):
         """Adds the project to each span's resource, then hands the batch on."""
@@ -129,12 +144,22 @@ def _project_exporter(inner: SpanExporter, overlay: dict[str, Any]) -> SpanExpor
 
         def _with_project(self, span: ReadableSpan) -> ReadableSpan:
             current = span.resource.attributes
-            if all(current.get(k) == v for k, v in overlay.items()):
+            attributes = _utf8_attributes(span.attributes)
+            events = span.events
+            if any(_utf8_attributes(e.attributes) is not e.attributes for e in events):
+                events = tuple(Event(e.name, _utf8_attributes(e.attributes), e.timestamp)
+                               for e in events)
+            status = span.status
+            if status.description and utf8_safe(status.description) is not status.description:
+                status = Status(status.status_code, utf8_safe(status.description))
+            if (attributes is span.attributes and events is span.events
+                    and status is span.status
+                    and all(current.get(k) == v for k, v in overlay.items())):
                 return span
             return ReadableSpan(
                 name=span.name, context=span.context, parent=span.parent,
-                resource=self._resource(span.resource), attributes=span.attributes,
-                events=span.events, links=span.links, kind=span.kind, status=span.status,
+                resource=self._resource(span.resource), attributes=attributes,
+                events=events, links=span.links, kind=span.kind, status=status,
                 start_time=span.start_time, end_time=span.end_time,
                 instrumentation_scope=span.instrumentation_scope,
             )

@@ -307,3 +307,21 @@ def test_undecodable_text_does_not_break_the_export(wired: Receiver) -> None:
     (_, span), = wired.spans()
     # Written as a JSON \\u escape: valid UTF-8 on the wire, the same text once decoded.
     assert span_attrs(span)[A.INPUTS] == '{"raw": "caf\\udce9"}'
+
+
+def test_any_attribute_with_undecodable_text_is_repaired_before_export(wired: Receiver) -> None:
+    broken = b"\xff".decode("utf-8", "surrogateescape")
+
+    @op
+    def tagged() -> None:
+        tracer.current_span().otel_span.set_attribute("raw.path", "/tmp/" + broken)
+        raise OSError("no such file: " + broken)
+
+    with pytest.raises(OSError):
+        tagged()
+    assert tracer.flush(10)
+    wired.wait_for("/v1/traces")
+    (_, span), = wired.spans()
+    assert span_attrs(span)["raw.path"] == "/tmp/\\udcff"
+    (event,) = span.events
+    assert "\\udcff" in span_attrs(event)["exception.message"]
