@@ -158,3 +158,14 @@ def test_w3c_propagation_joins_a_remote_callers_trace(traced: Traced) -> None:
     root, child = traced.one("caller"), traced.one("work")
     assert child.context.trace_id == root.context.trace_id
     assert parent_id(child) == root.context.span_id
+
+
+async def test_run_in_executor_with_the_tracer_pool(traced: Traced) -> None:
+    @op
+    async def offload() -> int:
+        loop = asyncio.get_running_loop()
+        with tracer.ThreadPoolExecutor(1) as pool:
+            return await loop.run_in_executor(pool, work, 4)
+
+    assert await offload() == 5
+    _children_of(traced, "work", "offload")
