@@ -46,7 +46,7 @@ def console_dist() -> Path:
 # not help: tests/ folders are not packages, so it acts as session scope).
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One headless chromium with a fresh profile for the session (skipped without it)."""
+    """One headless chromium with a fresh profile per test module (skipped without it)."""
     if not CHROMIUM.exists():
         pytest.skip(f"Debian chromium is not installed at {CHROMIUM} "
                     "(apt-get install chromium; .ci/run does this)")
