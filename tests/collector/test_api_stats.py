@@ -154,3 +154,34 @@ def test_values_of_unknown_field_is_400(seeded) -> None:
     url, project = seeded
     body = get(url, "/api/values/password", expect=400, project=project)
     assert "'field'" in body["error"]
+
+
+def test_a_resent_batch_counts_once(spyglass_server) -> None:
+    """An exporter retrying a batch the collector already stored must not double anything
+    the API reports (the spans table keeps both copies until a merge)."""
+    import httpx
+
+    project = f"api-dedup-{uuid.uuid4().hex[:8]}"
+    trace_id = uuid.uuid4().hex
+    start = now_ns() - 5 * MINUTE
+    spans = [{"traceId": trace_id, "spanId": f"{i + 1:016x}", "parentSpanId": "" if i == 0 else f"{1:016x}",
+              "name": "root" if i == 0 else "chat", "kind": 1,
+              "startTimeUnixNano": str(start + i * MS), "endTimeUnixNano": str(start + (i + 10) * MS),
+              "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                             {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "5"}}]}
+             for i in range(3)]
+    body = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "spyglass.project", "value": {"stringValue": project}}]},
+        "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]}
+    for _ in range(2):
+        assert httpx.post(f"{spyglass_server.url}/v1/traces", json=body, timeout=30).status_code == 200
+    url = spyglass_server.url
+    [row] = get(url, "/api/traces", project=project)["traces"]
+    assert row["span_count"] == 3 and row["input_tokens"] == 15
+    assert len(get(url, f"/api/traces/{trace_id}")["spans"]) == 3
+    totals = get(url, "/api/stats", project=project, since="-1h")["totals"]
+    assert totals["count"] == 3 and totals["input_tokens"] == 15 and totals["traces"] == 1
+    assert get(url, "/api/values/model", project=project)["values"] == [{"value": "gpt-4o", "count": 3}]
+    assert len(get(url, "/api/spans", project=project)["spans"]) == 3
+    [project_row] = [p for p in get(url, "/api/projects")["projects"] if p["name"] == project]
+    assert project_row["span_count"] == 3 and project_row["trace_count"] == 1
