@@ -218,6 +218,16 @@ def test_dashboard_draws_charts_with_the_api_totals(page: Page, seeded: SeededPr
     expect(page.locator("figure[data-chart='Monitor scores (mean)'] .u-legend")).to_contain_text("toxicity")
     shot(page, artifacts_dir, "console-monitoring")
 
+    # A kind filter narrows every span chart, still computed by the server.
+    page.get_by_label("Kind", exact=True).select_option("llm")
+    llm = httpx.get(f"{seeded.server.url}/api/stats",
+                    params={"project": seeded.name, "since": "-24h", "kind": "llm"}).json()["totals"]
+    expect(page.locator(".card[data-metric=Spans]")).to_have_attribute("data-value", str(llm["count"]))
+    assert llm["count"] == 4
+    expect(page.locator(".card[data-metric=p50\\ latency]")).to_have_attribute(
+        "data-value", re.compile(r"^600(\\.0+)?$"))
+    page.get_by_label("Kind", exact=True).select_option("")
+
     page.get_by_label("Live refresh").check()
     assert "live=1" in page.url
     page.get_by_label("Break down by").select_option("model")

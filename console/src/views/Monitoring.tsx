@@ -4,7 +4,8 @@
 import { useEffect, useMemo } from "preact/hooks";
 import { Chart, type SeriesSpec } from "../components/chart";
 import { EmptyState, ErrorBanner, FirstTraceHelp, Loading } from "../components/common";
-import { RangePicker } from "../components/filters";
+import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
+import { OP_KINDS } from "../lib/types";
 import { useApi } from "../lib/api";
 import { fmtCost, fmtInt, fmtMs, fmtNum, fmtPct, parseTime, rangeParams } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
@@ -115,13 +116,15 @@ export function MonitoringView({ project, query }: { project: string; query: URL
   const groupBy = query.get("group_by") ?? "";
   const r = rangeParams(range, query.get("since"), query.get("until"));
   const base = { project, since: r.since, until: r.until };
+  // Optional span filters narrow every span chart (not guardrails or scores).
+  const spanFilter = { kind: query.get("kind") ?? undefined, model: query.get("model") ?? undefined };
   const enabled = project ? "/api/stats" : null;
 
   // The server picks the bucket width for the range (about 120 points).
-  const overall = useApi<StatsResponse>(enabled, base);
-  const grouped = useApi<StatsResponse>(enabled && groupBy ? "/api/stats" : null, { ...base, group_by: groupBy });
+  const overall = useApi<StatsResponse>(enabled, { ...base, ...spanFilter });
+  const grouped = useApi<StatsResponse>(enabled && groupBy ? "/api/stats" : null, { ...base, ...spanFilter, group_by: groupBy });
   // Per-op totals for the "top" tables: one bucket as wide as the range keeps it small.
-  const byOp = useApi<StatsResponse>(enabled, { ...base, bucket: `${Math.ceil(r.seconds)}s`, group_by: "name" });
+  const byOp = useApi<StatsResponse>(enabled, { ...base, ...spanFilter, bucket: `${Math.ceil(r.seconds)}s`, group_by: "name" });
   const guard = useApi<GuardrailStats>(project ? "/api/console/guardrails" : null, base);
   const scores = useApi<ScoreStats>(project ? "/api/console/scores" : null, base);
 
@@ -186,6 +189,8 @@ export function MonitoringView({ project, query }: { project: string; query: URL
         <h1>Monitoring</h1>
         <form class="filters inline" onSubmit={(e) => e.preventDefault()}>
           <RangePicker query={query} />
+          <SelectFilter param="kind" label="Kind" query={query} options={OP_KINDS} />
+          <TextFilter param="model" label="Model" query={query} valuesField="model" project={project} />
           <label>
             <span>Break down by</span>
             <select aria-label="Break down by" value={groupBy} onChange={(e) => setQuery({ group_by: (e.target as HTMLSelectElement).value || null })}>
