@@ -21,6 +21,7 @@ from collector.queries.errors import (
     BadParameter,
     NotFound,
     error_responses,
+    reject_unknown_parameters,
 )
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.sql import (
@@ -161,6 +162,7 @@ class FeedbackController(Controller):
 
     path = "/api/feedback"
     exception_handlers = EXCEPTION_HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["feedback"]
 
     @post("/", sync_to_thread=True, responses=error_responses(400, 401, 403, 404), status_code=201)

@@ -11,7 +11,13 @@ from litestar.params import Body
 
 from collector.auth import AuthError, KeyRecord, KeyStore, invalidate_key_caches, key_project
 from collector.queries.access import storage_of
-from collector.queries.errors import EXCEPTION_HANDLERS, BadParameter, NotFound, error_responses
+from collector.queries.errors import (
+    EXCEPTION_HANDLERS,
+    BadParameter,
+    NotFound,
+    error_responses,
+    reject_unknown_parameters,
+)
 from collector.queries.sql import SPANS, Filters, as_int, rfc3339_from_micros
 
 
@@ -36,6 +42,7 @@ class ProjectsController(Controller):
 
     path = "/api/projects"
     exception_handlers = EXCEPTION_HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["projects"]
 
     @get("/", sync_to_thread=True, responses=error_responses(401))
@@ -108,6 +115,7 @@ class KeysAdminController(Controller):
 
     path = "/api/admin/keys"
     exception_handlers = EXCEPTION_HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["admin"]
 
     @post("/", sync_to_thread=True, status_code=201, responses=error_responses(400, 401))

@@ -14,7 +14,7 @@ from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.cursor import decode_cursor, encode_cursor
-from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS
+from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS, reject_unknown_parameters
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.spans import SPAN_SELECT, Span, span_from_row
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_int, rfc3339_from_micros, to_ch_time
@@ -45,6 +45,7 @@ class SpansController(Controller):
 
     path = "/api/spans"
     exception_handlers = EXCEPTION_HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["spans"]
 
     @get("/", sync_to_thread=True, responses=COMMON_ERRORS)

@@ -11,7 +11,12 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS, BadParameter
+from collector.queries.errors import (
+    COMMON_ERRORS,
+    EXCEPTION_HANDLERS,
+    BadParameter,
+    reject_unknown_parameters,
+)
 from collector.queries.params import TimeRange, parse_choice, parse_duration, parse_range
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
 
@@ -143,6 +148,7 @@ class StatsController(Controller):
 
     path = "/api/stats"
     exception_handlers = EXCEPTION_HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["stats"]
 
     @get("/", sync_to_thread=True, responses=COMMON_ERRORS)

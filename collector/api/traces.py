@@ -16,6 +16,7 @@ from collector.queries.errors import (
     EXCEPTION_HANDLERS,
     NotFound,
     error_responses,
+    reject_unknown_parameters,
 )
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.spans import SPAN_SELECT, Span, span_from_row
@@ -92,6 +93,7 @@ class TracesController(Controller):
 
     path = "/api/traces"
     exception_handlers = EXCEPTION_HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["traces"]
 
     @get("/", sync_to_thread=True, responses=COMMON_ERRORS)

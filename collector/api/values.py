@@ -9,7 +9,12 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS, BadParameter
+from collector.queries.errors import (
+    COMMON_ERRORS,
+    EXCEPTION_HANDLERS,
+    BadParameter,
+    reject_unknown_parameters,
+)
 from collector.queries.params import parse_limit, parse_range
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_int, to_ch_time
 
@@ -45,6 +50,7 @@ class ValuesController(Controller):
 
     path = "/api/values"
     exception_handlers = EXCEPTION_HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["values"]
 
     @get("/{field:str}", sync_to_thread=True, responses=COMMON_ERRORS)

@@ -81,3 +81,14 @@ def error_responses(*codes: int) -> dict[int, ResponseSpec]:
 
 COMMON_ERRORS = error_responses(400, 401, 403)
 """Errors every query route can answer with."""
+
+
+def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook: a query parameter the route does not take is a 400 naming
+    it, so a misspelt filter (``modle=``) never silently returns unfiltered results."""
+    known = set(request.route_handler.parsed_fn_signature.parameters)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        accepted = sorted(known - {"self", "request", "data"} - set(request.path_params))
+        raise BadParameter(unknown[0], f"unknown parameter (this route takes: "
+                                       f"{', '.join(accepted) or 'none'})")

@@ -306,3 +306,12 @@ def test_readme_tour_shows_model_tokens_and_cost(spyglass_server) -> None:
     assert llm["cost_usd"] == pytest.approx(row["cost_usd"])
     assert llm["input"] == {"question": "What is the capital of France?"}
     assert llm["parent_span_id"] == spans[0]["span_id"] and spans[0]["output"] == "Paris."
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("/api/traces", "modle"), ("/api/spans", "limt"), ("/api/stats", "group"),
+    ("/api/values/model", "since_"), ("/api/feedback", "trace"), ("/api/projects", "x"),
+])
+def test_unknown_query_parameters_are_400(spyglass_server, path: str, name: str) -> None:
+    body = get(spyglass_server.url, path, expect=400, **{name: "1"})
+    assert f"'{name}'" in body["error"] and "unknown parameter" in body["error"]
