@@ -6,9 +6,8 @@ import asyncio
 import concurrent.futures
 import threading
 
-from conftest import Traced, json_attr, parent_id
-
 import tracer
+from tests.tracer.helpers import Traced, json_attr, parent_id
 from tracer import attributes as A
 from tracer import op
 

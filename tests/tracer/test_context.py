@@ -7,10 +7,10 @@ import json
 import logging
 
 import pytest
-from conftest import Traced, attrs
 from opentelemetry import trace
 
 import tracer
+from tests.tracer.helpers import Traced, attrs
 from tracer import attributes as A
 from tracer import op
 

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Sequence
 
 import pytest
-from conftest import Traced, attrs, json_attr
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import tracer
+from tests.tracer.helpers import Traced, attrs, json_attr
 from tracer import attributes as A
 from tracer import op
 

@@ -7,10 +7,10 @@ import inspect
 import json
 
 import pytest
-from conftest import Traced, attrs, json_attr, parent_id
 from opentelemetry.trace import StatusCode
 
 import tracer
+from tests.tracer.helpers import Traced, attrs, json_attr, parent_id
 from tracer import attributes as A
 from tracer import op
 

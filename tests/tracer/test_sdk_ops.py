@@ -11,8 +11,8 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import Traced, attrs, json_attr, parent_id
 
+from tests.tracer.helpers import Traced, attrs, json_attr, parent_id
 from tracer import attributes as A
 from tracer import op
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pydantic
 import pytest
-from conftest import Traced, json_attr
 
+from tests.tracer.helpers import Traced, json_attr
 from tracer import attributes as A
 from tracer import op
 from tracer.serialize import REDACTED, Serializer

@@ -6,10 +6,10 @@ import asyncio
 import gc
 
 import pytest
-from conftest import Traced, attrs, json_attr, parent_id
 from opentelemetry.trace import StatusCode
 
 import tracer
+from tests.tracer.helpers import Traced, attrs, json_attr, parent_id
 from tracer import attributes as A
 from tracer import op
 
@@ -115,8 +115,9 @@ def test_error_mid_stream_marks_span_and_propagates(traced: Traced) -> None:
 
 
 def test_text_stream_output_is_joined_and_capped() -> None:
-    from conftest import Traced as T
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tests.tracer.helpers import Traced as T
 
     exporter = InMemorySpanExporter()
     tracer.init(project="caps", exporter=exporter, max_value_chars=100)

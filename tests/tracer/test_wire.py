@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Receiver, span_attrs
 
 import tracer
+from tests.tracer.helpers import Receiver, span_attrs
 from tracer import attributes as A
 from tracer import op
 
