@@ -10,6 +10,8 @@ export interface SeriesSpec {
   label: string;
   values: Array<number | null>;
   color?: string;
+  /** Dashed line, for series that would hide one drawn before them. */
+  dash?: boolean;
 }
 
 export interface ChartProps {
@@ -83,7 +85,8 @@ export function Chart({ title, x, series, format, height = 200, stacked = false,
           return {
             label: s.label,
             stroke: color,
-            width: 2,
+            width: s.dash ? 1.5 : 2,
+            dash: s.dash ? [5, 4] : undefined,
             fill: bars ? color + "d9" : stacked ? color + "55" : undefined,
             paths: bars ? uPlot.paths.bars!({ size: [0.7, 40] }) : undefined,
             // Sparse series (a few buckets with data) would be invisible as lines.

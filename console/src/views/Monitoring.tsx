@@ -262,7 +262,7 @@ export function MonitoringView({ project, query }: { project: string; query: URL
             {groupBy && g.x.length ? (
               <Chart title={`p95 latency by ${groupBy}`} x={g.x} series={perGroup("p95")} format={(v) => fmtMs(v)} />
             ) : (
-              <Chart title="Latency" x={a.x} series={[{ label: "p50", values: get("p50"), color: "#059669" }, { label: "p95", values: get("p95"), color: "#d97706" }, { label: "p99", values: get("p99"), color: "#dc2626" }]} format={(v) => fmtMs(v)} />
+              <Chart title="Latency" x={a.x} series={[{ label: "p50", values: get("p50"), color: "#059669" }, { label: "p95", values: get("p95"), color: "#d97706" }, { label: "p99", values: get("p99"), color: "#dc2626", dash: true }]} format={(v) => fmtMs(v)} />
             )}
             {groupBy && g.x.length ? (
               <Chart title={`Tokens by ${groupBy}`} x={g.x} series={perGroup("tokens")} format={(v) => fmtInt(v)} stacked />
