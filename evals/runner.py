@@ -2,9 +2,10 @@
 with backoff, scorers, one ``evaluator`` root span per row, and interruption that keeps
 what finished.
 
-Async tasks run on the event loop; sync tasks each run in a daemon thread (a copy of the
-row's context, so their spans nest under the row's span). A sync task that outlives its
-timeout cannot be killed: its thread is abandoned and the row recorded as timed out.
+Async tasks run on the event loop; sync tasks run in a pool of daemon threads, each call
+in a copy of the row's context so its spans nest under the row's span. A sync task that
+outlives its timeout cannot be killed: its thread is abandoned (and replaced in the
+pool) and the row recorded as timed out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import importlib
 import inspect
 import math
+import queue
 import random
 import signal
 import threading
@@ -191,34 +193,88 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(fn) or (call is not None and inspect.iscoroutinefunction(call))
 
 
-def _in_thread(fn: Callable[..., Any], kwargs: dict[str, Any]) -> asyncio.Future[Any]:
-    """Run ``fn(**kwargs)`` in a new daemon thread, in a copy of the current context."""
-    import contextvars
+class _Job:
+    """One call on the pool; ``abandoned`` once nobody waits for it (timeout, Ctrl-C)."""
 
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-    ctx = contextvars.copy_context()
+    __slots__ = ("abandoned", "run")
 
-    def settle(ok: bool, value: Any) -> None:
-        if future.done():  # timed out or cancelled meanwhile
-            return
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+    def __init__(self, run: Callable[[], None]) -> None:
+        self.run = run
+        self.abandoned = False
 
-    def target() -> None:
-        try:
-            result = ctx.run(fn, **kwargs)
-        except BaseException as exc:
-            outcome = (False, exc)
-        else:
-            outcome = (True, result)
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
-            loop.call_soon_threadsafe(settle, *outcome)
 
-    threading.Thread(target=target, name="evals-task", daemon=True).start()
-    return future
+class DaemonPool:
+    """A thread pool for sync tasks whose threads never hold up the process.
+
+    ``concurrent.futures.ThreadPoolExecutor`` joins its threads at interpreter exit, so one
+    task hung past its timeout would hang ``evals`` too. Here the workers are daemon
+    threads, and a worker stuck in an abandoned call is replaced at once (and retires if
+    the call ever returns), so ``size`` workers stay free for the rows still to run.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._workers = 0
+        for _ in range(self.size):
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        with self._lock:
+            self._workers += 1
+        threading.Thread(target=self._work, name="evals-task", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if not job.abandoned:  # a row that timed out while queued never starts
+                job.run()
+            if job.abandoned:  # a replacement took this worker's place meanwhile
+                return
+
+    def submit(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[asyncio.Future[Any], _Job]:
+        """Run ``fn(**kwargs)`` on a worker, in a copy of the current context (so spans it
+        starts nest under the row's span); the future resolves on this loop."""
+        import contextvars
+
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        ctx = contextvars.copy_context()
+
+        def settle(ok: bool, value: Any) -> None:
+            if future.done():  # timed out or cancelled meanwhile
+                return
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        def run() -> None:
+            try:
+                outcome = (True, ctx.run(fn, **kwargs))
+            except BaseException as exc:
+                outcome = (False, exc)
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+                loop.call_soon_threadsafe(settle, *outcome)
+
+        job = _Job(run)
+        self._jobs.put(job)
+        return future, job
+
+    def abandon(self, job: _Job) -> None:
+        """Nobody waits for ``job`` any more; if a worker is inside it, replace that worker."""
+        job.abandoned = True
+        self._start_worker()
+
+    def close(self) -> None:
+        """Let idle workers exit (stuck ones are daemons and die with the process)."""
+        with self._lock:
+            count = self._workers
+        for _ in range(count):
+            self._jobs.put(None)
 
 
 def _now() -> str:
@@ -256,6 +312,7 @@ class Runner:
         self.on_rows = on_rows
         self.results: list[RowResult] = []
         self.interrupted = False
+        self._pool: DaemonPool | None = None
         #: Seconds from the first row's start to the last row's end (storing excluded).
         self.rows_wall_s = 0.0
         self._pending: list[RowResult] = []
@@ -277,6 +334,8 @@ class Runner:
         are returned and :attr:`interrupted` is True."""
         rows = list(enumerate(self.dataset.rows))
         work = iter(rows)
+        if not self.task_is_async:
+            self._pool = DaemonPool(min(self.options.concurrency, max(1, len(rows))))
         progress = _Progress(len(rows), self.eval_name) if self.options.progress else None
 
         async def worker() -> None:
@@ -317,6 +376,9 @@ class Runner:
                     await flusher
             if progress:
                 progress.close()
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
         await self.flush()
         self.results.sort(key=lambda r: r.index)
         return self.results
@@ -379,7 +441,15 @@ class Runner:
         if self.task_is_async:
             value = await self.task(**kwargs)
         else:
-            value = await _in_thread(self.task, kwargs)
+            if self._pool is None:
+                self._pool = DaemonPool(self.options.concurrency)
+            future, job = self._pool.submit(self.task, kwargs)
+            try:
+                value = await future
+            except asyncio.CancelledError:
+                # Timed out or interrupted: a worker may still be inside the task.
+                self._pool.abandon(job)
+                raise
         if inspect.isawaitable(value):
             value = await value
         return value
