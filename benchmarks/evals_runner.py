@@ -79,6 +79,7 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def main() -> None:
+    """Run every measurement and print it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)

@@ -532,8 +532,10 @@ class _Progress:
         self._errors = 0
 
     def advance(self, error: bool) -> None:
+        """One more row done (``error``: it failed)."""
         self._errors += int(error)
         self._progress.update(self._task, advance=1, errors=self._errors)
 
     def close(self) -> None:
+        """Remove the bar."""
         self._progress.stop()
