@@ -232,9 +232,12 @@ def datasets_diff(ctx: click.Context, a: str, b: str, limit: int) -> None:
 @click.pass_context
 def datasets_push(ctx: click.Context, file: str, name: str, key: str | None,
                   description: str | None) -> None:
-    """Publish FILE (.jsonl, .json or .csv) as the next version of NAME; unchanged rows
-    make no new version."""
-    local = Dataset.from_file(file, name=name, key=key)
+    """Publish FILE (.jsonl, .json or .csv; ``-`` reads JSONL from stdin) as the next
+    version of NAME; unchanged rows make no new version."""
+    if file == "-":
+        local = Dataset(_stdin_jsonl(), name=name, key=key)
+    else:
+        local = Dataset.from_file(file, name=name, key=key)
     record = _with_backend(ctx.obj["project"], lambda b: b.client.push_dataset(
         name, local.rows, project=b.project, key=key, description=description))
     if record["version_id"] != local.version_id:
@@ -242,6 +245,17 @@ def datasets_push(ctx: click.Context, file: str, name: str, key: str | None,
                            f"client computed {local.version_id}; versions differ")
     state = "new version" if record["created"] else "unchanged, no new version"
     click.echo(f"{name}:{record['version']}  id {record['version_id']}  {record['row_count']} rows  ({state})")
+
+
+def _stdin_jsonl() -> list[Any]:
+    rows = []
+    for lineno, line in enumerate(sys.stdin, 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise CommandError(f"stdin:{lineno}: invalid JSON ({exc.msg})") from None
+    return rows
 
 
 @datasets.command("pull")

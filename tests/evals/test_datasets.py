@@ -54,6 +54,11 @@ def test_same_rows_give_same_version_and_diff_by_key(server_evals) -> None:
     assert any(ln.startswith("- ") and '"3*3"' in ln for ln in lines)
     assert any(ln.startswith("~ ") and '"4"' in ln for ln in lines)
 
+    piped = subprocess.run([sys.executable, "-m", "evals", "datasets", "push", "-", "--name", "golden",
+                            "--key", "id"], input=_jsonl(v2), cwd=e.cwd, env=e.env,
+                           capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and "golden:v2" in piped.stdout and "unchanged" in piped.stdout
+
     pulled = e.run("datasets", "pull", "golden:v1", "-o", "out.jsonl")
     assert pulled.returncode == 0, pulled.stderr
     rows = [json.loads(ln) for ln in (e.cwd / "out.jsonl").read_text().splitlines()]
