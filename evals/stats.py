@@ -5,7 +5,8 @@ the collector's ``/api/evals/compare`` route uses it for comparisons, so both re
 same numbers.
 
 - A metric's mean (a pass rate for pass/fail scorers) gets a 95% bootstrap confidence
-  interval (``scipy.stats.bootstrap``, BCa, fixed seed so the interval is reproducible).
+  interval (``scipy.stats.bootstrap``, fixed seed so the interval is reproducible; see
+  :func:`bootstrap_ci` for the method by sample size).
 - A comparison pairs the rows both runs scored. Pass/fail metrics use the exact McNemar
   test (``scipy.stats.binomtest`` on the discordant pairs); numeric metrics use the
   Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) with a paired bootstrap interval of
@@ -47,21 +48,38 @@ def _finite(x: float | None) -> float | None:
     return x if math.isfinite(x) else None
 
 
+#: Up to this many values the interval is BCa (its jackknife costs O(n²) memory and time)...
+BCA_MAX_N = 2_000
+#: ...up to this many the percentile bootstrap; beyond it, where the central limit theorem
+#: holds comfortably and resampling gets slow, Student's t interval (scipy.stats.t).
+BOOTSTRAP_MAX_N = 50_000
+#: Values per resampling batch, so memory stays bounded (about 8 bytes each).
+_BATCH_VALUES = 4_000_000
+
+
 def bootstrap_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
-    """The ``confidence`` bootstrap interval of the mean of ``values`` (BCa, falling back
-    to the percentile method when BCa is undefined). Identical values give a zero-width
-    interval; fewer than two values give ``(None, None)``."""
+    """The ``confidence`` interval of the mean of ``values``: a bootstrap interval
+    (``scipy.stats.bootstrap``; BCa up to :data:`BCA_MAX_N` values, else percentile, BCa
+    falling back to percentile when undefined), or Student's t interval beyond
+    :data:`BOOTSTRAP_MAX_N`. Identical values give a zero-width interval; fewer than two
+    values give ``(None, None)``."""
     arr = np.asarray(values, dtype=float)
-    if arr.size < 2:
+    n = arr.size
+    if n < 2:
         return (None, None)
     if np.all(arr == arr[0]):
         return (float(arr[0]), float(arr[0]))
-    for method in ("BCa", "percentile"):
+    if n > BOOTSTRAP_MAX_N:
+        lo, hi = sps.t.interval(confidence, n - 1, loc=float(np.mean(arr)), scale=float(sps.sem(arr)))
+        return (_finite(lo), _finite(hi))
+    methods = ("BCa", "percentile") if n <= BCA_MAX_N else ("percentile",)
+    batch = max(1, _BATCH_VALUES // n)
+    for method in methods:
         with warnings.catch_warnings():
             # Near-degenerate samples make BCa warn and return NaN; percentile then answers.
             warnings.simplefilter("ignore")
             res = sps.bootstrap((arr,), np.mean, n_resamples=N_RESAMPLES,
-                                confidence_level=confidence, method=method,
+                                confidence_level=confidence, method=method, batch=batch,
                                 rng=np.random.default_rng(SEED), vectorized=True)
         lo, hi = _finite(res.confidence_interval.low), _finite(res.confidence_interval.high)
         if lo is not None and hi is not None:

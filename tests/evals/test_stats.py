@@ -94,3 +94,16 @@ def test_a_scorer_in_one_run_only_is_not_compared() -> None:
     assert by_name["old"]["verdict"] == "n/a" and by_name["old"]["note"] == "only in the baseline run"
     assert by_name["new"]["verdict"] == "n/a" and by_name["new"]["note"] == "only in the current run"
     assert result["verdict"] == "unchanged"
+
+
+def test_large_samples_stay_cheap_and_agree_with_the_t_interval() -> None:
+    rng = np.random.default_rng(3)
+    big = rng.normal(0.6, 0.2, stats.BOOTSTRAP_MAX_N + 1)
+    lo, hi = stats.bootstrap_ci(big)
+    ref = sps.t.interval(0.95, big.size - 1, loc=big.mean(), scale=sps.sem(big))
+    assert (lo, hi) == (ref[0], ref[1])
+    mid = rng.normal(0.6, 0.2, stats.BCA_MAX_N * 5)
+    mlo, mhi = stats.bootstrap_ci(mid)
+    tlo, thi = sps.t.interval(0.95, mid.size - 1, loc=mid.mean(), scale=sps.sem(mid))
+    # The percentile bootstrap and the t interval agree closely at this size.
+    assert abs(mlo - tlo) < 0.003 and abs(mhi - thi) < 0.003
