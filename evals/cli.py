@@ -2,7 +2,8 @@
 
 Exit status of ``evals run``: 0 when nothing regressed, 1 on a regression, 2 on a usage
 error (bad suite file, unknown eval, bad param, unreachable or locked store) with one line
-on stderr, 130 when interrupted (the finished rows are saved and the run marked partial).
+on stderr, 130 after Ctrl-C (SIGINT) and 143 after SIGTERM (the finished rows are saved and
+the run marked partial).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -124,9 +126,12 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
                 c.print(flipped)
         else:
             c.print("no baseline to compare with")
-    interrupted = any(r.interrupted for r in results)
+    stopped = next((r for r in results if r.interrupted), None)
     regressed = [r for r in results if r.regressed]
-    code = EXIT_INTERRUPTED if interrupted else (EXIT_REGRESSION if regressed else EXIT_OK)
+    if stopped is not None:
+        code = 128 + (stopped.signal or signal.SIGINT)
+    else:
+        code = EXIT_REGRESSION if regressed else EXIT_OK
     if json_path:
         reports.write_json(Path(json_path), results, suite=str(suite), exit_code=code)
     if junit_path:

@@ -312,6 +312,8 @@ class Runner:
         self.on_rows = on_rows
         self.results: list[RowResult] = []
         self.interrupted = False
+        #: The signal that interrupted the run (SIGINT or SIGTERM), if any.
+        self.signal: int | None = None
         self._pool: DaemonPool | None = None
         #: Seconds from the first row's start to the last row's end (storing excluded).
         self.rows_wall_s = 0.0
@@ -330,8 +332,8 @@ class Runner:
             self.binder.bind(self.dataset[0])
 
     async def run(self) -> list[RowResult]:
-        """Run every row; returns results in row order. After SIGINT the finished rows
-        are returned and :attr:`interrupted` is True."""
+        """Run every row; returns results in row order. After SIGINT or SIGTERM the
+        finished rows are returned and :attr:`interrupted` is True."""
         rows = list(enumerate(self.dataset.rows))
         work = iter(rows)
         if not self.task_is_async:
@@ -350,15 +352,19 @@ class Runner:
         loop = asyncio.get_running_loop()
         workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.options.concurrency, len(rows))))]
 
-        def interrupt() -> None:
-            self.interrupted = True
+        def interrupt(signum: int) -> None:
+            if self.interrupted is False:
+                self.interrupted = True
+                self.signal = signum
             for w in workers:
                 w.cancel()
 
-        installed = False
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGINT, interrupt)
-            installed = True
+        # Ctrl-C at a desk, SIGTERM from a CI runner cancelling the job: both stop cleanly.
+        installed: list[int] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, interrupt, signum)
+                installed.append(signum)
         flusher = asyncio.create_task(self._flush_periodically()) if self.on_rows else None
         started = time.monotonic()
         try:
@@ -368,8 +374,8 @@ class Runner:
                 if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
                     raise r
         finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGINT)
+            for signum in installed:
+                loop.remove_signal_handler(signum)
             if flusher:
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

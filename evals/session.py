@@ -50,6 +50,7 @@ class EvalRunResult:
     comparison: dict[str, Any] | None
     results: list[RowResult]
     interrupted: bool
+    signal: int | None = None
 
     @property
     def regressed(self) -> bool:
@@ -170,7 +171,8 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             "baseline_run_id": baseline["run_id"] if baseline else None,
         })
         out.append(EvalRunResult(ev.name, params, dataset, finished["run"], finished["summaries"],
-                                 finished.get("comparison"), results, runner.interrupted))
+                                 finished.get("comparison"), results, runner.interrupted,
+                                 runner.signal))
         if runner.interrupted:
             say(f"evals: interrupted; saved {len(results)} of {len(selected)} rows of "
                 f"{ev.name}, run {run_id} marked partial")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 
@@ -206,8 +207,8 @@ SLOW_SUITE = """
 """
 
 
-def test_ctrl_c_saves_finished_rows_as_partial(evals_cli) -> None:
-    e = evals_cli
+def _interrupt_when_marked(e, sig: int) -> tuple[subprocess.Popen, str]:
+    """Start the slow suite, send ``sig`` once row 12 finished, return (process, stderr)."""
     e.write("suite.py", SLOW_SUITE)
     mark = e.cwd / "mark"
     proc = e.popen("run", "suite.py", "--json", "partial.json", extra_env={"MARK": str(mark)})
@@ -218,11 +219,27 @@ def test_ctrl_c_saves_finished_rows_as_partial(evals_cli) -> None:
             assert time.monotonic() < deadline, "the run never reached row 12"
             time.sleep(0.05)
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return proc, err
+
+
+def test_sigterm_saves_finished_rows_as_partial(server_evals) -> None:
+    e = server_evals
+    proc, err = _interrupt_when_marked(e, signal.SIGTERM)
+    assert proc.returncode == 143, err
+    run = json.loads((e.cwd / "partial.json").read_text())["runs"][0]
+    stored = e.api(f"/api/evals/runs/{run['run']['run_id']}", limit=5000)
+    assert stored["run"]["status"] == "partial" and 12 < stored["rows_total"] < 2000
+
+
+def test_ctrl_c_saves_finished_rows_as_partial(evals_cli) -> None:
+    e = evals_cli
+    mark = e.cwd / "mark"
+    proc, err = _interrupt_when_marked(e, signal.SIGINT)
     assert proc.returncode == 130, err
     assert "interrupted; saved" in err and "marked partial" in err
     report = json.loads((e.cwd / "partial.json").read_text())
