@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlencode
 
 import click
 
@@ -109,11 +110,11 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
     def go(backend: Backend) -> Any:
         tracing = setup(backend.url, backend.project, backend.api_key, _say)
         try:
-            return execute(request, backend, tracing, _say)
+            return execute(request, backend, tracing, _say), (None if backend.embedded else backend.url)
         finally:
             tracing.close()
 
-    results = _with_backend(ctx.obj["project"], go)
+    results, console_url = _with_backend(ctx.obj["project"], go)
     c = tables.console()
     for r in results:
         c.print()
@@ -126,6 +127,8 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
                 c.print(flipped)
         else:
             c.print("no baseline to compare with")
+        if console_url:
+            c.print(f"console: {_console_link(console_url, r)}")
     stopped = next((r for r in results if r.interrupted), None)
     regressed = [r for r in results if r.regressed]
     if stopped is not None:
@@ -142,6 +145,16 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
         names = ", ".join(r.comparison["regressed"]) if r.comparison else ""
         _say(f"evals: REGRESSION in {r.eval_name} (run {r.run['run_id'][:12]}): {names}")
     sys.exit(code)
+
+
+def _console_link(base: str, result: Any) -> str:
+    """The console page of a run (its comparison when it has a baseline)."""
+    run = result.run
+    query = urlencode({"project": run["project"]})
+    if result.comparison:
+        a = result.comparison["a"]["run_id"]
+        return f"{base}/evals/compare?a={a}&b={run['run_id']}&{query}"
+    return f"{base}/evals/runs/{run['run_id']}?{query}"
 
 
 def _suite_label(path: Path) -> str:

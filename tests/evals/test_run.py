@@ -10,6 +10,7 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 
+import httpx
 from scipy.stats import binomtest
 
 REGRESSION_SUITE = """
@@ -56,6 +57,11 @@ def test_worse_task_is_a_regression_with_statistics(server_evals) -> None:
                   "--markdown", "worse.md", extra_env={"MODE": "worse"})
     assert worse.returncode == 1, worse.stderr
     assert "evals: REGRESSION in qa" in worse.stderr and "exact" in worse.stderr
+    link = next(ln for ln in worse.stdout.splitlines() if ln.startswith("console: "))[9:]
+    page = httpx.get(link, timeout=30)
+    # A console route (its page; 503 "not built" when console/dist is missing), not a 404.
+    assert page.status_code in (200, 503) and "text/html" in page.headers["content-type"]
+    assert f"/evals/compare?a={base['run']['run_id']}&b=" in link
     report = json.loads((e.cwd / "worse.json").read_text())
     assert report["exit_code"] == 1 and report["regressed"] is True
     run = report["runs"][0]
