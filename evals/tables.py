@@ -86,7 +86,8 @@ def flipped_table(comp: dict[str, Any], limit: int = 20) -> Table | None:
 def runs_table(runs: Sequence[dict[str, Any]]) -> Table:
     """One line per run, newest first."""
     t = Table()
-    for col in ("run", "eval", "params", "dataset", "status", "started", "rows ok", "scores", "vs baseline"):
+    for col in ("run", "project", "eval", "params", "dataset", "status", "started", "rows ok", "scores",
+                "vs baseline"):
         t.add_column(col)
     for r in runs:
         ds = r["dataset"]
@@ -94,7 +95,7 @@ def runs_table(runs: Sequence[dict[str, Any]]) -> Table:
         stats = r.get("stats") or {}
         scores = ", ".join(f"{s['scorer']}={_f(s['mean'])}" for s in r.get("summaries", []))
         verdict = (r.get("comparison") or {}).get("verdict", "-")
-        t.add_row(r["run_id"][:12], r["eval_name"], _params(r["params"]), label, r["status"],
+        t.add_row(r["run_id"][:12], r["project"], r["eval_name"], _params(r["params"]), label, r["status"],
                   (r["started_at"] or "")[:19], f"{stats.get('ok', '-')}/{stats.get('rows_done', '-')}",
                   scores, verdict)
     return t
