@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.canonical import canonical_json
 from evals.datasets import Dataset, DatasetRef
 from evals.stats import DEFAULT_ALPHA, DEFAULT_MIN_DELTA
 
@@ -154,6 +155,13 @@ class Eval:
         if any(not values for _, values in axes):
             empty = next(k for k, values in axes if not values)
             raise EvalConfigError(f"eval {self.name!r}: param {empty!r} is an empty list")
+        for k, values in axes:
+            for v in values:
+                try:
+                    canonical_json(v)
+                except (TypeError, ValueError):
+                    raise EvalConfigError(f"eval {self.name!r}: param {k!r} value {v!r} is not "
+                                          "JSON (runs record their params)") from None
         keys = [k for k, _ in axes]
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))]
 
