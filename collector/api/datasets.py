@@ -260,13 +260,15 @@ class DatasetsController(Controller):
         page = parse_limit(limit, 1000, 100_000)
         rows = version_rows(storage, record["version_id"], offset, page)
         key = record["key"]
-        # Row ids depend on the whole version (repeated rows get #2, #3), so compute them
-        # over every row and slice.
-        if offset == 0 and len(rows) == record["row_count"]:
-            all_rows = rows
+        if key or (offset == 0 and len(rows) == record["row_count"]):
+            ids = row_ids(rows, [row_hash(r) for r in rows], key)
         else:
-            all_rows = version_rows(storage, record["version_id"])
-        ids = row_ids(all_rows, [row_hash(r) for r in all_rows], key)[offset:offset + len(rows)]
+            # A content id depends on the rows before it (a repeated row gets #2, #3): count
+            # over every hash of the version (hashes only, not row data) and slice.
+            hashes = [r["row_hash"] for r in storage.query(
+                "SELECT row_hash FROM dataset_version_rows FINAL WHERE version_id = {v:String} "
+                "ORDER BY idx", {"v": record["version_id"]})]
+            ids = row_ids([{}] * len(hashes), hashes, None)[offset:offset + len(rows)]
         return {**record, "offset": offset, "rows": rows, "row_ids": ids}
 
     @get("/{name:str}/diff", sync_to_thread=True)

@@ -116,6 +116,10 @@ def test_dataset_routes_validate_and_serve_rows(spyglass_server, project: str) -
     by_id = httpx.get(f"{url}/paged/versions/{created.json()['version_id'][:10]}/rows",
                       params={"project": project})
     assert by_id.status_code == 200 and by_id.json()["version"] == "v1"
+    dups = [{"q": "a"}, {"q": "b"}, {"q": "a"}, {"q": "a"}]
+    assert httpx.post(url, json={"name": "dups", "rows": dups, "project": project}).status_code == 201
+    tail = httpx.get(f"{url}/dups/versions/v1/rows", params={"project": project, "offset": 2}).json()
+    assert tail["row_ids"] == Dataset(dups).row_ids[2:] and tail["row_ids"][1].endswith("#3")
     missing = httpx.get(f"{url}/nothing-here/versions", params={"project": project})
     assert missing.status_code == 404 and "nothing-here" in missing.json()["error"]
 
