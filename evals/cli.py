@@ -55,7 +55,8 @@ def _with_backend(project: str | None, fn: Callable[[Backend], Any]) -> Any:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--project", default=None, help="Project (default: $SPYGLASS_PROJECT or 'default').")
+@click.option("--project", default=None,
+              help="Project (default: $SPYGLASS_PROJECT, else the API key's project, else 'default').")
 @click.pass_context
 def cli(ctx: click.Context, project: str | None) -> None:
     """Spyglass evaluations: versioned datasets, suites, regressions against a baseline.
