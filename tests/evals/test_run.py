@@ -330,6 +330,14 @@ def test_params_grid_makes_one_run_per_combination(embedded_evals) -> None:
     assert versus.returncode == 1, versus.stderr
     comp = json.loads((e.cwd / "versus.json").read_text())["runs"][0]["comparison"]
     assert comp["a"]["run_id"] == runs[1]["run"]["run_id"] and comp["regressed"] == ["big"]
+    # --limit runs a prefix of the rows but records the whole dataset version it read.
+    limited = e.run("run", "suite.py", "--param", "model=big", "--limit", "3", "--json", "lim.json")
+    assert limited.returncode == 0, limited.stderr
+    (lim,) = json.loads((e.cwd / "lim.json").read_text())["runs"]
+    assert [r["row_index"] for r in lim["rows"]] == [0, 1, 2]
+    assert lim["run"]["row_limit"] == 3 and lim["run"]["dataset"]["rows"] == 12
+    assert lim["run"]["dataset"]["version_id"] == runs[1]["run"]["dataset"]["version_id"]
+    assert lim["comparison"]["scorers"][0]["n_shared"] == 3
 
 
 PROGRESS_SUITE = """
