@@ -59,6 +59,11 @@ def test_cli_runs_compared_in_the_console(page: Page, spyglass_server: ServerHan
     bad = run_suite(suite, spyglass_server.url, project, broken=True)
     assert bad.returncode == 1, bad.stdout + bad.stderr  # a regression fails CI
 
+    # The link `evals run` prints opens this run's comparison in the console.
+    link = next(ln for ln in bad.stdout.splitlines() if ln.startswith("console: "))[len("console: "):]
+    page.goto(link)
+    expect(page.locator(".overall-verdict")).to_have_attribute("data-verdict", "regressed")
+
     page.goto(f"{spyglass_server.url}/evals?project={project}")
     runs = page.locator("table.runs-table tbody tr")
     expect(runs).to_have_count(2)
