@@ -48,6 +48,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
         return
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their retry chatter would bury the one-line error a failed connection ends with.
+    for noisy in ("urllib3", "clickhouse_connect"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     # clickhouse-connect and urllib3 log every failed attempt as a warning; the storage
     # error that follows already names the server and the cause in one line.
     for noisy in ("urllib3", "clickhouse_connect"):

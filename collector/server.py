@@ -68,11 +68,17 @@ def _handled_signal(sig: int, frame: object) -> None:
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; on shutdown in-flight requests finish, the writer
     inserts everything it accepted, and storage closes (releasing the data-dir lock)."""
-    app = create_app(settings)
+    # Bind first: a port already in use is reported before storage is opened or migrated.
+    sock = bind_socket(settings.host, settings.port)
+    try:
+        app = create_app(settings)
+    except BaseException:
+        sock.close()
+        raise
     try:
         _check_bind(settings, app)
-        sock = bind_socket(settings.host, settings.port)
     except BaseException:
+        sock.close()
         app.state.storage.close()
         raise
     click.echo(f"Spyglass listening on {_url(settings.host, sock)}", err=False)
