@@ -51,10 +51,6 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
     # Their retry chatter would bury the one-line error a failed connection ends with.
     for noisy in ("urllib3", "clickhouse_connect"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    # clickhouse-connect and urllib3 log every failed attempt as a warning; the storage
-    # error that follows already names the server and the cause in one line.
-    for noisy in ("urllib3", "clickhouse_connect"):
-        logging.getLogger(noisy).setLevel(max(logging.ERROR, logging.getLogger().level))
     try:
         run(settings)
     except (DataDirLockedError, StorageError, ServerError, SettingsError) as exc:
