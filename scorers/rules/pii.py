@@ -24,6 +24,7 @@ from stdnum.in_ import aadhaar as _aadhaar
 from stdnum.us import ssn as _ssn
 
 from scorers.base import Score, Scorer, ScorerError
+from scorers.rules.redact import detection_score
 
 
 def _digits(s: str) -> str:
@@ -294,14 +295,7 @@ class PII(Scorer):
     def _score(self, output: Any) -> Score:
         if not isinstance(output, str):
             output = "" if output is None else str(output)
-        spans = self.find(output)
-        if not spans:
-            return self.make_score(False, None, {"entities": {}, "spans": []}, passed=True)
-        counts: dict[str, int] = {}
-        for s in spans:
-            counts[s["entity"]] = counts.get(s["entity"], 0) + 1
-        reason = "found " + ", ".join(f"{n} {e}" for e, n in counts.items())
-        return self.make_score(True, reason, {"entities": counts, "spans": spans}, passed=False)
+        return detection_score(self, self.find(output), "entities")
 
 
 def pii(

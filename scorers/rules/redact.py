@@ -1,4 +1,5 @@
-"""Span bookkeeping shared by detectors and guardrails: overlap removal and redaction."""
+"""Span bookkeeping shared by detectors and guardrails: overlap removal, redaction, and the
+Score a detector returns for the spans it found."""
 
 from __future__ import annotations
 
@@ -31,3 +32,15 @@ def redact(text: str, spans: Iterable[Span], template: str = "[{entity}]") -> st
         pos = s["end"]
     out.append(text[pos:])
     return "".join(out)
+
+
+def detection_score(scorer: Any, spans: list[dict[str, Any]], counts_key: str) -> Any:
+    """The Score of a detector (pii, secrets): ``value`` True and not passed when ``spans``
+    is non-empty, with per-entity counts under ``counts_key`` and the spans in metadata."""
+    if not spans:
+        return scorer.make_score(False, None, {counts_key: {}, "spans": []}, passed=True)
+    counts: dict[str, int] = {}
+    for s in spans:
+        counts[s["entity"]] = counts.get(s["entity"], 0) + 1
+    reason = "found " + ", ".join(f"{n} {e}" for e, n in counts.items())
+    return scorer.make_score(True, reason, {counts_key: counts, "spans": spans}, passed=False)

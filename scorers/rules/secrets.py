@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scorers.base import Score, Scorer, ScorerError
+from scorers.rules.redact import detection_score
 
 #: name -> (label, pattern, needles). Every match contains one of its needles, so a text
 #: without them skips the pattern. Order matters: earlier patterns win overlaps.
@@ -140,14 +141,7 @@ class Secrets(Scorer):
     def _score(self, output: Any) -> Score:
         if not isinstance(output, str):
             output = "" if output is None else str(output)
-        spans = self.find(output)
-        if not spans:
-            return self.make_score(False, None, {"kinds": {}, "spans": []}, passed=True)
-        counts: dict[str, int] = {}
-        for s in spans:
-            counts[s["entity"]] = counts.get(s["entity"], 0) + 1
-        reason = "found " + ", ".join(f"{n} {k}" for k, n in counts.items())
-        return self.make_score(True, reason, {"kinds": counts, "spans": spans}, passed=False)
+        return detection_score(self, self.find(output), "kinds")
 
 
 def secrets(
