@@ -76,16 +76,26 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
                          max_pending_spans=settings.writer_max_pending_spans,
                          retry_after_s=settings.retry_after_s)
 
+    grpc_servers: list[Any] = []
+
     async def start_writer() -> None:
         writer.start()
+        if settings.grpc_port:
+            from collector.ingest import grpc_server
+
+            server = await grpc_server.start(app.state, settings.host, settings.grpc_port)
+            if server is not None:
+                grpc_servers.append(server)
 
     async def stop() -> None:
+        for server in grpc_servers:  # in-flight gRPC exports finish before the writer flushes
+            await server.stop(grace=10)
         await writer.close()
         log.info("writer flushed: %d spans in %d inserts", writer.spans_written, writer.inserts)
         if owns_storage:
             storage.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=api_routes(),
         on_startup=[start_writer],
         on_shutdown=[stop],
@@ -105,3 +115,4 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
                      "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
         debug=False,
     )
+    return app

@@ -26,6 +26,8 @@ def fail(message: str) -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [SPYGLASS_HOST; 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [SPYGLASS_PORT; 4318, OTLP/HTTP's].")
+@click.option("--grpc-port", type=int, default=None,
+              help="OTLP/gRPC port [SPYGLASS_GRPC_PORT; 4317]; 0 turns gRPC off.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="chDB data directory [SPYGLASS_DATA_DIR; ~/.spyglass/data].")
 @click.option("--clickhouse-url", default=None,
@@ -34,13 +36,13 @@ def fail(message: str) -> None:
 @click.option("--insecure-no-auth", is_flag=True, default=None,
               help="Allow a non-loopback address while no API key exists (logged loudly).")
 @click.option("--log-level", default=None, help="debug, info, warning, error [SPYGLASS_LOG_LEVEL].")
-def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_url: str | None,
+def serve(host: str | None, port: int | None, grpc_port: int | None, data_dir: Path | None, clickhouse_url: str | None,
           insecure_no_auth: bool | None, log_level: str | None) -> None:
     """Run the collector: OTLP/HTTP ingest, the query API and the console."""
     from collector.server import ServerError, run
 
     try:
-        settings = Settings.load(host=host, port=port, data_dir=data_dir,
+        settings = Settings.load(host=host, port=port, grpc_port=grpc_port, data_dir=data_dir,
                                  clickhouse_url=clickhouse_url,
                                  insecure_no_auth=insecure_no_auth or None, log_level=log_level)
     except SettingsError as exc:

@@ -23,6 +23,11 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 4318
+    # OTLP/gRPC (the OTel standard port); 0 turns the gRPC receiver off.
+    grpc_port: int = 4317
+    # Project from the resource's service.name when it names no spyglass.project or
+    # openinference.project.name (docs/instrumentation.md); off: such spans go to default.
+    project_from_service_name: bool = True
     data_dir: Path = DEFAULT_DATA_DIR
     clickhouse_url: str = ""
     # Largest accepted request body, measured after gzip decompression (guards gzip bombs).
@@ -83,7 +88,7 @@ def _coerce(name: str, raw: Any, default: Any, source: str) -> Any:
             value = int(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"{source} must be an integer, got {raw!r}") from None
-        if value < 0 or (name == "port" and value > 65535):
+        if value < 0 or (name in ("port", "grpc_port") and value > 65535):
             raise SettingsError(f"{source} is out of range: {value}")
         return value
     if isinstance(default, Path):

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-import msgspec
 from litestar import Request, post
 from litestar.response import Response
 
-from collector.ingest import otlp
-from collector.ingest.normalize import SpanRejected, normalize, resource_info
+from collector.ingest import otlp, pipeline
 from collector.ingest.writer import Backpressure
 
 log = logging.getLogger("spyglass.ingest")
-_encode = msgspec.json.Encoder().encode
 
 
 def _auth_project(request: Request) -> str | None:
@@ -39,26 +35,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise otlp.OTLPError(413, f"request body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def rows_of(req: Any, auth_project: str | None, ttl_of: Any) -> tuple[list[bytes], int, str]:
-    """JSONEachRow lines for every storable span of an export request, the number of
-    rejected spans and a message naming why the first one was rejected."""
-    lines: list[bytes] = []
-    rejected = 0
-    reason = ""
-    for rs in req.resource_spans:
-        res = resource_info(rs.resource, auth_project)
-        ttl_days = ttl_of(res.project)
-        for ss in rs.scope_spans:
-            scope_name = ss.scope.name
-            for span in ss.spans:
-                try:
-                    lines.append(_encode(normalize(span, res, scope_name, ttl_days)))
-                except SpanRejected as exc:
-                    rejected += 1
-                    reason = reason or f"span {span.span_id.hex() or '?'} rejected: {exc}"
-    return lines, rejected, reason
 
 
 def _error(media: str, err: otlp.OTLPError | Backpressure) -> Response[bytes]:
@@ -96,17 +72,12 @@ async def export_traces(request: Request) -> Response[bytes]:
         if encoding == "gzip":
             body = otlp.gunzip(body, settings.max_body_bytes)
         req = otlp.decode(body, media)
-        writer = request.app.state.writer
-        lines, rejected, reason = rows_of(req, _auth_project(request),
-                                          request.app.state.project_settings.ttl_days)
-        if lines:
-            await writer.write(b"\n".join(lines), len(lines))
+        _, rejected, reason = await pipeline.store_traces(
+            request.app.state, req, _auth_project(request))
     except (otlp.OTLPError, Backpressure) as err:
         if err.status_code >= 500 or err.status_code == 429:
             log.warning("ingest refused (%d): %s", err.status_code, err.message)
         return _error(media, err)
-    if rejected:
-        log.warning("rejected %d span(s): %s", rejected, reason)
     return Response(otlp.success_body(media, rejected, reason), status_code=200, media_type=media)
 
 

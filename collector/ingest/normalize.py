@@ -17,6 +17,9 @@ from collector.ingest.values import any_value, attributes
 from tracer import attributes as A
 
 DEFAULT_PROJECT = "default"
+SERVICE_NAME = "service.name"
+# The OTel SDKs' service.name when the application set none: not a project name.
+_UNKNOWN_SERVICE = "unknown_service"
 DEFAULT_KIND = "span"
 # Stored in ``attributes`` when the OTel SpanKind says more than "internal".
 OTEL_SPAN_KIND = "otel.span_kind"
@@ -26,7 +29,10 @@ EXCEPTION_TYPE = "exception.type"
 EXCEPTION_MESSAGE = "exception.message"
 
 _SPAN_KINDS = {2: "server", 3: "client", 4: "producer", 5: "consumer"}
-_STATUS = {0: "unset", 1: "ok", 2: "error"}
+# A span is exported only once it has ended, so UNSET means "finished without error":
+# stored as ``ok`` (instrumentations rarely set OK explicitly; filtering status=ok must
+# find their spans).
+_STATUS = {0: "ok", 1: "ok", 2: "error"}
 _encode = msgspec.json.Encoder().encode
 
 
@@ -42,15 +48,34 @@ class ResourceInfo:
     resource_json: str
 
 
-def resource_info(resource: Any, auth_project: str | None) -> ResourceInfo:
-    """Project and resource JSON of an OTLP ``Resource``.
+def project_of(attrs: dict[str, Any], auth_project: str | None = None,
+               use_service_name: bool = True) -> str:
+    """The project spans of a resource with ``attrs`` are stored in.
 
     A request under an API key always writes to the key's project, whatever the resource
     says (a key must not write into another project). Otherwise: ``spyglass.project``,
-    else ``openinference.project.name``, else ``default``."""
+    else ``openinference.project.name``, else ``service.name`` (unless
+    ``use_service_name`` is off, or it is the SDK's ``unknown_service`` placeholder),
+    else ``default``."""
+    if auth_project:
+        return auth_project
+    for key in (A.PROJECT, PROJECT_NAME):
+        value = attrs.get(key)
+        if value:
+            return str(value)
+    if use_service_name:
+        service = attrs.get(SERVICE_NAME)
+        if service and not str(service).startswith(_UNKNOWN_SERVICE):
+            return str(service)
+    return DEFAULT_PROJECT
+
+
+def resource_info(resource: Any, auth_project: str | None,
+                  use_service_name: bool = True) -> ResourceInfo:
+    """Project (see :func:`project_of`) and resource JSON of an OTLP ``Resource``."""
     attrs = attributes(resource.attributes)
-    project = auth_project or attrs.get(A.PROJECT) or attrs.get(PROJECT_NAME) or DEFAULT_PROJECT
-    return ResourceInfo(project=str(project), resource_json=_encode(attrs).decode())
+    project = project_of(attrs, auth_project, use_service_name)
+    return ResourceInfo(project=project, resource_json=_encode(attrs).decode())
 
 
 def _ts(ns: int) -> str:
@@ -84,7 +109,7 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
     if end < start:
         end = start
-    status = _STATUS.get(span.status.code, "unset")
+    status = _STATUS.get(span.status.code, "ok")
     error = span.status.message if status == "error" else ""
 
     events = []
@@ -109,11 +134,13 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
     input_tokens = m.input_tokens or 0
     output_tokens = m.output_tokens or 0
     cached_tokens = m.cached_tokens or 0
+    cache_creation = m.cache_creation_tokens or 0
     total_tokens = m.total_tokens if m.total_tokens is not None else input_tokens + output_tokens
     kind = m.kind or DEFAULT_KIND
     cost = m.cost_usd
     if cost is None and m.model and (input_tokens or output_tokens):
-        cost = pricing.price(m.model, input_tokens, output_tokens, cached_tokens, start)
+        cost = pricing.price(m.model, input_tokens, output_tokens, cached_tokens, start,
+                             cache_creation)
 
     return {
         "project": res.project,
@@ -145,7 +172,13 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
         "resource": res.resource_json,
         "scope_name": scope_name,
         "ttl_days": ttl_days,
+        "duplicate_of": "",
+        # Private (not columns): read by collector/ingest/dedup.py, dropped before insert.
+        "_response_id": m.response_id,
+        "_start_ns": start,
+        "_end_ns": end,
     }
 
 
-__all__ = ["DEFAULT_PROJECT", "ResourceInfo", "SpanRejected", "any_value", "normalize", "resource_info"]
+__all__ = ["DEFAULT_PROJECT", "ResourceInfo", "SpanRejected", "any_value", "normalize",
+           "project_of", "resource_info"]

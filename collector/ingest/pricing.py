@@ -27,14 +27,18 @@ def _load() -> Callable[..., float | None] | None:
 
 
 def price(model: str, input_tokens: int, output_tokens: int, cached_tokens: int,
-          start_time_ns: int) -> float | None:
-    """Cost in USD at the span's start time, or None (unknown model, no price table)."""
+          start_time_ns: int, cache_creation_tokens: int = 0) -> float | None:
+    """Cost in USD at the span's start time, or None (unknown model, no price table).
+
+    The same function the tracer prices with, cache reads and writes included, so a span
+    priced here costs what the tracer would have recorded."""
     fn = _load()
     if fn is None or not model or (input_tokens <= 0 and output_tokens <= 0):
         return None
     at = datetime.fromtimestamp(start_time_ns / 1e9, tz=UTC) if start_time_ns else None
     try:
-        return fn(model, input_tokens, output_tokens, cached_tokens=cached_tokens, at=at)
+        return fn(model, input_tokens, output_tokens, cached_tokens=cached_tokens, at=at,
+                  cache_creation_tokens=cache_creation_tokens)
     except Exception as exc:  # a bad price entry must not reject spans
         log.warning("pricing %s failed: %s", model, exc)
         return None

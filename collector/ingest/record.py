@@ -24,6 +24,11 @@ class Mapped:
     output_tokens: int | None = None
     total_tokens: int | None = None
     cached_tokens: int | None = None
+    # Anthropic-style prompt-cache writes: part of input_tokens, billed at the write rate.
+    cache_creation_tokens: int | None = None
+    # The provider's response id (gen_ai.response.id): how stacked instrumentations'
+    # spans of one call are recognised (collector/ingest/dedup.py). Also kept in attributes.
+    response_id: str = ""
     cost_usd: float | None = None
     user_id: str = ""
     session_id: str = ""

@@ -53,7 +53,7 @@ def test_otel_exporter_end_to_end(collector, project, stored):
     assert root_row["parent_span_id"] == ""
     assert child_row["parent_span_id"] == root_row["span_id"]
     assert child_row["trace_id"] == root_row["trace_id"]
-    assert root_row["status"] == "unset" and root_row["kind"] == "span"
+    assert root_row["status"] == "ok" and root_row["kind"] == "span"
     assert child_row["status"] == "error" and child_row["error"] == "child failed"
     assert json.loads(root_row["attributes"]) == {"custom.flag": True}
     events = json.loads(child_row["events"])
@@ -170,12 +170,19 @@ def test_project_resolution(collector, stored):
         pass
     tp.shutdown()
     marker = uuid.uuid4().hex
-    tp = provider(collector.url, {"service.name": "no-project"})
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    tp = provider(collector.url, {"service.name": service})
+    with tp.get_tracer("t").start_as_current_span(marker):
+        pass
+    tp.shutdown()
+    tp = provider(collector.url, {})  # the SDK's service.name: unknown_service:python
     with tp.get_tracer("t").start_as_current_span(marker):
         pass
     tp.shutdown()
     assert len(stored(collector, a)) == 1
     assert len(stored(collector, b)) == 1
+    # Then service.name; the SDK's unknown_service placeholder names no project.
+    assert len(stored(collector, service, "name = {m:String}", m=marker)) == 1
     assert len(stored(collector, "default", "name = {m:String}", m=marker)) == 1
 
 

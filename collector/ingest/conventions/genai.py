@@ -13,6 +13,8 @@ USAGE_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"
 USAGE_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
 CONVERSATION_ID = "gen_ai.conversation.id"
 USAGE_CACHE_READ_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+USAGE_CACHE_CREATION_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+RESPONSE_ID = "gen_ai.response.id"
 
 # gen_ai.operation.name -> Spyglass op kind.
 OPERATION_KINDS = {
@@ -61,6 +63,7 @@ def apply(m: Mapped) -> None:
         ("input_tokens", (A.GEN_AI_USAGE_INPUT_TOKENS, USAGE_PROMPT_TOKENS)),
         ("output_tokens", (A.GEN_AI_USAGE_OUTPUT_TOKENS, USAGE_COMPLETION_TOKENS)),
         ("cached_tokens", (USAGE_CACHE_READ_TOKENS,)),
+        ("cache_creation_tokens", (USAGE_CACHE_CREATION_TOKENS,)),
     ):
         for key in keys:
             value = m.take(key)
@@ -76,6 +79,10 @@ def apply(m: Mapped) -> None:
     value = m.take(A.GEN_AI_OUTPUT_MESSAGES)
     if value is not None and not m.output:
         m.output = to_json_text(messages(value))
+    # Read, not taken: the id stays visible in attributes and dedup looks it up there.
+    response_id = m.attrs.get(RESPONSE_ID)
+    if response_id and not m.response_id:
+        m.response_id = str(response_id)
     conversation = m.take(CONVERSATION_ID)
     if conversation and not m.session_id:
         m.session_id = str(conversation)

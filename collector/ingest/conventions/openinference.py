@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from collector.ingest.record import Mapped
@@ -25,6 +27,13 @@ TOKENS_PROMPT = "llm.token_count.prompt"
 TOKENS_COMPLETION = "llm.token_count.completion"
 TOKENS_TOTAL = "llm.token_count.total"
 TOKENS_CACHE_READ = "llm.token_count.prompt_details.cache_read"
+TOKENS_CACHE_WRITE = "llm.token_count.prompt_details.cache_write"
+EMBEDDING_MODEL = "embedding.model_name"
+EMBEDDINGS = "embedding.embeddings."
+EMBEDDING_TEXT = "embedding.text"
+EMBEDDING_VECTOR = "embedding.vector"
+CONTENTS = "message.contents."
+TOOL_CALLS = "message.tool_calls."
 COST_TOTAL = "llm.cost.total"
 INPUT_VALUE = "input.value"
 INPUT_MIME = "input.mime_type"
@@ -68,14 +77,71 @@ def _value(m: Mapped, value_key: str, mime_key: str) -> str:
     return to_json_text(value)
 
 
+def _indexed(extra: dict[str, Any], prefix: str) -> dict[int, dict[str, Any]]:
+    """Pop ``<prefix>N.<rest>`` keys of ``extra`` into ``{N: {rest: value}}``."""
+    found: dict[int, dict[str, Any]] = {}
+    for key in [k for k in extra if k.startswith(prefix)]:
+        index, _, rest = key[len(prefix):].partition(".")
+        if index.isdigit():
+            found.setdefault(int(index), {})[rest] = extra.pop(key)
+    return found
+
+
+def _structured(msg: dict[str, Any]) -> dict[str, Any]:
+    """Multi-part contents and tool calls (flattened under ``extra``) -> ``content`` and
+    OpenAI-form ``tool_calls``: ``message.contents.N.message_content.{type,text,image...}``
+    and ``message.tool_calls.N.tool_call.{id,function.name,function.arguments}``."""
+    extra = msg.get("extra")
+    if not isinstance(extra, dict):
+        return msg
+    parts = _indexed(extra, CONTENTS)
+    if parts and msg.get("content") in (None, ""):
+        content: list[dict[str, Any]] = []
+        for _, part in sorted(parts.items()):
+            kind = part.get("message_content.type") or (
+                "text" if "message_content.text" in part else "image")
+            if "message_content.text" in part:
+                content.append({"type": "text", "text": part["message_content.text"]})
+            else:
+                url = part.get("message_content.image.image.url")
+                content.append({"type": str(kind), **({"image_url": {"url": url}} if url else {})})
+        if all(p["type"] == "text" for p in content):
+            msg["content"] = "".join(str(p["text"]) for p in content)
+        else:
+            msg["content"] = content
+    calls = _indexed(extra, TOOL_CALLS)
+    if calls:
+        msg["tool_calls"] = [
+            {"id": c.get("tool_call.id"), "type": "function",
+             "function": {"name": c.get("tool_call.function.name"),
+                          "arguments": json_value(c.get("tool_call.function.arguments"))}}
+            for _, c in sorted(calls.items())]
+    if not extra:
+        msg.pop("extra")
+    return msg
+
+
+def _embeddings(m: Mapped) -> list[str]:
+    """Texts of ``embedding.embeddings.N.embedding.text``; the vectors are marked used
+    and never stored (they are large and unreadable as text)."""
+    texts: dict[int, str] = {}
+    for key in [k for k in m.attrs if k.startswith(EMBEDDINGS)]:
+        index, _, rest = key[len(EMBEDDINGS):].partition(".")
+        m.used.add(key)
+        if index.isdigit() and rest == EMBEDDING_TEXT:
+            texts[int(index)] = str(m.attrs[key])
+    return [texts[i] for i in sorted(texts)]
+
+
 def apply(m: Mapped) -> None:
     """Fill ``m`` from OpenInference attributes."""
     kind = m.take(SPAN_KIND)
     if kind and not m.kind:
         m.kind = SPAN_KINDS.get(str(kind).upper(), str(kind).lower())
     model = m.take(MODEL_NAME)
-    if model and not m.model:
-        m.model = str(model)
+    embedding_model = m.take(EMBEDDING_MODEL)
+    if (model or embedding_model) and not m.model:
+        m.model = str(model or embedding_model)
     provider = m.take(PROVIDER) or m.take(SYSTEM)
     m.take(SYSTEM)
     if provider and not m.provider:
@@ -85,6 +151,7 @@ def apply(m: Mapped) -> None:
         ("output_tokens", TOKENS_COMPLETION),
         ("total_tokens", TOKENS_TOTAL),
         ("cached_tokens", TOKENS_CACHE_READ),
+        ("cache_creation_tokens", TOKENS_CACHE_WRITE),
     ):
         value = m.take(key)
         if value is not None and getattr(m, field) is None:
@@ -97,6 +164,11 @@ def apply(m: Mapped) -> None:
     m.used.update(used)
     out_msgs, used = indexed_messages(m.attrs, OUTPUT_MESSAGES, MESSAGE_FIELDS)
     m.used.update(used)
+    in_msgs = [_structured(msg) for msg in in_msgs]
+    out_msgs = [_structured(msg) for msg in out_msgs]
+    texts = _embeddings(m)
+    if texts and not in_msgs:
+        in_msgs = [{"role": "user", "content": t} for t in texts]
     in_value = _value(m, INPUT_VALUE, INPUT_MIME)
     out_value = _value(m, OUTPUT_VALUE, OUTPUT_MIME)
     if not m.input:

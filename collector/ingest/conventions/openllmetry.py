@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collector.ingest.record import Mapped
 from collector.ingest.values import as_int, indexed_messages, json_value, to_json_text
 
@@ -15,6 +17,8 @@ COMPLETION_PREFIX = "gen_ai.completion."
 REQUEST_TYPE = "llm.request.type"
 TOTAL_TOKENS = "llm.usage.total_tokens"
 CACHE_READ_TOKENS = "gen_ai.usage.cache_read_input_tokens"
+CACHE_CREATION_TOKENS = "gen_ai.usage.cache_creation_input_tokens"
+TOOL_CALLS = "tool_calls."
 
 SPAN_KINDS = {"workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool"}
 REQUEST_KINDS = {"chat": "llm", "completion": "llm", "embedding": "embedding", "rerank": "rerank"}
@@ -33,6 +37,26 @@ def _entity(value: object) -> str:
     return to_json_text(parsed)
 
 
+def _tool_calls(msg: dict[str, Any]) -> dict[str, Any]:
+    """``tool_calls.N.{id,name,arguments}`` (left in ``extra``) -> OpenAI-form tool calls."""
+    extra = msg.get("extra")
+    if not isinstance(extra, dict):
+        return msg
+    calls: dict[int, dict[str, Any]] = {}
+    for key in [k for k in extra if k.startswith(TOOL_CALLS)]:
+        index, _, field = key[len(TOOL_CALLS):].partition(".")
+        if index.isdigit():
+            calls.setdefault(int(index), {})[field] = extra.pop(key)
+    if calls:
+        msg["tool_calls"] = [
+            {"id": c.get("id"), "type": "function",
+             "function": {"name": c.get("name"), "arguments": json_value(c.get("arguments"))}}
+            for _, c in sorted(calls.items())]
+    if not extra:
+        msg.pop("extra")
+    return msg
+
+
 def apply(m: Mapped) -> None:
     """Fill ``m`` from Traceloop attributes."""
     kind = m.take(SPAN_KIND)
@@ -49,6 +73,8 @@ def apply(m: Mapped) -> None:
     m.used.update(used)
     completions, used = indexed_messages(m.attrs, COMPLETION_PREFIX, MESSAGE_FIELDS)
     m.used.update(used)
+    prompts = [_tool_calls(msg) for msg in prompts]
+    completions = [_tool_calls(msg) for msg in completions]
     entity_in = m.take(ENTITY_INPUT)
     entity_out = m.take(ENTITY_OUTPUT)
     if not m.input:
@@ -61,7 +87,8 @@ def apply(m: Mapped) -> None:
             m.output = to_json_text(completions)
         elif entity_out is not None:
             m.output = _entity(entity_out)
-    for field, key in (("total_tokens", TOTAL_TOKENS), ("cached_tokens", CACHE_READ_TOKENS)):
+    for field, key in (("total_tokens", TOTAL_TOKENS), ("cached_tokens", CACHE_READ_TOKENS),
+                       ("cache_creation_tokens", CACHE_CREATION_TOKENS)):
         value = m.take(key)
         if value is not None and getattr(m, field) is None:
             setattr(m, field, as_int(value))

@@ -24,7 +24,8 @@ def apply(m: Mapped) -> None:
     cost = as_float(m.take(A.COST_USD))
     if cost is not None and m.cost_usd is None:
         m.cost_usd = cost
-    for key, attr in (("cached_tokens", A.USAGE_CACHED_TOKENS), ("total_tokens", A.USAGE_TOTAL_TOKENS)):
+    for key, attr in (("cached_tokens", A.USAGE_CACHED_TOKENS), ("total_tokens", A.USAGE_TOTAL_TOKENS),
+                      ("cache_creation_tokens", A.USAGE_CACHE_CREATION_TOKENS)):
         value = m.take(attr)
         if value is not None and getattr(m, key) is None:
             setattr(m, key, as_int(value))
