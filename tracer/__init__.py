@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from tracer import attributes  # a module of names that is also callable as a context manager
 from tracer._log import failure_counts
+from tracer.autopatch import unpatch
 from tracer.context import ThreadPoolExecutor, bind_context, log_model, log_usage
 from tracer.handle import SpanHandle, add_feedback, current_span
 from tracer.op import op
@@ -37,4 +38,5 @@ __all__ = [
     "op",
     "settings",
     "shutdown",
+    "unpatch",
 ]

@@ -29,6 +29,9 @@ METADATA = "spyglass.metadata"  # JSON object
 STREAM_CHUNKS = "spyglass.stream.chunks"
 STREAM_CLOSED_EARLY = "spyglass.stream.closed_early"
 TIME_TO_FIRST_TOKEN_MS = "spyglass.llm.time_to_first_token_ms"
+# The SDK method an auto-instrumented span records (tracer/autopatch), e.g.
+# "openai.chat.completions.create"
+AUTOPATCH = "spyglass.autopatch"
 
 # Token usage Spyglass records beyond the GenAI conventions
 USAGE_CACHED_TOKENS = "spyglass.usage.cached_tokens"

@@ -260,6 +260,8 @@ def finish_ok(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
                 attrs[A.INPUTS] = call.inputs_json
             _output_attributes(spec, runtime, call, output, chunks, attrs)
             span.set_attributes(attrs)
+            # Finished without error: OK, so filtering status=ok finds it.
+            span.set_status(Status(StatusCode.OK))
     except Exception:
         warn_once("finish", "could not record the output of op %r", spec.name)
     try:

@@ -14,6 +14,7 @@ USAGE_COMPLETION_TOKENS = "gen_ai.usage.completion_tokens"
 CONVERSATION_ID = "gen_ai.conversation.id"
 USAGE_CACHE_READ_TOKENS = "gen_ai.usage.cache_read.input_tokens"
 USAGE_CACHE_CREATION_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+USAGE_CACHE_WRITE_TOKENS = "gen_ai.usage.cache_write.input_tokens"  # the anthropic SDK's own spans
 RESPONSE_ID = "gen_ai.response.id"
 
 # gen_ai.operation.name -> Spyglass op kind.
@@ -63,7 +64,7 @@ def apply(m: Mapped) -> None:
         ("input_tokens", (A.GEN_AI_USAGE_INPUT_TOKENS, USAGE_PROMPT_TOKENS)),
         ("output_tokens", (A.GEN_AI_USAGE_OUTPUT_TOKENS, USAGE_COMPLETION_TOKENS)),
         ("cached_tokens", (USAGE_CACHE_READ_TOKENS,)),
-        ("cache_creation_tokens", (USAGE_CACHE_CREATION_TOKENS,)),
+        ("cache_creation_tokens", (USAGE_CACHE_CREATION_TOKENS, USAGE_CACHE_WRITE_TOKENS)),
     ):
         for key in keys:
             value = m.take(key)
