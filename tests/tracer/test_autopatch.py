@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the wire stub fixtures are imported from test_llm_sdk_wire)
 """Auto-instrumentation: ``tracer.init()`` patches the real openai and anthropic SDKs, and a
 plain SDK call (no ``@op``) against a local wire-format server becomes one LLM span."""
 
@@ -144,7 +145,7 @@ def test_openai_embeddings_are_embedding_spans_without_vectors(traced: Traced,
     assert A.OUTPUT not in a  # vectors are not stored
 
 
-def test_openai_async_chat_and_stream(traced: Traced, provider) -> None:  # noqa: F811
+def test_openai_async_chat_and_stream(traced: Traced, provider) -> None:
     host, port = provider.server_address[:2]
 
     async def main() -> str:
@@ -166,7 +167,7 @@ def test_openai_async_chat_and_stream(traced: Traced, provider) -> None:  # noqa
     assert A.TIME_TO_FIRST_TOKEN_MS in attrs(second)
 
 
-def test_sdk_errors_propagate_unchanged(traced: Traced, provider) -> None:  # noqa: F811
+def test_sdk_errors_propagate_unchanged(traced: Traced, provider) -> None:
     host, port = provider.server_address[:2]
     client = openai.OpenAI(api_key="sk-test", base_url=f"http://{host}:{port}/nowhere",
                            max_retries=0)
@@ -194,7 +195,7 @@ def test_anthropic_message_with_cache_tokens(traced: Traced, claude: anthropic.A
 
 
 def test_anthropic_stream_and_async(traced: Traced, claude: anthropic.Anthropic,
-                                    provider) -> None:  # noqa: F811
+                                    provider) -> None:
     stream = claude.messages.create(model="claude-sonnet-4-5", max_tokens=100,
                                     messages=MESSAGES, stream=True)
     assert isinstance(stream, anthropic.Stream)
