@@ -2,9 +2,10 @@
 call (the tracer's auto-patch plus a stock instrumentor, or ``opentelemetry-instrument``
 with two OpenAI instrumentors installed) are counted once.
 
-Two LLM/embedding spans of one trace are the same call when they carry the same
-``gen_ai.response.id``, or when one is an ancestor of the other, their time ranges overlap
-and they report the same model and the same input and output token counts.
+Two LLM/embedding spans of one trace are the same call when their time ranges overlap
+and they carry the same ``gen_ai.response.id``, or one is an ancestor of the other and
+they report the same model and the same input and output token counts. (Overlap is
+required even with equal ids: some OpenAI-compatible servers reuse ids across calls.)
 
 Decided at ingest, so every reader (trace totals, stats, the console's dashboards, evals)
 counts a call once without knowing about duplicates:
@@ -53,6 +54,10 @@ def _same_usage(a: dict[str, Any], b: dict[str, Any]) -> bool:
             and a["input_tokens"] == b["input_tokens"]
             and a["output_tokens"] == b["output_tokens"]
             and _same_model(a["model"], b["model"]))
+
+
+def _same_response(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(a["_response_id"]) and a["_response_id"] == b["_response_id"]
 
 
 def _is_ancestor(anc: str, row: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> bool:
@@ -107,20 +112,13 @@ def _groups(rows: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> lis
             i = parent[i]
         return i
 
-    by_response: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        rid = row["_response_id"]
-        if rid:
-            if rid in by_response:
-                parent[find(i)] = find(by_response[rid])
-            else:
-                by_response[rid] = i
     for i, a in enumerate(rows):
         for j in range(i + 1, len(rows)):
             b = rows[j]
-            if find(i) == find(j) or not _same_usage(a, b) or not _overlap(a, b):
+            if find(i) == find(j) or not _overlap(a, b):
                 continue
-            if _is_ancestor(a["span_id"], b, by_id) or _is_ancestor(b["span_id"], a, by_id):
+            if _same_response(a, b) or (_same_usage(a, b) and (
+                    _is_ancestor(a["span_id"], b, by_id) or _is_ancestor(b["span_id"], a, by_id))):
                 parent[find(j)] = find(i)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(rows)):
@@ -197,10 +195,10 @@ def mark_against_stored(rows: list[dict[str, Any]], storage: Any) -> int:
             for s in by_trace.get(row["trace_id"], ()):
                 if s["span_id"] in new_ids:
                     continue  # the same span re-sent: ReplacingMergeTree handles it
-                same_id = row["_response_id"] and row["_response_id"] == s["_response_id"]
                 related = (row["parent_span_id"] == s["span_id"]
                            or s["parent_span_id"] == row["span_id"])
-                if same_id or (related and _same_usage(row, s) and _overlap(row, s)):
+                if _overlap(row, s) and (_same_response(row, s) or (
+                        related and _same_usage(row, s))):
                     _mark(row, s["span_id"])
                     marked += 1
                     break

@@ -14,7 +14,7 @@ SPAN_SELECT = """
     toUnixTimestamp64Nano(start_time) AS start_ns,
     duration_ms, status, error, model, provider, input, output,
     input_tokens, output_tokens, total_tokens, cached_tokens, cost_usd,
-    user_id, session_id, tags, metadata, attributes, events, resource, scope_name
+    user_id, session_id, tags, metadata, attributes, events, resource, scope_name, duplicate_of
 """
 """Columns of one span, with times as integers so both engines return the same thing."""
 
@@ -50,6 +50,9 @@ class Span(msgspec.Struct, kw_only=True):
     events: Any
     resource: Any
     scope_name: str | None
+    # Stacked instrumentation: the span id of the span this one repeats (its tokens and
+    # cost are not counted; see docs/instrumentation.md), else None.
+    duplicate_of: str | None = None
 
 
 def _text(value: Any) -> str | None:
@@ -87,4 +90,5 @@ def span_from_row(row: dict[str, Any]) -> Span:
         events=parse_json_text(row["events"]),
         resource=parse_json_text(row["resource"]),
         scope_name=_text(row["scope_name"]),
+        duplicate_of=_text(row.get("duplicate_of")),
     )

@@ -133,6 +133,17 @@ def _embeddings(m: Mapped) -> list[str]:
     return [texts[i] for i in sorted(texts)]
 
 
+def _vectors_summary(text: str) -> str:
+    """``{"vectors": N, "dimensions": D}`` for an embeddings response (JSON text)."""
+    parsed = json_value(text)
+    data = parsed.get("data") if isinstance(parsed, dict) else None
+    if not isinstance(data, list):
+        return ""
+    first = data[0].get("embedding") if data and isinstance(data[0], dict) else None
+    dims = len(first) if isinstance(first, list) else None
+    return _encode({"vectors": len(data), "dimensions": dims}).decode()
+
+
 def apply(m: Mapped) -> None:
     """Fill ``m`` from OpenInference attributes."""
     kind = m.take(SPAN_KIND)
@@ -171,6 +182,9 @@ def apply(m: Mapped) -> None:
         in_msgs = [{"role": "user", "content": t} for t in texts]
     in_value = _value(m, INPUT_VALUE, INPUT_MIME)
     out_value = _value(m, OUTPUT_VALUE, OUTPUT_MIME)
+    if (m.kind == "embedding" or texts) and out_value:
+        # An embeddings response is mostly vectors: keep only their count and size.
+        out_value = _vectors_summary(out_value)
     if not m.input:
         m.input = to_json_text(in_msgs) if in_msgs else in_value
     if not m.output:
