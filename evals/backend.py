@@ -70,7 +70,7 @@ def _start_embedded() -> Any:
     except ImportError as exc:  # a broken install, not a user error
         raise BackendError(f"cannot start an in-process collector: {exc}") from None
     try:
-        settings = Settings.load(host="127.0.0.1", port=0, log_level="warning")
+        settings = Settings.load(host="127.0.0.1", port=0, grpc_port=0, log_level="warning")
     except SettingsError as exc:
         raise BackendError(str(exc)) from None
     try:

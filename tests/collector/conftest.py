@@ -22,7 +22,9 @@ from collector.settings import Settings
 
 
 def open_collector(data_dir: Path, **settings: Any) -> RunningServer:
-    """An in-process collector on a free loopback port over ``data_dir``."""
+    """An in-process collector on a free loopback port over ``data_dir`` (OTLP/gRPC off
+    unless ``grpc_port`` is given: many of these run at once)."""
+    settings.setdefault("grpc_port", 0)
     return start_in_thread(Settings.load(env={}, host="127.0.0.1", port=0, data_dir=data_dir,
                                          log_level="warning", **settings))
 
