@@ -256,7 +256,11 @@ def test_untraced_before_init(oai: openai.OpenAI) -> None:
     tracer.unpatch()
 
 
-def test_inputs_are_the_request_keywords(traced: Traced, oai: openai.OpenAI) -> None:
+def test_request_is_recorded_as_messages_and_parameters(traced: Traced,
+                                                        oai: openai.OpenAI) -> None:
     oai.chat.completions.create(model="gpt-4o", messages=MESSAGES, temperature=0.3)
-    inputs = json.loads(attrs(traced.one(CHAT))[A.INPUTS])
-    assert inputs == {"model": "gpt-4o", "messages": MESSAGES, "temperature": 0.3}
+    a = attrs(traced.one(CHAT))
+    assert a[A.GEN_AI_REQUEST_TEMPERATURE] == 0.3
+    assert json.loads(a[A.GEN_AI_INPUT_MESSAGES]) == MESSAGES
+    # Not serialized twice: the raw kwargs and the SDK object are not recorded.
+    assert A.INPUTS not in a and A.OUTPUT not in a

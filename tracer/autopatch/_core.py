@@ -130,7 +130,12 @@ def wrap(original: Callable[..., Any], name: str, kind: str = "llm",
     traces each call as a span ``name`` of op kind ``kind``."""
     # kind "llm" drives tracer.llm's attribute extraction; an embedding span gets its own
     # kind through ``extra`` (tracer.llm reads embeddings responses too).
-    spec = OpSpec(original, name, "llm", None, None, True, capture_output,
+    # The request and the reply are recorded as GenAI messages and request attributes
+    # (gen_ai.input.messages, gen_ai.request.*, gen_ai.output.messages), which the console
+    # renders as a chat; serializing the raw kwargs and SDK object again would only double
+    # the span and the per-call cost. ``capture_output`` is kept for the op-style output
+    # of non-chat calls when a provider module asks for it.
+    spec = OpSpec(original, name, "llm", None, None, False, capture_output,
                   {A.AUTOPATCH: name})
     extra = {A.OP_KIND: kind} if kind != "llm" else None
     state = STATE

@@ -6,7 +6,7 @@ from __future__ import annotations
 # (module, class, method, span name, op kind, record the output)
 TARGETS = [
     ("anthropic.resources.messages.messages", "Messages", "create",
-     "anthropic.messages.create", "llm", True),
+     "anthropic.messages.create", "llm", False),
     ("anthropic.resources.messages.messages", "AsyncMessages", "create",
-     "anthropic.messages.create", "llm", True),
+     "anthropic.messages.create", "llm", False),
 ]

@@ -6,17 +6,17 @@ from __future__ import annotations
 # (module, class, method, span name, op kind, record the output)
 TARGETS = [
     ("openai.resources.chat.completions.completions", "Completions", "create",
-     "openai.chat.completions.create", "llm", True),
+     "openai.chat.completions.create", "llm", False),
     ("openai.resources.chat.completions.completions", "AsyncCompletions", "create",
-     "openai.chat.completions.create", "llm", True),
+     "openai.chat.completions.create", "llm", False),
     ("openai.resources.responses.responses", "Responses", "create",
-     "openai.responses.create", "llm", True),
+     "openai.responses.create", "llm", False),
     ("openai.resources.responses.responses", "AsyncResponses", "create",
-     "openai.responses.create", "llm", True),
+     "openai.responses.create", "llm", False),
     ("openai.resources.completions", "Completions", "create",
-     "openai.completions.create", "llm", True),
+     "openai.completions.create", "llm", False),
     ("openai.resources.completions", "AsyncCompletions", "create",
-     "openai.completions.create", "llm", True),
+     "openai.completions.create", "llm", False),
     # Vectors are not worth storing as the output: usage and the input texts are kept.
     ("openai.resources.embeddings", "Embeddings", "create",
      "openai.embeddings.create", "embedding", False),
