@@ -185,6 +185,8 @@ class StatsController(Controller):
         where.eq("project", scope)
         where.add(f"start_time >= {where.param(to_ch_time(window.since), TIME_TYPE)}")
         where.add(f"start_time < {where.param(to_ch_time(end), TIME_TYPE)}")
+        # A repeat of an LLM call by stacked instrumentation is not another call.
+        where.add("duplicate_of = ''")
         for column, value in (("name", name), ("kind", kind), ("model", model)):
             where.eq(column, value)
         group_expr = group or "''"

@@ -297,3 +297,15 @@ def test_metrics_are_accepted_not_405(collector):
     assert r.status_code == 200
     r = httpx.post(f"{collector.url}/v1/metrics", content=b"\xff garbage", headers=PROTOBUF)
     assert r.status_code == 400
+
+
+def test_stats_count_a_stacked_call_once(collector, project):
+    b = Batch(project)
+    outer = b.span("chat", {**LLM, "gen_ai.response.id": "resp-stats"}, dur_ms=300)
+    b.span("chat-inner", {**LLM, "gen_ai.response.id": "resp-stats"}, parent=outer,
+           start_ms=1, dur_ms=200)
+    b.send(collector.url)
+    body = httpx.get(f"{collector.url}/api/stats",
+                     params={"project": project, "kind": "llm", "since": "1h"}).json()
+    assert body["totals"]["count"] == 1
+    assert body["totals"]["input_tokens"] == 1000
