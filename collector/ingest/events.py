@@ -12,7 +12,9 @@ Design (merge at ingest, both orders): every message is stored in ``genai_events
 their span, the stored span is re-inserted with its ``input``/``output`` filled (the
 ReplacingMergeTree keeps the newer row); when the span arrives later, its row is filled
 before it is inserted. Only an empty ``input`` or ``output`` is filled: messages a span
-already carries as attributes win. Readers need no join. Log records that are not GenAI
+already carries as attributes win. Readers need no join. (A span and its events that
+are both still waiting for their inserts at the same instant can miss each other: the
+exporters' batching makes that rare; the events stay in ``genai_events``.) Log records that are not GenAI
 events are counted and dropped (see docs/instrumentation.md).
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -47,7 +50,9 @@ OUTPUT_MESSAGES = "gen_ai.output.messages"
 SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
 LLM_KINDS = ("llm", "embedding")
 
-_present: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+# storage -> True (events exist) or the monotonic time "none" was last seen.
+_present: weakref.WeakKeyDictionary[Any, bool | float] = weakref.WeakKeyDictionary()
+RECHECK_S = 30.0
 _lock = threading.Lock()
 
 
@@ -154,14 +159,22 @@ def _apply(row: dict[str, Any], msgs: dict[str, list[Any]]) -> bool:
 
 
 def _any_stored(storage: Any) -> bool:
+    """Whether ``genai_events`` has rows, so spans of deployments that never send GenAI
+    log events cost no lookup. "No" is re-checked every :data:`RECHECK_S` (another
+    collector on the same ClickHouse may have stored some)."""
+    now = time.monotonic()
     with _lock:
         known = _present.get(storage)
-    if known is None:
+    if known is True:
+        return True
+    if known is None or now - known >= RECHECK_S:
         rows = storage.query("SELECT count() AS n FROM genai_events")
-        known = bool(rows and int(rows[0]["n"]))
+        found = bool(rows and int(rows[0]["n"]))
         with _lock:
-            _present[storage] = known or _present.get(storage, False)
-    return known
+            if _present.get(storage) is not True:
+                _present[storage] = True if found else now
+        return found
+    return False
 
 
 def merge_into_spans(rows: list[dict[str, Any]], storage: Any) -> int:
