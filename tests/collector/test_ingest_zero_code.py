@@ -309,3 +309,25 @@ def test_stats_count_a_stacked_call_once(collector, project):
                      params={"project": project, "kind": "llm", "since": "1h"}).json()
     assert body["totals"]["count"] == 1
     assert body["totals"]["input_tokens"] == 1000
+
+
+def test_genai_events_in_otlp_json_logs(collector, project):
+    b = Batch(project)
+    span_id = b.span("chat", {**LLM, "gen_ai.response.id": "r-json"})
+    b.send(collector.url)
+    doc = {"resourceLogs": [{
+        "resource": {"attributes": [{"key": "spyglass.project", "value": {"stringValue": project}}]},
+        "scopeLogs": [{"logRecords": [{
+            "timeUnixNano": str(time.time_ns()), "eventName": "gen_ai.client.inference.operation.details",
+            "traceId": b.trace_id.hex(), "spanId": span_id.hex(),
+            "attributes": [
+                {"key": "gen_ai.input.messages", "value": {"stringValue": json.dumps(
+                    [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}])}},
+                {"key": "gen_ai.output.messages", "value": {"stringValue": json.dumps(
+                    [{"role": "assistant", "parts": [{"type": "text", "content": "hello"}]}])}},
+            ]}]}]}]}
+    r = httpx.post(f"{collector.url}/v1/logs", json=doc)
+    assert r.status_code == 200, r.text
+    [row] = stored_rows(collector, project)
+    assert json.loads(row["input"]) == [{"role": "user", "content": "hi"}]
+    assert json.loads(row["output"]) == [{"role": "assistant", "content": "hello"}]
