@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collector.ingest.record import Mapped
 from collector.ingest.values import as_float, as_int, as_str_list, json_value, to_json_text
-from tracer import attributes as A
+from common import attributes as A
 
 
 def apply(m: Mapped) -> None:
