@@ -1,4 +1,4 @@
-"""Spyglass's own attributes (``tracer/attributes.py``, written by ``@op``)."""
+"""Spyglass's own attributes (``common/attributes.py``, written by ``@op``)."""
 
 from __future__ import annotations
 
