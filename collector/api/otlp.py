@@ -7,6 +7,7 @@ import logging
 from litestar import Request, post
 from litestar.response import Response
 
+from collector.auth import key_project
 from collector.ingest import otlp, pipeline
 from collector.ingest.writer import Backpressure
 
@@ -15,10 +16,6 @@ log = logging.getLogger("spyglass.ingest")
 
 def _auth_project(request: Request) -> str | None:
     """The project of the request's API key, when collector.auth authenticated one."""
-    try:
-        from collector.auth import key_project
-    except ImportError:
-        return None
     return key_project(request.scope)
 
 

@@ -23,7 +23,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tracer.llm.pricing import cost_usd
+from common.pricing import cost_usd
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 

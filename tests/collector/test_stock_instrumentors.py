@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from common.pricing import cost_usd
 from tests.conftest import REPO_ROOT, ServerHandle, free_port, start_server
 from tests.stubs.openai_server import OpenAIStub
-from tracer.llm.pricing import cost_usd
 
 APP = REPO_ROOT / "tests" / "stubs" / "instrumented_app.py"
 CHAT_COST = cost_usd("gpt-4o-mini", 1000, 500)  # $0.00045, the call

@@ -17,8 +17,8 @@ from opentelemetry.trace import StatusCode
 from test_llm_sdk_wire import claude, default_prices, oai, provider  # noqa: F401 (fixtures)
 
 import tracer
+from common import attributes as A
 from tests.tracer.helpers import Traced, attrs, json_attr, parent_id
-from tracer import attributes as A
 from tracer.autopatch import patched
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]

@@ -23,11 +23,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tracer import attributes as A
+from common import attributes as A
 from tracer._log import warn_once
 from tracer.context import CURRENT_FRAME, Frame
 from tracer.core import Call, OpSpec, finish_error, finish_ok
-from tracer.runtime import STATE, Runtime
+from tracer.state import STATE, Runtime
 
 LLM_KINDS = ("llm", "embedding")
 
