@@ -17,11 +17,11 @@ See docs/tracer.md for every option. Attribute names live in ``common.attributes
 from __future__ import annotations
 
 from tracer._log import failure_counts
-from tracer.autopatch import unpatch
+from tracer.autopatch import init, unpatch  # init: runtime.init + provider auto-patching
 from tracer.context import ThreadPoolExecutor, attributes, bind_context, log_model, log_usage
 from tracer.handle import SpanHandle, add_feedback, current_span
 from tracer.op import op
-from tracer.runtime import flush, init, settings, shutdown
+from tracer.runtime import flush, settings, shutdown
 from tracer.settings import Settings
 
 __all__ = [

@@ -287,16 +287,12 @@ def init(
     redact_keys: Iterable[str] | None = None,
     enabled: bool | None = None,
     exporter: SpanExporter | None = None,
-    autopatch: bool | Iterable[str] | None = None,
 ) -> Settings:
     """Start tracing: every ``@op`` call from now on becomes a span sent to the collector.
 
     Each setting comes from its argument, else a ``SPYGLASS_*`` variable, else the
     standard ``OTEL_*`` variable, else the default (see docs/tracer.md). ``exporter``
     replaces the OTLP/HTTP exporter (for example an ``InMemorySpanExporter`` in tests).
-    ``autopatch`` (default: ``SPYGLASS_AUTOPATCH``, else on) patches the installed provider
-    SDKs (``openai``, ``anthropic``) so their calls are traced without an ``@op``:
-    ``False`` for none, or a list of provider names (see ``tracer.unpatch``).
     Calling ``init`` again replaces the previous configuration. Raises ``ValueError`` for
     a bad setting, naming it; nothing is sent until a span ends, so an unreachable
     collector never fails ``init``.
@@ -308,9 +304,6 @@ def init(
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from tracer import autopatch as patcher
-
-    providers = patcher._wanted(autopatch)  # a ValueError naming a bad provider, before any change
     with STATE.lock:
         _close_runtime(settings.flush_timeout_s, wait=False)
         if not settings.enabled:
@@ -357,19 +350,7 @@ def init(
         if not STATE.atexit_registered:
             atexit.register(_at_exit)
             STATE.atexit_registered = True
-    _autopatch(providers)
     return settings
-
-
-def _autopatch(wanted: list[str]) -> None:
-    from tracer import autopatch as patcher
-
-    try:
-        if set(wanted) != set(patcher.PROVIDERS):
-            patcher.unpatch()  # re-init with fewer providers drops the others
-        patcher.patch(wanted)
-    except Exception:
-        warn_once("autopatch", "auto-instrumenting the provider SDKs failed; use @op")
 
 
 def _is_default_provider(provider: Any) -> bool:

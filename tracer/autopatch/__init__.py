@@ -16,7 +16,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from tracer import runtime
 from tracer._log import logger, warn_once
+from tracer.settings import Settings
 
 PROVIDERS = ("openai", "anthropic")
 ENV = "SPYGLASS_AUTOPATCH"
@@ -103,3 +105,27 @@ def unpatch() -> None:
 def patched() -> list[str]:
     """``module.Class.method`` of every method patched now."""
     return sorted(f"{cls.__module__}.{cls.__qualname__}.{m}" for cls, m in _patched)
+
+
+def init(project: str | None = None, endpoint: str | None = None, api_key: str | None = None,
+         sample_rate: float | None = None, *,
+         autopatch: bool | Iterable[str] | None = None, **options: Any) -> Settings:
+    """``tracer.init``: :func:`tracer.runtime.init` (same arguments), then auto-instrument.
+
+    ``autopatch`` (default: ``SPYGLASS_AUTOPATCH``, else on) patches the installed provider
+    SDKs (``openai``, ``anthropic``) so their calls are traced without an ``@op``:
+    ``False`` for none, or a list of provider names; ``tracer.unpatch()`` undoes it. A
+    ``ValueError`` names an unknown provider before anything changes."""
+    wanted = _wanted(autopatch)
+    settings = runtime.init(project, endpoint, api_key, sample_rate, **options)
+    if settings.enabled:
+        try:
+            if set(wanted) != set(PROVIDERS):
+                unpatch()  # re-init with fewer providers drops the others
+            patch(wanted)
+        except Exception:
+            warn_once("autopatch", "auto-instrumenting the provider SDKs failed; use @op")
+    return settings
+
+
+init.__doc__ = (runtime.init.__doc__ or "") + "\n\n" + (init.__doc__ or "")
