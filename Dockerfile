@@ -43,6 +43,8 @@ ENV SPYGLASS_HOST=0.0.0.0 \
     SPYGLASS_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 4318
+# OTLP/gRPC
+EXPOSE 4317
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:4318/healthz', timeout=3).status != 200)"]
 ENTRYPOINT ["spyglass"]
