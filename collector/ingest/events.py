@@ -12,9 +12,9 @@ Design (merge at ingest, both orders): every message is stored in ``genai_events
 their span, the stored span is re-inserted with its ``input``/``output`` filled (the
 ReplacingMergeTree keeps the newer row); when the span arrives later, its row is filled
 before it is inserted. Only an empty ``input`` or ``output`` is filled: messages a span
-already carries as attributes win. Readers need no join. (A span and its events that
-are both still waiting for their inserts at the same instant can miss each other: the
-exporters' batching makes that rare; the events stay in ``genai_events``.) Log records that are not GenAI
+already carries as attributes win. Readers need no join. A span and its events arriving
+at the same moment are covered too: each side looks for the other after its own insert
+(:func:`fill_after_insert`, :func:`store`), so the later look sees both. Log records that are not GenAI
 events are counted and dropped (see docs/instrumentation.md).
 """
 
@@ -193,14 +193,29 @@ def merge_into_spans(rows: list[dict[str, Any]], storage: Any) -> int:
     return changed
 
 
+def fill_after_insert(rows: list[dict[str, Any]], storage: Any) -> int:
+    """After ``rows`` are inserted: events stored meanwhile (a logs request racing this
+    one, whose look-up ran before these spans were in) are merged now, and the changed
+    rows inserted again (the newer copy wins). With :func:`store` doing the mirror image,
+    whichever side looks last sees both. Returns how many spans changed. Blocking."""
+    changed = [r for r in rows if r["kind"] in LLM_KINDS and (not r["input"] or not r["output"])]
+    if not changed or not _any_stored(storage):
+        return 0
+    found = _events_for(storage, {(r["trace_id"], r["span_id"]) for r in changed})
+    updated = [r for r in changed if _apply(r, found.get((r["trace_id"], r["span_id"]), {}))]
+    if updated:
+        storage.insert_json_lines("spans", b"\n".join(_encode(r) for r in updated))
+    return len(updated)
+
+
 def store(rows: list[dict[str, Any]], storage: Any) -> int:
     """Insert event rows, then fill the spans already stored that they belong to (the
     span rows are re-inserted; the newer copy wins). Returns the spans updated. Blocking."""
     if not rows:
         return 0
-    storage.insert_json_lines("genai_events", b"\n".join(_encode(r) for r in rows))
-    with _lock:
+    with _lock:  # before the insert: a span checking right after it must look
         _present[storage] = True
+    storage.insert_json_lines("genai_events", b"\n".join(_encode(r) for r in rows))
     keys = {(r["trace_id"], r["span_id"]) for r in rows}
     projects = sorted({r["project"] for r in rows})
     traces = sorted({k[0] for k in keys})

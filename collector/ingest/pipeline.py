@@ -77,6 +77,11 @@ async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[
             await anyio.to_thread.run_sync(_enrich, rows, state.storage)
         lines = encode_rows(rows)
         await state.writer.write(b"\n".join(lines), len(lines))
+        if any(r["kind"] in dedup.LLM_KINDS and not (r["input"] and r["output"]) for r in rows):
+            try:
+                await anyio.to_thread.run_sync(events.fill_after_insert, rows, state.storage)
+            except Exception as exc:  # the spans are stored; only the late merge failed
+                log.warning("merging GenAI log events into new spans failed: %s", exc)
     if rejected:
         log.warning("rejected %d span(s): %s", rejected, reason)
     return len(rows), rejected, reason
