@@ -3,43 +3,17 @@ holds the embedded data directory (guarded by the admin token, collector/auth/ad
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.params import Body
+from litestar import Request, get, post
+from litestar.params import FromPath, JSONBody
 
 from collector.auth import AuthError, KeyRecord, KeyStore, invalidate_key_caches
 from collector.queries.access import storage_of
-from collector.queries.errors import (
-    EXCEPTION_HANDLERS,
-    BadParameter,
-    NotFound,
-    error_responses,
-    reject_unknown_parameters,
-)
-
-
-class KeyOut(msgspec.Struct, kw_only=True):
-    """An API key as stored (never the key itself)."""
-
-    key_id: str
-    project: str
-    name: str
-    created_at: str
-    revoked_at: str | None
-
-
-class NewKey(KeyOut, kw_only=True):
-    """A key just created: ``key`` is shown this once and stored only as a hash."""
-
-    key: str
-
-
-class KeyList(msgspec.Struct, kw_only=True):
-    """Every key, newest first, revoked ones included."""
-
-    keys: list[KeyOut]
+from collector.queries.controller import QueryController
+from collector.queries.errors import BadParameter, NotFound, error_responses
+from common.wire.projects import KeyList, KeyOut, KeyRequest, NewKey
 
 
 def _key_out(record: KeyRecord) -> KeyOut:
@@ -47,7 +21,7 @@ def _key_out(record: KeyRecord) -> KeyOut:
                   created_at=record.created_at, revoked_at=record.revoked_at)
 
 
-class KeysAdminController(Controller):
+class KeysAdminController(QueryController):
     """Key management for `spyglass keys` while an embedded-storage collector runs.
 
     Reachable only from loopback with the collector's admin token (header
@@ -55,21 +29,13 @@ class KeysAdminController(Controller):
     never grants it."""
 
     path = "/api/admin/keys"
-    exception_handlers = EXCEPTION_HANDLERS
-    before_request = reject_unknown_parameters
     tags = ["admin"]
 
     @post("/", sync_to_thread=True, status_code=201, responses=error_responses(400, 401))
-    def create_key(self, request: Request[Any, Any, Any],
-                   data: Annotated[dict[str, Any], Body(
-                       description="project (required) and name (optional label)")]) -> NewKey:
+    def create_key(self, request: Request[Any, Any, Any], data: JSONBody[KeyRequest]) -> NewKey:
         """Create a key for a project; the answer carries the key, shown only this once."""
-        project = data.get("project") if isinstance(data, dict) else None
-        name = data.get("name", "") if isinstance(data, dict) else ""
-        if not isinstance(project, str) or not isinstance(name, str):
-            raise BadParameter("project", "a project name (string) is required")
         try:
-            key, record = KeyStore(storage_of(request)).create(project, name)
+            key, record = KeyStore(storage_of(request)).create(data.project, data.name)
         except AuthError as exc:
             raise BadParameter("project", str(exc)) from None
         invalidate_key_caches()
@@ -82,7 +48,7 @@ class KeysAdminController(Controller):
 
     @post("/{key_id:str}/revoke", sync_to_thread=True, status_code=200,
           responses=error_responses(401, 404))
-    def revoke_key(self, request: Request[Any, Any, Any], key_id: str) -> KeyOut:
+    def revoke_key(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> KeyOut:
         """Revoke a key; it stops working at once. 404 for an unknown or revoked key."""
         try:
             record = KeyStore(storage_of(request)).revoke(key_id)

@@ -4,44 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-from litestar import Controller, Request, get
+from litestar import Request
 
 from collector.auth import key_project
 from collector.queries.access import storage_of
-from collector.queries.errors import (
-    EXCEPTION_HANDLERS,
-    error_responses,
-    reject_unknown_parameters,
-)
+from collector.queries.controller import QueryController, query_get
+from collector.queries.errors import error_responses
 from collector.queries.sql import SPANS, Filters, as_int, rfc3339_from_micros
+from common.wire.projects import Project, Projects
 
 
-class Project(msgspec.Struct, kw_only=True):
-    """A project and its volume; times are RFC 3339 (None when it has no span yet)."""
-
-    name: str
-    span_count: int
-    trace_count: int
-    first_seen: str | None
-    last_seen: str | None
-
-
-class Projects(msgspec.Struct, kw_only=True):
-    """Projects sorted by most recent activity."""
-
-    projects: list[Project]
-
-
-class ProjectsController(Controller):
+class ProjectsController(QueryController):
     """Projects: the top-level partition of all data."""
 
     path = "/api/projects"
-    exception_handlers = EXCEPTION_HANDLERS
-    before_request = reject_unknown_parameters
     tags = ["projects"]
 
-    @get("/", sync_to_thread=True, responses=error_responses(401))
+    @query_get("/", responses=error_responses(401))
     def list_projects(self, request: Request[Any, Any, Any]) -> Projects:
         """Every project with its span and trace counts and last span start; with an API
         key, only the key's project (listed even before its first span)."""

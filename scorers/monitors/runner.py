@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
 from common.timetext import parse_when, relative_seconds, rfc3339
+from common.wire.feedback import FeedbackIn
 from scorers.base import Score, Scorer
 from scorers.monitors.config import Monitor, MonitorsConfig
 
@@ -259,12 +261,12 @@ class MonitorRunner:
                 meta["score"] = json.loads(encoded)
         except (TypeError, ValueError):
             pass
-        body = {
-            "trace_id": span["trace_id"], "span_id": span["span_id"], "project": span.get("project"),
-            "name": score.name, "value": score.value,
-            "source": "judge" if isinstance(scorer, LLMJudge) else "scorer",
-            "author": f"monitor:{monitor.name}", "comment": score.reason or "", "metadata": meta,
-        }
+        body = msgspec.to_builtins(FeedbackIn(
+            trace_id=span["trace_id"], span_id=span["span_id"], project=span.get("project"),
+            name=score.name, value=score.value,
+            source="judge" if isinstance(scorer, LLMJudge) else "scorer",
+            author=f"monitor:{monitor.name}", comment=score.reason or "", metadata=meta,
+        ))
         for attempt in range(3):
             try:
                 resp = self._client.post("/api/feedback", json=body)
