@@ -62,6 +62,14 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
         raise
 
 
+@main.command()
+def schema() -> None:
+    """Print the collector's OpenAPI document (what GET /schema/openapi.json serves)."""
+    from collector.openapi import openapi_text
+
+    click.echo(openapi_text(), nl=False)
+
+
 def _add_subcommands() -> None:
     """Mount the other parts' command groups."""
     from collector.cli_keys import keys
