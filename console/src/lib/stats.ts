@@ -18,18 +18,8 @@ export interface StatsPoint {
   cost: number;
 }
 
-export interface StatsTotals {
-  count: number;
-  traces: number;
-  errors: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  input_tokens: number;
-  output_tokens: number;
-  tokens: number;
-  cost: number;
-}
+/** Totals over the whole range: a point without a bucket or group. */
+export type StatsTotals = Omit<StatsPoint, "t" | "group">;
 
 /** One bucket (or the totals, which have no `time`) of a GET /api/stats series. */
 export function toPoint(p: Point | TimedPoint, group = ""): StatsPoint {
