@@ -19,6 +19,7 @@ from collector.queries.access import scoped_project, storage_of
 from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
 from collector.queries.params import parse_limit
 from collector.queries.sql import parse_json_text
+from common.timetext import rfc3339_from_ch
 from evals.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
 from evals.datasets import diff_rows
 
@@ -42,7 +43,7 @@ def check_name(name: Any, field: str = "name") -> str:
 
 def _created(row: dict[str, Any]) -> str:
     text = str(row.get("created_at") or "")
-    return text.replace(" ", "T") + "Z" if text else ""
+    return rfc3339_from_ch(text) if text else ""
 
 
 def _version_out(row: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from collector.queries.access import scoped_project, storage_of
 from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
 from collector.queries.params import parse_choice, parse_limit, parse_time
 from collector.queries.sql import Filters, parse_json_text, to_ch_time
+from common.timetext import rfc3339_from_ch
 from evals.canonical import canonical_json
 from evals.compare import RunData, compare_runs
 
@@ -111,7 +112,7 @@ def _json_text(value: Any, name: str) -> str:
 def _rfc3339(value: Any) -> str | None:
     if value in (None, ""):
         return None
-    return str(value).replace(" ", "T") + "Z"
+    return rfc3339_from_ch(str(value))
 
 
 # -- records ----------------------------------------------------------------------------
