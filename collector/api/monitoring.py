@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request
 from litestar.params import QueryParameter
 
@@ -18,70 +17,18 @@ from collector.queries.controller import Buckets, NamedDependency, QueryControll
 from collector.queries.params import parse_choice
 from collector.queries.sql import SPANS, Filters, as_float, as_int
 from common.timetext import rfc3339, rfc3339_from_epoch
+from common.wire.stats import (
+    GuardrailPoint,
+    GuardrailStats,
+    GuardrailTotal,
+    ScorePoint,
+    ScoreSeries,
+    ScoreStats,
+)
 from tracer import attributes as A
 
 MAX_SCORE_NAMES = 12
 SCORE_SOURCES = ("scorer", "judge", "human")
-
-
-class Window(msgspec.Struct, kw_only=True):
-    """The resolved range and bucket width every aggregate answer starts with."""
-
-    since: str
-    until: str
-    bucket: str
-    bucket_seconds: int
-
-
-class GuardrailPoint(msgspec.Struct, kw_only=True):
-    """Guardrail checks in one bucket: how many passed and failed (by action taken)."""
-
-    time: str
-    checks: int
-    passed: int
-    failed: int
-    actions: dict[str, int]
-
-
-class GuardrailTotal(msgspec.Struct, kw_only=True):
-    """One guardrail (span name) over the whole range."""
-
-    name: str
-    checks: int
-    passed: int
-    failed: int
-
-
-class GuardrailStats(Window, kw_only=True):
-    """Verdicts of spans of kind ``guardrail`` (attribute ``spyglass.guardrail.passed``)."""
-
-    totals: GuardrailTotal
-    guardrails: list[GuardrailTotal]
-    points: list[GuardrailPoint]
-
-
-class ScorePoint(msgspec.Struct, kw_only=True):
-    """Numeric feedback of one name in one bucket: how many and their mean (None if none)."""
-
-    time: str
-    count: int
-    mean: float | None
-
-
-class ScoreSeries(msgspec.Struct, kw_only=True):
-    """One score name (booleans count as 0/1, so a mean is a pass rate)."""
-
-    name: str
-    count: int
-    mean: float | None
-    points: list[ScorePoint]
-
-
-class ScoreStats(Window, kw_only=True):
-    """Monitor scores over time, the most frequent names first."""
-
-    sources: list[str]
-    series: list[ScoreSeries]
 
 
 def _window(buckets: Buckets) -> dict[str, Any]:

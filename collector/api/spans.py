@@ -16,8 +16,9 @@ from collector.queries.access import storage_of
 from collector.queries.controller import NamedDependency, QueryController, TimeRange, query_get
 from collector.queries.cursor import decode_cursor, encode_cursor
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit
-from collector.queries.spans import SPAN_SELECT, Span, span_from_row
+from collector.queries.spans import SPAN_SELECT, span_from_row
 from collector.queries.sql import SPANS, Filters, as_int, rfc3339_from_micros
+from common.wire.traces import SpanItem, SpanList
 
 STATUSES = ("ok", "error", "unset")
 # The sort column and the cursor value that names a position in it.
@@ -25,19 +26,6 @@ _SORTS = {
     "start": ("start_time", "toUnixTimestamp64Nano(start_time)"),
     "ingested": ("ingested_at", "toUnixTimestamp64Nano(ingested_at)"),
 }
-
-
-class SpanItem(Span, kw_only=True):
-    """A span as the search returns it: the span plus when the collector stored it."""
-
-    ingested_at: str
-
-
-class SpanList(msgspec.Struct, kw_only=True):
-    """A page of spans; pass ``next_cursor`` back as ``cursor`` (same filters) for more."""
-
-    spans: list[SpanItem]
-    next_cursor: str | None
 
 
 class SpansController(QueryController):

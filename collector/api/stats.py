@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request
 from litestar.params import QueryParameter
 
@@ -13,53 +12,9 @@ from collector.queries.controller import Buckets, NamedDependency, QueryControll
 from collector.queries.params import parse_choice
 from collector.queries.sql import SPANS, Filters, as_float, as_int
 from common.timetext import rfc3339, rfc3339_from_epoch
+from common.wire.stats import Point, Series, Stats, TimedPoint
 
 GROUPS = ("model", "name", "kind", "provider", "status")
-
-
-class Point(msgspec.Struct, kw_only=True):
-    """Aggregates over the spans of one bucket (or of the whole range, for totals).
-
-    Latency percentiles are None when the bucket has no span."""
-
-    count: int
-    errors: int
-    traces: int
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    cost_usd: float
-
-
-class TimedPoint(Point, kw_only=True):
-    """A :class:`Point` for the bucket starting at ``time`` (RFC 3339)."""
-
-    time: str
-
-
-class Series(msgspec.Struct, kw_only=True):
-    """One line of a chart: a group's buckets (every bucket of the range, zero-filled)."""
-
-    group: str | None
-    totals: Point
-    points: list[TimedPoint]
-
-
-class Stats(msgspec.Struct, kw_only=True):
-    """Time series plus totals for ``[since, until)``; buckets are ``bucket_seconds`` wide,
-    aligned to multiples of that width since the Unix epoch."""
-
-    project: str | None
-    since: str
-    until: str
-    bucket: str
-    bucket_seconds: int
-    group_by: str | None
-    totals: Point
-    series: list[Series]
 
 
 # One pass over the (deduplicated) spans: per (bucket, group) partial states, then the

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request
 from litestar.params import FromPath, QueryParameter
 
@@ -14,49 +13,14 @@ from collector.queries.controller import NamedDependency, QueryController, TimeR
 from collector.queries.cursor import decode_cursor, encode_cursor
 from collector.queries.errors import NotFound, error_responses
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit
-from collector.queries.spans import SPAN_SELECT, Span, span_from_row
+from collector.queries.spans import SPAN_SELECT, span_from_row
 from collector.queries.sql import as_float, as_int, rfc3339_from_micros
 from collector.queries.trace_list import TraceQuery, find_page, summaries
 from collector.queries.traces import find_trace_spans
+from common.wire.traces import TraceDetail, TraceList, TraceSummary
 
 STATUSES = ("ok", "error", "unset")
 NOT_FOUND_ERRORS = error_responses(400, 401, 403, 404)
-
-
-class TraceSummary(msgspec.Struct, kw_only=True):
-    """One row of the trace list: the trace's root and totals over all its spans."""
-
-    trace_id: str
-    project: str
-    root_name: str
-    start_time: str
-    end_time: str
-    duration_ms: float
-    span_count: int
-    error_count: int
-    status: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    model: str | None
-    user_id: str | None
-    session_id: str | None
-    tags: list[str]
-
-
-class TraceList(msgspec.Struct, kw_only=True):
-    """A page of traces, newest first; pass ``next_cursor`` back as ``cursor`` for more."""
-
-    traces: list[TraceSummary]
-    next_cursor: str | None
-
-
-class TraceDetail(msgspec.Struct, kw_only=True):
-    """Every span of one trace, ordered by start time (parents before children)."""
-
-    trace_id: str
-    project: str
-    spans: list[Span]
 
 
 def _summary(row: dict[str, Any]) -> TraceSummary:

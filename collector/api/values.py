@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request
 from litestar.params import FromPath, QueryParameter
 
@@ -13,6 +12,7 @@ from collector.queries.controller import NamedDependency, QueryController, TimeR
 from collector.queries.errors import BadParameter
 from collector.queries.params import parse_limit
 from collector.queries.sql import SPANS, Filters, as_int
+from common.wire.stats import Value, Values
 
 # field -> the expression producing its values (tags are an array: one row per tag).
 FIELDS = {
@@ -25,20 +25,6 @@ FIELDS = {
     "session_id": "session_id",
     "tag": "arrayJoin(tags)",
 }
-
-
-class Value(msgspec.Struct, kw_only=True):
-    """One distinct value and how many spans carry it."""
-
-    value: str
-    count: int
-
-
-class Values(msgspec.Struct, kw_only=True):
-    """Distinct non-empty values of ``field``, most frequent first."""
-
-    field: str
-    values: list[Value]
 
 
 class ValuesController(QueryController):

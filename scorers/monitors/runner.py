@@ -26,6 +26,7 @@ import msgspec
 
 from common.timetext import parse_when, relative_seconds, rfc3339
 from common.wire.feedback import FeedbackIn
+from common.wire.traces import SpanList
 from scorers.base import Score, Scorer
 from scorers.monitors.config import Monitor, MonitorsConfig
 
@@ -180,11 +181,15 @@ class MonitorRunner:
         if resp.status_code != 200:
             raise MonitorError(f"GET /api/spans for monitor {monitor.name!r} answered "
                                f"HTTP {resp.status_code}: {_error_text(resp)}")
-        body = resp.json()
-        spans = body.get("spans") or []
-        if body.get("next_cursor"):
-            walk.cursor = body["next_cursor"]
-        return spans
+        try:
+            page = msgspec.json.decode(resp.content, type=SpanList)
+        except msgspec.DecodeError as exc:
+            raise MonitorError(f"GET /api/spans for monitor {monitor.name!r} answered an "
+                               f"unexpected body: {exc}") from exc
+        if page.next_cursor:
+            walk.cursor = page.next_cursor
+        # Scorers read spans as mappings of their fields (input, output, attributes...).
+        return [msgspec.structs.asdict(span) for span in page.spans]
 
     def poll_once(self) -> int:
         """Read every new span of every monitor (all pages), enqueue the sample; spans read."""
