@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import inspect
 import math
 import queue
@@ -24,12 +23,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from common import attributes as A
 from common.timetext import now_rfc3339
 from evals.datasets import Dataset
 from evals.tracing import PHASE, SCORER, TASK, Tracing
-
-# By module path: the tracer package also exports a function named ``attributes``.
-A = importlib.import_module("tracer.attributes")
 
 
 class Retryable(Exception):

@@ -16,6 +16,7 @@ from collector.queries.access import storage_of
 from collector.queries.controller import Buckets, NamedDependency, QueryController, query_get
 from collector.queries.params import parse_choice
 from collector.queries.sql import SPANS, Filters, as_float, as_int
+from common import attributes as A
 from common.timetext import rfc3339, rfc3339_from_epoch
 from common.wire.stats import (
     GuardrailPoint,
@@ -25,7 +26,6 @@ from common.wire.stats import (
     ScoreSeries,
     ScoreStats,
 )
-from tracer import attributes as A
 
 MAX_SCORE_NAMES = 12
 SCORE_SOURCES = ("scorer", "judge", "human")

@@ -12,8 +12,8 @@ from collector.ingest.conventions import CONVENTIONS
 from collector.ingest.conventions.openinference import PROJECT_NAME
 from collector.ingest.record import Mapped
 from collector.ingest.values import any_value, attributes
+from common import attributes as A
 from common.timetext import ch_text_from_ns, rfc3339_from_ns
-from tracer import attributes as A
 
 DEFAULT_PROJECT = "default"
 DEFAULT_KIND = "span"
