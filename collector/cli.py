@@ -31,17 +31,20 @@ def fail(message: str) -> None:
 @click.option("--clickhouse-url", default=None,
               help="Use a ClickHouse server instead of chDB, e.g. http://user:pass@host:8123/spyglass "
                    "[SPYGLASS_CLICKHOUSE_URL].")
+@click.option("--cluster", default=None,
+              help="ClickHouse cluster name (remote_servers): create the sharded, replicated "
+                   "schema ON CLUSTER [SPYGLASS_CLUSTER]. Needs --clickhouse-url.")
 @click.option("--insecure-no-auth", is_flag=True, default=None,
               help="Allow a non-loopback address while no API key exists (logged loudly).")
 @click.option("--log-level", default=None, help="debug, info, warning, error [SPYGLASS_LOG_LEVEL].")
 def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_url: str | None,
-          insecure_no_auth: bool | None, log_level: str | None) -> None:
+          cluster: str | None, insecure_no_auth: bool | None, log_level: str | None) -> None:
     """Run the collector: OTLP/HTTP ingest, the query API and the console."""
     from collector.server import ServerError, run
 
     try:
         settings = Settings.load(host=host, port=port, data_dir=data_dir,
-                                 clickhouse_url=clickhouse_url,
+                                 clickhouse_url=clickhouse_url, cluster=cluster,
                                  insecure_no_auth=insecure_no_auth or None, log_level=log_level)
     except SettingsError as exc:
         fail(str(exc))
