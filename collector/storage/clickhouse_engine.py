@@ -153,6 +153,13 @@ class ClickHouseStorage(Storage):
         except Exception as exc:
             raise StorageError(f"insert into {table} failed: {exc}") from exc
 
+    def insert_raw(self, table: str, data: bytes, fmt: str) -> None:
+        """Insert ``data`` already encoded in ``fmt`` (e.g. Native blocks from chDB)."""
+        try:
+            self._client().raw_insert(table, insert_block=data, fmt=fmt)
+        except Exception as exc:
+            raise StorageError(f"insert into {table} failed: {exc}") from exc
+
     def ping(self) -> None:
         """Raise unless the server answers ``SELECT 1``."""
         self.query("SELECT 1 AS ok")
