@@ -23,7 +23,9 @@ clickhouse-connect sends (driver/_backend/httpcommon.py, http_sync.py):
 - Request bodies compressed with ``Content-Encoding`` gzip, deflate, zstd, lz4 (frame) or br
   (when brotli is installed); responses compressed the same way when
   ``enable_http_compression=1`` and ``Accept-Encoding`` names one (the client's first choice
-  wins).
+  wins). ``decompress=1`` bodies and ``compress=1`` responses use ClickHouse's own block
+  compression (CityHash128 checksums, LZ4/ZSTD/none per ``network_compression_method``;
+  tests/chserver/compressed.py).
 - Results in whatever format the statement's ``FORMAT`` clause or ``default_format`` names
   (TabSeparated otherwise), produced by chDB itself: Native, RowBinaryWithNamesAndTypes,
   JSONEachRow, JSON... are ClickHouse's own bytes. Inserts stream the body into chDB in the
@@ -52,8 +54,6 @@ What it cannot imitate faithfully (keep such cases to the real-server tests that
   fails here where a server would stream it.
 - ``client_protocol_version`` is ignored: Native output has no BlockInfo, so
   clickhouse-connect's protocol probe falls back to version 0 (which it supports).
-- ``compress=1``/``decompress=1`` (ClickHouse's own block compression with CityHash128
-  checksums) answer code 48 NOT_IMPLEMENTED; HTTP ``Content-Encoding`` compression works.
 - External data (multipart file parts with ``_structure``/``_format``), quotas, roles,
   users other than the configured one, grants, ``ON CLUSTER``, Keeper and the
   ``Replicated*``/``Distributed`` engines are not there: chDB is a single local engine.
@@ -204,6 +204,7 @@ class Request:
     session_check: bool
     close_session: bool
     query_id: str
+    compress: bool = False  # answer in ClickHouse's compressed blocks (compress=1)
 
 
 @dataclass
@@ -641,6 +642,12 @@ class Handler(BaseHTTPRequestHandler):
                                                 "result_rows", "result_bytes", "elapsed_ns")},
                 separators=(",", ":"))
         payload = result.body
+        if req.compress and payload:
+            from tests.chserver import compressed
+
+            method = req.settings.get("network_compression_method", "lz4").lower()
+            payload = compressed.compress(payload, "zstd" if method == "zstd" else
+                                          "none" if method == "none" else "lz4")
         if req.settings.get("enable_http_compression") == "1" and payload:
             accepted = [e.strip().split(";")[0].lower()
                         for e in self.headers.get("Accept-Encoding", "").split(",") if e.strip()]
@@ -667,11 +674,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def _request(self, params: dict[str, str], raw_body: bytes, query_id: str) -> Request | None:
         bind: dict[str, str] = {}
-        if params.get("decompress") in ("1", "true") or params.get("compress") in ("1", "true"):
-            raise ClickHouseError.make(
-                NOT_IMPLEMENTED, "the test server does not implement compress=1/decompress=1 "
-                                 "(ClickHouse block compression); use HTTP Content-Encoding")
         body = decompress_body(raw_body, self.headers.get("Content-Encoding", ""))
+        if params.get("decompress") in ("1", "true") and body:
+            from tests.chserver import compressed
+
+            try:
+                body = compressed.decompress(body)
+            except compressed.ChecksumError as exc:
+                raise ClickHouseError.make(40, f"{exc}") from exc  # CHECKSUM_DOESNT_MATCH
+            except Exception as exc:
+                raise ClickHouseError.make(271, f"Cannot decompress: {exc}") from exc
         url_query = params.get("query")
         content_type = self.headers.get("Content-Type", "")
         if content_type.startswith("multipart/form-data"):
@@ -736,7 +748,8 @@ class Handler(BaseHTTPRequestHandler):
             database=params.get("database") or self.headers.get("X-ClickHouse-Database"),
             default_format=default_format, session_id=params.get("session_id") or None,
             session_timeout=timeout, session_check=params.get("session_check") in ("1", "true"),
-            close_session=params.get("close_session") in ("1", "true"), query_id=query_id)
+            close_session=params.get("close_session") in ("1", "true"), query_id=query_id,
+            compress=params.get("compress") in ("1", "true"))
 
 
 class TestClickHouseServer(ThreadingHTTPServer):

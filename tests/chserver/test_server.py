@@ -149,3 +149,29 @@ def test_sessions_keep_temporary_tables_and_set(ch) -> None:
     missing = httpx.post(base, params={"session_id": "nope", "session_check": "1"},
                          content=b"SELECT 1", auth=auth)
     assert missing.headers["X-ClickHouse-Exception-Code"] == "372"
+
+
+def test_clickhouse_block_compression_both_ways(ch) -> None:
+    """compress=1 answers and decompress=1 bodies in ClickHouse's compressed blocks."""
+    from tests.chserver import compressed
+
+    url, database, client = ch
+    base, auth = _http(url)
+    answer = httpx.post(base, params={"compress": "1", "database": database},
+                        content=b"SELECT number FROM numbers(3) FORMAT CSV", auth=auth)
+    assert answer.status_code == 200, answer.text
+    assert answer.content[16] == compressed.METHOD_LZ4
+    assert compressed.decompress(answer.content) == b"0\n1\n2\n"
+    data = b'{"a":"c","b":88,"c":"2024-01-06 00:00:00","d":[],"e":null}\n'
+    for method in ("lz4", "zstd", "none"):
+        sent = httpx.post(base, params={"decompress": "1", "database": database,
+                                        "query": "INSERT INTO t FORMAT JSONEachRow"},
+                          content=compressed.compress(data, method), auth=auth)
+        assert sent.status_code == 200, sent.text
+    assert client.query("SELECT count() FROM t WHERE b = 88").result_rows == [(3,)]
+    corrupt = bytearray(compressed.compress(data))
+    corrupt[-1] ^= 0xFF
+    bad = httpx.post(base, params={"decompress": "1", "database": database,
+                                   "query": "INSERT INTO t FORMAT JSONEachRow"},
+                     content=bytes(corrupt), auth=auth)
+    assert bad.headers["X-ClickHouse-Exception-Code"] == "40"
