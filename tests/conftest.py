@@ -16,7 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.chserver import ClickHouseHandle, engine_state, start_clickhouse, with_database
+from tests.chserver import (
+    ClickHouseHandle,
+    drop_databases,
+    engine_state,
+    start_clickhouse,
+    with_database,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # pytest puts tests/ on sys.path to import this file; keep the repo root ahead of it so
@@ -124,6 +130,7 @@ def engine_database_url(server_url: str, data_dir: Path) -> str:
     """The database standing in for ``data_dir`` on a ClickHouse server: one per data dir,
     so a collector restarted over the same dir finds its data, as with chDB."""
     digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    engine_state.databases.add(f"spyglass_{digest}")
     return with_database(server_url, f"spyglass_{digest}")
 
 
@@ -145,6 +152,8 @@ def clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseH
     url = os.environ.get("SPYGLASS_TEST_CLICKHOUSE_URL", "")
     if url:
         yield ClickHouseHandle(url=url, process=None, log_path=None)
+        if engine_state.databases:  # a real server: leave no test databases behind
+            drop_databases(url, engine_state.databases)
         return
     handle = start_clickhouse(tmp_path_factory.mktemp("clickhouse"))
     yield handle

@@ -28,6 +28,8 @@ class _EngineState:
     conftest, because pytest imports conftest twice (as ``conftest`` and ``tests.conftest``)."""
 
     url: str | None = None
+    # Databases tests created on the server, dropped at session end on a real server.
+    databases: set[str] = set()
 
 
 engine_state = _EngineState()
@@ -56,6 +58,22 @@ class ClickHouseHandle:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+def drop_databases(url: str, names: set[str]) -> None:
+    """Drop ``names`` on the server at ``url`` (test databases left on a real server)."""
+    import clickhouse_connect
+
+    u = urlparse(url)
+    client = clickhouse_connect.get_client(host=u.hostname, port=u.port or 8123,
+                                           username=u.username or "default",
+                                           password=u.password or "",
+                                           secure=u.scheme == "https")
+    try:
+        for name in sorted(names):
+            client.command(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        client.close()
 
 
 def with_database(url: str, database: str) -> str:
