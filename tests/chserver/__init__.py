@@ -2,16 +2,16 @@
 
 ``start_clickhouse(tmp_dir)`` runs ``python -m tests.chserver.server`` in a subprocess and
 returns a :class:`ClickHouseHandle` with the URL clickhouse-connect (and Spyglass's
-``--clickhouse-url``) take. The session fixture ``clickhouse_url`` in tests/conftest.py uses
+``--clickhouse-url``) take. The session fixture ``clickhouse`` in tests/conftest.py uses
 it unless ``SPYGLASS_TEST_CLICKHOUSE_URL`` names a real server.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -93,10 +93,10 @@ def start_clickhouse(tmp_dir: Path, timeout_s: float = 60.0) -> ClickHouseHandle
         [sys.executable, "-m", "tests.chserver.server", "--path", str(tmp_dir / "chdb"),
          "--user", TEST_USER, "--password", TEST_PASSWORD],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
-    deadline = time.monotonic() + timeout_s
     assert proc.stdout is not None
-    line = proc.stdout.readline().decode().strip()
-    if not line.startswith("listening on http://") or time.monotonic() > deadline:
+    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+    line = proc.stdout.readline().decode().strip() if ready else ""
+    if not line.startswith("listening on http://"):
         proc.kill()
         raise RuntimeError(f"test ClickHouse server did not start: {line!r}\n"
                            f"{log_path.read_text(errors='replace')}")
