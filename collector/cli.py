@@ -112,6 +112,14 @@ def migrate_command(to_url: str, data_dir: Path | None, cluster: str | None) -> 
     click.echo(f"migrated {len(reports)} tables, {rows} rows: every source row is on the server")
 
 
+@main.command()
+def schema() -> None:
+    """Print the collector's OpenAPI document (what GET /schema/openapi.json serves)."""
+    from collector.openapi import openapi_text
+
+    click.echo(openapi_text(), nl=False)
+
+
 def _add_subcommands() -> None:
     """Mount ``keys`` and every command registered under :data:`COMMANDS_GROUP`."""
     main.add_command(keys)
