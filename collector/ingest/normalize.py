@@ -25,6 +25,15 @@ EXCEPTION_EVENT = "exception"
 EXCEPTION_TYPE = "exception.type"
 EXCEPTION_MESSAGE = "exception.message"
 
+# Column ranges every value is checked against before a row reaches the writer, so a bad
+# value rejects its span alone (partial_success) instead of failing a shared insert.
+# DateTime64(9) stores signed 64-bit nanoseconds: the last representable instant is
+# 2262-04-11T23:47:16.854775807Z. OTLP times are unsigned, so the lower end is the epoch.
+MAX_TIME_NS = 2**63 - 1
+# Token columns are UInt64; the total is input + output unless given, so each part is
+# held to half the range and the sum can never wrap.
+MAX_TOKENS = 2**63 - 1
+
 _SPAN_KINDS = {2: "server", 3: "client", 4: "producer", 5: "consumer"}
 _STATUS = {0: "unset", 1: "ok", 2: "error"}
 _encode = msgspec.json.Encoder().encode
@@ -61,6 +70,8 @@ def _ts(ns: int) -> str:
 
 
 def _rfc3339(ns: int) -> str:
+    # Event times only land in JSON text, but are still held to the span's storable range.
+    ns = min(ns, MAX_TIME_NS)
     dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC)
     return f"{dt:%Y-%m-%dT%H:%M:%S}.{ns % 1_000_000_000:09d}Z"
 
@@ -82,6 +93,12 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
         convention.apply(m)
 
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if start > MAX_TIME_NS:
+        raise SpanRejected(f"start_time_unix_nano {start} is after 2262-04-11T23:47:16Z, "
+                           "the latest time storable")
+    if end > MAX_TIME_NS:
+        raise SpanRejected(f"end_time_unix_nano {end} is after 2262-04-11T23:47:16Z, "
+                           "the latest time storable")
     if end < start:
         end = start
     status = _STATUS.get(span.status.code, "unset")
@@ -110,6 +127,10 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
     output_tokens = m.output_tokens or 0
     cached_tokens = m.cached_tokens or 0
     total_tokens = m.total_tokens if m.total_tokens is not None else input_tokens + output_tokens
+    for label, count in (("input", input_tokens), ("output", output_tokens),
+                         ("cached", cached_tokens), ("total", total_tokens)):
+        if count > MAX_TOKENS:
+            raise SpanRejected(f"{label} token count {count} is out of range (at most {MAX_TOKENS})")
     kind = m.kind or DEFAULT_KIND
     cost = m.cost_usd
     if cost is None and m.model and (input_tokens or output_tokens):

@@ -8,14 +8,32 @@ from datetime import UTC, datetime, timedelta
 
 from collector.queries.errors import BadParameter
 
-_RELATIVE = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_RELATIVE = re.compile(r"^-?\s*(\d{1,12}(?:\.\d{1,9})?)\s*(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
+# Times a query may name: what DateTime64 columns and parameters hold (ClickHouse's
+# DateTime64 spans 1900-01-01 .. 2262-04-11), with a day of margin at each end so a
+# window derived from them (a day before ``until``, a bucket's start) stays in range too.
+EARLIEST = datetime(1900, 1, 2, tzinfo=UTC)
+LATEST = datetime(2262, 4, 10, tzinfo=UTC)
+# Widest bucket: ten years (also far below UInt32, the type the width is sent as).
+MAX_BUCKET_SECONDS = 3660 * 86400
+_TIME_FORMS = "RFC 3339 (2026-01-02T03:04:05Z) or relative (-24h, -30m, -7d)"
+
+
+def _in_range(value: datetime, text: str, name: str) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise BadParameter(name, f"{text!r} is outside the supported range "
+                                 f"{EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d}")
+    return value
+
+
 def parse_time(value: str | None, name: str, now: datetime | None = None) -> datetime | None:
     """RFC 3339 (``2026-01-02T03:04:05Z``), ``now``, or relative to now (``-24h``, ``-30m``,
-    ``-7d``, ``-2w``, ``-90s``) -> an aware UTC datetime; None when absent."""
+    ``-7d``, ``-2w``, ``-90s``) -> an aware UTC datetime; None when absent. A time outside
+    :data:`EARLIEST` .. :data:`LATEST` is a 400 naming the parameter."""
     if value is None or value.strip() == "":
         return None
     text = value.strip()
@@ -25,15 +43,26 @@ def parse_time(value: str | None, name: str, now: datetime | None = None) -> dat
     match = _RELATIVE.match(text)
     if match:
         amount, unit = float(match.group(1)), match.group(2)
-        return now - timedelta(seconds=amount * _UNIT_SECONDS[unit])
+        seconds = amount * _UNIT_SECONDS[unit]
+        # Bound before building a timedelta: a huge amount would overflow it.
+        if seconds > (now - EARLIEST).total_seconds():
+            raise BadParameter(name, f"{value!r} reaches before {EARLIEST:%Y-%m-%d}, "
+                                     "the earliest supported time")
+        return now - timedelta(seconds=seconds)
+    if len(text) > 64:
+        raise BadParameter(name, f"{value[:64]!r}… is not a time: use {_TIME_FORMS}")
     try:
-        parsed = datetime.fromisoformat(text.replace(" ", "T") if "T" not in text else text)
-    except ValueError:
-        raise BadParameter(name, f"{value!r} is neither RFC 3339 (2026-01-02T03:04:05Z) "
-                                 "nor relative (-24h, -30m, -7d)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        iso = text.replace(" ", "T") if "T" not in text else text
+        if iso[-1:] in ("z", "Z"):  # Python 3.11 reads Z, but not a lowercase z
+            iso = iso[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(iso)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: a valid date whose UTC conversion leaves datetime's range.
+        raise BadParameter(name, f"{value!r} is not a time: use {_TIME_FORMS}") from None
+    return _in_range(parsed, text, name)
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,9 @@ def parse_duration(value: str, name: str) -> int:
     """A bucket width such as ``30s``, ``5m``, ``1h``, ``1d`` (or plain seconds) -> seconds."""
     text = value.strip().lower()
     if text.isdigit():
+        if len(text) > 12:
+            raise BadParameter(name, f"{value!r} is wider than the widest bucket "
+                                     f"({MAX_BUCKET_SECONDS // 86400}d)")
         seconds = int(text)
     else:
         match = _RELATIVE.match(text)
@@ -93,4 +125,7 @@ def parse_duration(value: str, name: str) -> int:
         seconds = int(float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     if seconds < 1:
         raise BadParameter(name, "must be at least 1 second")
+    if seconds > MAX_BUCKET_SECONDS:
+        raise BadParameter(name, f"{value!r} is wider than the widest bucket "
+                                 f"({MAX_BUCKET_SECONDS // 86400}d)")
     return seconds
