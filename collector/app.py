@@ -52,6 +52,13 @@ def _storage_error(_: Request, exc: StorageError) -> Response[dict]:
                     status_code=503)
 
 
+def _too_deep(_: Request, exc: RecursionError) -> Response[dict]:
+    # Request bodies are decoded (msgspec) before a handler runs; JSON nested thousands of
+    # levels deep stops there with a RecursionError: the client's fault, not ours.
+    log.warning("request refused: %s", exc)
+    return Response({"error": "request body nests JSON too deeply"}, status_code=400)
+
+
 def _internal_error(_: Request, exc: Exception) -> Response[dict]:
     # The details (Python text) go to the log only, never to the client.
     log.exception("unhandled error", exc_info=exc)
@@ -99,6 +106,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         exception_handlers={
             HTTPException: _http_error,
             StorageError: _storage_error,
+            RecursionError: _too_deep,
             Exception: _internal_error,
         },
         openapi_config=OpenAPIConfig(

@@ -76,7 +76,8 @@ class TimeRange:
 def parse_range(since: str | None, until: str | None, default_since: str | None = None) -> TimeRange:
     """Parse ``since``/``until`` together and reject an empty or inverted interval."""
     now = datetime.now(UTC)
-    start = parse_time(since if since not in (None, "") else default_since, "since", now)
+    given = since if since is not None and since.strip() else default_since
+    start = parse_time(given, "since", now)
     end = parse_time(until, "until", now)
     if start is not None and end is not None and start >= end:
         raise BadParameter("until", "must be later than 'since'")
