@@ -52,6 +52,12 @@ REFRESH_SECONDS = 5.0
 """How stale the middleware's view of the keys table may be (a revocation's delay)."""
 
 
+KEYS_MARKER_FILE = "keys.active"
+"""File in a chDB data directory holding the number of active keys, kept by every key
+change and by each start, so ``spyglass serve`` can refuse an open non-loopback bind
+before it opens (and migrates) storage: see :func:`check_bind_early`."""
+
+
 class AuthError(ValueError):
     """A key operation a user asked for cannot be done; the message says why."""
 
@@ -114,6 +120,7 @@ class KeyStore:
             {"key_id": key_id, "project": project, "key_hash": hash_key(key), "name": name,
              "created": created, "version": time.time_ns()},
         )
+        note_active_keys(self.storage, len(self.active_hashes()))
         return key, KeyRecord(key_id, project, name, _rfc3339(created), None)
 
     def list(self) -> list[KeyRecord]:
@@ -146,6 +153,7 @@ class KeyStore:
             {"key_id": wanted, "revoked": revoked, "version": time.time_ns()},
         )
         record = next(r for r in self.list() if r.key_id == wanted)
+        note_active_keys(self.storage, len(self.active_hashes()))
         return record
 
     def active_hashes(self) -> dict[str, tuple[str, str]]:
@@ -343,20 +351,63 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def note_active_keys(storage: Any, count: int) -> None:
+    """Record ``count`` active keys in the marker file of a chDB data directory (no-op for
+    a ClickHouse server, whose keys table answers quickly without opening anything)."""
+    data_dir = getattr(storage, "data_dir", None)
+    if data_dir is None:
+        return
+    try:
+        path = Path(data_dir) / KEYS_MARKER_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{count}\n")
+        os.replace(tmp, path)
+    except OSError as exc:  # the check after storage opens still holds
+        log.warning("cannot record the key count in %s: %s", data_dir, exc)
+
+
+def _marked_active_keys(data_dir: Path) -> int | None:
+    """Active keys according to the marker file; 0 for a data directory that holds no
+    store yet; None when unknown (a store written before the marker existed)."""
+    try:
+        return int((data_dir / KEYS_MARKER_FILE).read_text().strip())
+    except FileNotFoundError:
+        return None if (data_dir / "clickhouse").exists() else 0
+    except (OSError, ValueError):
+        return None
+
+
+def _refusal(host: str) -> AuthError:
+    return AuthError(
+        f"refusing to listen on {host}: no API key exists, so anyone reaching it could read "
+        "and write all traces. Create one with `spyglass keys create --project NAME`, bind "
+        "127.0.0.1, or pass --insecure-no-auth")
+
+
+def check_bind_early(host: str, data_dir: Path, clickhouse_url: str, insecure_no_auth: bool) -> None:
+    """:func:`check_bind` before storage is opened, for an embedded store: an open
+    non-loopback bind is refused at once when the data directory's key marker says no
+    key is active (or the directory holds no store yet). When it cannot tell, nothing is
+    refused here and :func:`check_bind` decides once storage is open."""
+    if is_loopback(host) or insecure_no_auth or clickhouse_url:
+        return
+    if _marked_active_keys(Path(data_dir).expanduser()) == 0:
+        raise _refusal(host)
+
+
 def check_bind(host: str, storage: Any, insecure_no_auth: bool) -> None:
     """Refuse (AuthError) to serve an open, key-less Spyglass on a non-loopback address.
 
     With ``insecure_no_auth`` it is allowed and logged loudly."""
+    active = KeyStore(storage).active_hashes()
+    note_active_keys(storage, len(active))
     if is_loopback(host):
         return
-    if KeyStore(storage).active_hashes():
+    if active:
         return
     if insecure_no_auth:
         log.warning("!!! Spyglass is serving on %s WITHOUT AUTHENTICATION (--insecure-no-auth): "
                     "anyone who can reach this address can read and write every project. "
                     "Create a key with `spyglass keys create --project NAME`. !!!", host)
         return
-    raise AuthError(
-        f"refusing to listen on {host}: no API key exists, so anyone reaching it could read "
-        "and write all traces. Create one with `spyglass keys create --project NAME`, bind "
-        "127.0.0.1, or pass --insecure-no-auth")
+    raise _refusal(host)

@@ -52,6 +52,17 @@ def _config(app: object, settings: Settings) -> uvicorn.Config:
     )
 
 
+def _check_bind_early(settings: Settings) -> None:
+    """Refuse an open non-loopback bind before binding or opening storage, when the data
+    directory can tell without opening it (collector.auth)."""
+    try:
+        from collector.auth import check_bind_early
+    except ImportError:
+        return
+    check_bind_early(settings.host, settings.data_dir, settings.clickhouse_url,
+                     settings.insecure_no_auth)
+
+
 def _check_bind(settings: Settings, app: object) -> None:
     """Refuse an open (key-less) collector on a non-loopback address (collector.auth)."""
     try:
@@ -68,7 +79,9 @@ def _handled_signal(sig: int, frame: object) -> None:
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; on shutdown in-flight requests finish, the writer
     inserts everything it accepted, and storage closes (releasing the data-dir lock)."""
-    # Bind first: a port already in use is reported before storage is opened or migrated.
+    # An open collector on a public address is refused first, before anything is opened.
+    _check_bind_early(settings)
+    # Then bind: a port already in use is reported before storage is opened or migrated.
     sock = bind_socket(settings.host, settings.port)
     try:
         app = create_app(settings)
