@@ -170,10 +170,21 @@ def list_keys(as_json: bool, data_dir: Path | None, clickhouse_url: str | None,
     if not records:
         click.echo("no API keys (the collector is open: loopback only)")
         return
-    click.echo(f"{'KEY ID':<14}{'PROJECT':<24}{'STATUS':<10}{'CREATED':<26}NAME")
-    for r in records:
-        status = "active" if r.active else "revoked"
-        click.echo(f"{r.key_id:<14}{r.project:<24}{status:<10}{r.created_at:<26}{r.name}")
+    header = ("KEY ID", "PROJECT", "STATUS", "CREATED", "NAME")
+    rows = [(r.key_id, r.project, "active" if r.active else "revoked", r.created_at, r.name)
+            for r in records]
+    click.echo(format_table(header, rows))
+
+
+def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Left-aligned columns as wide as their longest cell, two spaces apart (so no value,
+    however long, runs into the next column); the last column is not padded."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = []
+    for row in (header, *rows):
+        cells = [str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+    return "\n".join(lines)
 
 
 @keys.command("revoke")

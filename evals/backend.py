@@ -61,7 +61,7 @@ def answers(url: str, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def _start_embedded() -> Any:
+def _start_embedded(endpoint: str = DEFAULT_ENDPOINT) -> Any:
     """An in-process collector over ``SPYGLASS_DATA_DIR`` on a free loopback port."""
     try:
         from collector.server import start_in_thread
@@ -76,7 +76,13 @@ def _start_embedded() -> Any:
     try:
         return start_in_thread(settings), settings
     except DataDirLockedError as exc:
-        raise BackendError(str(exc)) from None
+        # `evals` has no --data-dir: say what works for it.
+        raise BackendError(
+            f"no collector answers at {endpoint}, and the data directory "
+            f"{exc.data_dir or settings.data_dir} is in use by another process (pid "
+            f"{exc.holder}). If that is `spyglass serve`, point evals at it with "
+            "SPYGLASS_ENDPOINT=http://HOST:PORT; otherwise stop it, or set SPYGLASS_DATA_DIR "
+            "to another directory") from None
     except (StorageError, OSError, RuntimeError) as exc:
         raise BackendError(f"cannot start an in-process collector over {settings.data_dir}: "
                            f"{exc}") from None
@@ -95,7 +101,7 @@ def connect(project: str | None = None, *, quiet: bool = False) -> Iterator[Back
         finally:
             client.close()
         return
-    server, settings = _start_embedded()
+    server, settings = _start_embedded(endpoint)
     where = settings.clickhouse_url or settings.data_dir
     if not quiet:
         print(f"evals: no collector at {endpoint}; using an in-process one over {where} "

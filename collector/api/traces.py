@@ -21,7 +21,7 @@ from collector.queries.errors import (
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
 from collector.queries.spans import SPAN_SELECT, Span, span_from_row
 from collector.queries.sql import as_float, as_int, rfc3339_from_micros
-from collector.queries.trace_list import TraceQuery, find_page, summaries
+from collector.queries.trace_list import TraceQuery, find_page, ranked_models, summaries
 from collector.queries.traces import find_trace_spans
 
 STATUSES = ("ok", "error", "unset")
@@ -43,7 +43,11 @@ class TraceSummary(msgspec.Struct, kw_only=True):
     input_tokens: int
     output_tokens: int
     cost_usd: float
+    #: The most-used model of the trace's LLM spans (``models[0]``).
     model: str | None
+    #: The models of the trace's LLM spans, most-used first (of its other spans when it has
+    #: no LLM span with a model).
+    models: list[str]
     user_id: str | None
     session_id: str | None
     tags: list[str]
@@ -68,6 +72,7 @@ def _summary(row: dict[str, Any]) -> TraceSummary:
     errors = as_int(row["t_error_count"])
     status = "error" if errors else ("ok" if as_int(row["t_ok_count"]) else "unset")
     start_us, end_us = as_int(row["t_start_us"]), as_int(row["t_end_us"])
+    models = ranked_models(row)
     return TraceSummary(
         trace_id=row["trace_id"],
         project=row["t_project"],
@@ -81,7 +86,8 @@ def _summary(row: dict[str, Any]) -> TraceSummary:
         input_tokens=as_int(row["t_input_tokens"]),
         output_tokens=as_int(row["t_output_tokens"]),
         cost_usd=as_float(row["t_cost_usd"]) or 0.0,
-        model=row["t_model"] or None,
+        model=models[0] if models else None,
+        models=models,
         user_id=row["t_user_id"] or None,
         session_id=row["t_session_id"] or None,
         tags=list(row["t_tags"] or []),
