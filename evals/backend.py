@@ -78,9 +78,9 @@ def _start_embedded(endpoint: str = DEFAULT_ENDPOINT) -> Any:
     except DataDirLockedError as exc:
         # `evals` has no --data-dir: say what works for it.
         raise BackendError(
-            f"no collector answers at {endpoint}, and the data directory "
-            f"{exc.data_dir or settings.data_dir} is in use by another process (pid "
-            f"{exc.holder}). If that is `spyglass serve`, point evals at it with "
+            f"no collector answers at {endpoint}, and data directory "
+            f"{exc.data_dir or settings.data_dir} is in use by another Spyglass process (pid "
+            f"{exc.holder}): if it is `spyglass serve`, point evals at it with "
             "SPYGLASS_ENDPOINT=http://HOST:PORT; otherwise stop it, or set SPYGLASS_DATA_DIR "
             "to another directory") from None
     except (StorageError, OSError, RuntimeError) as exc:
