@@ -14,6 +14,7 @@ import click
 import uvicorn
 
 from collector.app import create_app
+from collector.auth import check_bind
 from collector.settings import Settings
 
 log = logging.getLogger("spyglass")
@@ -65,10 +66,6 @@ def _check_bind_early(settings: Settings) -> None:
 
 def _check_bind(settings: Settings, app: object) -> None:
     """Refuse an open (key-less) collector on a non-loopback address (collector.auth)."""
-    try:
-        from collector.auth import check_bind
-    except ImportError:
-        return
     check_bind(settings.host, app.state.storage, settings.insecure_no_auth)  # type: ignore[attr-defined]
 
 
