@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from collector.auth import (
 )
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError, open_storage
+from common import endpoint
 
 
 def _fail(message: str) -> None:
@@ -90,9 +92,14 @@ class RemoteKeyStore:
 
 
 def _local_url(settings: Settings, url: str | None) -> str:
-    """``--url``, else where this machine reaches the configured host and port."""
+    """``--url``, else the running ``spyglass serve`` that published this data directory,
+    else where this machine reaches the configured host and port."""
     if url:
         return url
+    found = endpoint.served()
+    if found and found.data_dir and Path(found.data_dir).expanduser().resolve() == \
+            Path(settings.data_dir).expanduser().resolve():
+        return found.url
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}"
@@ -106,6 +113,12 @@ def _key_store(data_dir: Path | None, clickhouse_url: str | None,
     store: KeyStore | RemoteKeyStore
     storage = None
     try:
+        if data_dir is None and not os.environ.get("SPYGLASS_DATA_DIR") and not clickhouse_url \
+                and not os.environ.get("SPYGLASS_CLICKHOUSE_URL"):
+            # No data dir given: the one of the `spyglass serve` running on this machine.
+            found = endpoint.served()
+            if found and found.data_dir:
+                data_dir = Path(found.data_dir)
         settings = Settings.load(data_dir=data_dir, clickhouse_url=clickhouse_url)
         try:
             storage = open_storage(settings)

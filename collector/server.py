@@ -16,6 +16,7 @@ import uvicorn
 from collector.app import create_app
 from collector.auth import check_bind
 from collector.settings import Settings
+from common import endpoint
 
 log = logging.getLogger("spyglass")
 
@@ -44,6 +45,14 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def _url(host: str, sock: socket.socket) -> str:
     port = sock.getsockname()[1]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _local(url: str, host: str) -> str:
+    """``url`` as a client on this machine reaches it (a wildcard host means loopback)."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}
+    if host in wildcard:
+        return url.replace(f"[{host}]" if ":" in host else host, wildcard[host], 1)
+    return url
 
 
 def _config(app: object, settings: Settings) -> uvicorn.Config:
@@ -91,7 +100,11 @@ def run(settings: Settings) -> None:
         sock.close()
         app.state.storage.close()
         raise
-    click.echo(f"Spyglass listening on {_url(settings.host, sock)}", err=False)
+    url = _url(settings.host, sock)
+    click.echo(f"Spyglass listening on {url}", err=False)
+    # Published for clients on this machine (tracer, evals, keys, monitors): they follow a
+    # non-default port or data dir without further settings (common/endpoint.py).
+    endpoint.publish(_local(url, settings.host), settings.data_dir)
     server = uvicorn.Server(_config(app, settings))
     # uvicorn handles SIGINT/SIGTERM (graceful shutdown, writer flush), then re-raises the
     # signal to whatever handler was installed before it: make that a no-op so a clean
@@ -100,6 +113,7 @@ def run(settings: Settings) -> None:
     try:
         server.run(sockets=[sock])
     finally:
+        endpoint.withdraw()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()

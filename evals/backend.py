@@ -1,6 +1,7 @@
 """Where ``evals`` stores results: a running collector, else an in-process one.
 
-``connect()`` asks ``SPYGLASS_ENDPOINT`` (default ``http://127.0.0.1:4318``) for
+``connect()`` asks ``SPYGLASS_ENDPOINT`` (else the running ``spyglass serve``'s endpoint
+file, see common/endpoint.py; else ``http://127.0.0.1:4318``) for
 ``/healthz``. When it answers, results and traces go there. When nothing answers, it
 starts a collector inside this process over ``SPYGLASS_DATA_DIR`` (port 0, for the
 duration of the command) and says so in one line on stderr, so traces and results still
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from common.endpoint import discovered_endpoint
 from evals.client import Client
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
@@ -42,9 +44,10 @@ class Backend:
 
 
 def endpoint_from_env() -> str:
-    """``SPYGLASS_ENDPOINT`` (then ``OTEL_EXPORTER_OTLP_ENDPOINT``), else the default."""
+    """``SPYGLASS_ENDPOINT`` (then ``OTEL_EXPORTER_OTLP_ENDPOINT``), else the running
+    ``spyglass serve`` on this machine (its endpoint file), else the default."""
     return (os.environ.get("SPYGLASS_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-            or DEFAULT_ENDPOINT).rstrip("/")
+            or discovered_endpoint() or DEFAULT_ENDPOINT).rstrip("/")
 
 
 def project_from_env(project: str | None = None) -> str | None:
