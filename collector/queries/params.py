@@ -20,7 +20,6 @@ EARLIEST = datetime(1900, 1, 2, tzinfo=UTC)
 LATEST = datetime(2262, 4, 10, tzinfo=UTC)
 # Widest bucket: ten years (also far below UInt32, the type the width is sent as).
 MAX_BUCKET_SECONDS = 3660 * 86400
-_TIME_FORMS = "RFC 3339 (2026-01-02T03:04:05Z) or relative (-24h, -30m, -7d)"
 
 
 def _in_range(value: datetime, text: str, name: str) -> datetime:
@@ -50,7 +49,8 @@ def parse_time(value: str | None, name: str, now: datetime | None = None) -> dat
                                      "the earliest supported time")
         return now - timedelta(seconds=seconds)
     if len(text) > 64:
-        raise BadParameter(name, f"{value[:64]!r}… is not a time: use {_TIME_FORMS}")
+        raise BadParameter(name, f"{value[:64]!r}… is neither RFC 3339 (2026-01-02T03:04:05Z) "
+                                 "nor relative (-24h, -30m, -7d)")
     try:
         iso = text.replace(" ", "T") if "T" not in text else text
         if iso[-1:] in ("z", "Z"):  # Python 3.11 reads Z, but not a lowercase z
@@ -61,7 +61,8 @@ def parse_time(value: str | None, name: str, now: datetime | None = None) -> dat
         parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         # OverflowError: a valid date whose UTC conversion leaves datetime's range.
-        raise BadParameter(name, f"{value!r} is not a time: use {_TIME_FORMS}") from None
+        raise BadParameter(name, f"{value!r} is neither RFC 3339 (2026-01-02T03:04:05Z) "
+                                 "nor relative (-24h, -30m, -7d)") from None
     return _in_range(parsed, text, name)
 
 
