@@ -45,6 +45,8 @@ AFTER = re.compile(r"<!--\s*test:\s*after the (first|previous) block\s*-->")
 STATUS_COMMENT = re.compile(r"^#\s*(\d{3})\s+(\{.*\})\s*$")
 HEX = re.compile(r"\b[0-9a-f]{16,32}\b")
 DOC_URLS = ("http://127.0.0.1:4318", "http://localhost:4318")
+# Model endpoints the samples name, served here by the OpenAI-compatible test stub.
+MODEL_URLS = ("https://api.openai.com/v1", "http://localhost:11434/v1", "http://localhost:8000/v1")
 BLOCK_TIMEOUT_S = 180
 
 
@@ -149,6 +151,7 @@ class Env:
     server: ServerHandle
     workdir: Path
     env: dict[str, str]
+    model_url: str
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +161,8 @@ def docs_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("docs")
     server = start_server(root / "data")
     stub = OpenAIStub().start()
+    # Every chat call gets a reply a judge can parse (and an app can print).
+    stub.chat_responder = lambda body: '{"reasoning": "fine", "score": 1, "verdict": true}'
     try:
         _seed(server.url)
         workdir = root / "work"
@@ -173,7 +178,7 @@ def docs_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             "SPYGLASS_JUDGE_API_KEY": "stub", "SPYGLASS_JUDGE_CACHE": str(root / "judge-cache"),
             "OPENAI_BASE_URL": stub.base_url, "OPENAI_API_KEY": "stub",
         })
-        yield Env(server, workdir, env)
+        yield Env(server, workdir, env, stub.base_url)
     finally:
         stub.stop()
         server.stop()
@@ -181,9 +186,11 @@ def docs_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 # ------------------------------------------------------------------------------- running
 
-def _local(code: str, url: str) -> str:
+def _local(code: str, url: str, model_url: str = "") -> str:
     for doc_url in DOC_URLS:
         code = code.replace(doc_url, url)
+    for doc_url in MODEL_URLS if model_url else ():
+        code = code.replace(doc_url, model_url)
     return code
 
 
@@ -219,7 +226,7 @@ def _check_status_comments(block: Block, env: Env) -> None:
 def test_doc_block_runs(block: Block, docs_env: Env) -> None:
     if block.skip:
         pytest.skip(f"<!-- no-test: {block.skip} -->")
-    code = _local(block.code, docs_env.server.url)
+    code = _local(block.code, docs_env.server.url, docs_env.model_url)
     if block.lang == "python":
         script = docs_env.workdir / f"block_{uuid.uuid4().hex[:8]}.py"
         script.write_text(code + "\n")
