@@ -14,7 +14,7 @@ import click
 import uvicorn
 
 from collector.app import create_app
-from collector.auth import check_bind
+from collector.auth import check_bind, check_bind_early
 from collector.settings import Settings
 from common import endpoint
 
@@ -65,10 +65,6 @@ def _config(app: object, settings: Settings) -> uvicorn.Config:
 def _check_bind_early(settings: Settings) -> None:
     """Refuse an open non-loopback bind before binding or opening storage, when the data
     directory can tell without opening it (collector.auth)."""
-    try:
-        from collector.auth import check_bind_early
-    except ImportError:
-        return
     check_bind_early(settings.host, settings.data_dir, settings.clickhouse_url,
                      settings.insecure_no_auth)
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from collector.queries.errors import BadParameter
+from common.timetext import parse_when, relative_seconds
 
-_RELATIVE = re.compile(r"^-?\s*(\d{1,12}(?:\.\d{1,9})?)\s*(s|m|h|d|w)$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -37,28 +36,16 @@ def parse_time(value: str | None, name: str, now: datetime | None = None) -> dat
         return None
     text = value.strip()
     now = now or datetime.now(UTC)
-    if text.lower() == "now":
-        return now
-    match = _RELATIVE.match(text)
-    if match:
-        amount, unit = float(match.group(1)), match.group(2)
-        seconds = amount * _UNIT_SECONDS[unit]
-        # Bound before building a timedelta: a huge amount would overflow it.
-        if seconds > (now - EARLIEST).total_seconds():
-            raise BadParameter(name, f"{value!r} reaches before {EARLIEST:%Y-%m-%d}, "
-                                     "the earliest supported time")
-        return now - timedelta(seconds=seconds)
     if len(text) > 64:
         raise BadParameter(name, f"{value[:64]!r}… is neither RFC 3339 (2026-01-02T03:04:05Z) "
                                  "nor relative (-24h, -30m, -7d)")
+    # Bound a relative time before it becomes a timedelta: a huge amount would overflow.
+    seconds = relative_seconds(text)
+    if seconds is not None and seconds > (now - EARLIEST).total_seconds():
+        raise BadParameter(name, f"{value!r} reaches before {EARLIEST:%Y-%m-%d}, "
+                                 "the earliest supported time")
     try:
-        iso = text.replace(" ", "T") if "T" not in text else text
-        if iso[-1:] in ("z", "Z"):  # Python 3.11 reads Z, but not a lowercase z
-            iso = iso[:-1] + "+00:00"
-        parsed = datetime.fromisoformat(iso)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        parsed = parsed.astimezone(UTC)
+        parsed = parse_when(text, now)
     except (ValueError, OverflowError):
         # OverflowError: a valid date whose UTC conversion leaves datetime's range.
         raise BadParameter(name, f"{value!r} is neither RFC 3339 (2026-01-02T03:04:05Z) "
@@ -121,10 +108,13 @@ def parse_duration(value: str, name: str) -> int:
                                      f"({MAX_BUCKET_SECONDS // 86400}d)")
         seconds = int(text)
     else:
-        match = _RELATIVE.match(text)
-        if not match or text.startswith("-"):
+        given = relative_seconds(text)
+        if given is None or text.startswith("-"):
             raise BadParameter(name, f"{value!r} is not a duration like 60s, 5m, 1h or 1d")
-        seconds = int(float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        if given > MAX_BUCKET_SECONDS:  # also before int(): 1e400s is infinite
+            raise BadParameter(name, f"{value!r} is wider than the widest bucket "
+                                     f"({MAX_BUCKET_SECONDS // 86400}d)")
+        seconds = int(given)
     if seconds < 1:
         raise BadParameter(name, "must be at least 1 second")
     if seconds > MAX_BUCKET_SECONDS:
