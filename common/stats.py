@@ -22,8 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from scipy import stats as sps
+from common.lazy import lazy_module
+
+# Imported on first use: callers that only import this module (the collector's evals
+# routes, `evals --help`) must not pay seconds for scipy.
+np = lazy_module("numpy")
+sps = lazy_module("scipy.stats")
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000

@@ -23,7 +23,6 @@ import click
 from evals.backend import Backend, BackendError, connect
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, parse_ref
-from evals.suite import EvalConfigError
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -365,6 +364,19 @@ def compare_cmd(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> No
 
 # -- entry point ----------------------------------------------------------------------------
 
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors reported as one line (exit 2). ``EvalConfigError`` is looked up only when
+    ``evals.suite`` was imported (only code that imported it raises it): importing it up
+    front would load numpy and scipy (via evals.stats) for every command, ``--help``
+    included."""
+    errors: list[type[BaseException]] = [CommandError, BackendError, DatasetError, ApiError]
+    suite = sys.modules.get("evals.suite")
+    if suite is not None:
+        errors.append(suite.EvalConfigError)
+    return tuple(errors)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: every user-fixable error is one line and exit 2."""
     try:
@@ -375,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
         _fail(exc.format_message())
-    except (CommandError, EvalConfigError, BackendError, DatasetError, ApiError) as exc:
+    except _user_errors() as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if sys.path[:1] != [str(REPO_ROOT)]:
     sys.path.insert(0, str(REPO_ROOT))
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
+# `spyglass serve` publishes its URL in $SPYGLASS_HOME/endpoint and clients follow it
+# (common/endpoint.py). Tests must neither find a developer's running collector through
+# ~/.spyglass nor see each other's servers: the session gets an empty home, and every
+# server start_server launches publishes into a home of its own (pass SPYGLASS_HOME in
+# ``env`` to share one with the clients under test).
+os.environ["SPYGLASS_HOME"] = tempfile.mkdtemp(prefix="spyglass-home-")
 
 # Storage engines the shared collector fixtures run on. "server" is a ClickHouse server:
 # SPYGLASS_TEST_CLICKHOUSE_URL when set, else the test server over chDB (tests/chserver).
@@ -103,6 +110,8 @@ def start_server(
     for key in ("SPYGLASS_CLICKHOUSE_URL", "SPYGLASS_PORT", "SPYGLASS_HOST", "SPYGLASS_DATA_DIR"):
         if not env or key not in env:
             full_env.pop(key, None)
+    if not env or "SPYGLASS_HOME" not in env:
+        full_env["SPYGLASS_HOME"] = str(data_dir.parent / f"home-{port}")
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child process
     proc = subprocess.Popen(
         [sys.executable, "-m", "collector", "serve", "--host", "127.0.0.1",
