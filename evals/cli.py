@@ -114,6 +114,11 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
     chosen = select(evals, pattern)
     for ev in chosen:
         ev.param_grid(overrides)
+    known = {s.name for ev in chosen for s in ev.scorers} | {"task_success", "*"}
+    for name, spec in gate_options.min_delta.items():
+        if name not in known:
+            raise CommandError(f"--min-delta {name}={spec.text()}: no scorer named {name!r} "
+                               f"(scorers: {', '.join(sorted(known - {'*'}))})")
     for target in (json_path, junit_path, markdown_path):
         if target and not Path(target).resolve().parent.is_dir():
             raise CommandError(f"cannot write {target}: its folder does not exist")
