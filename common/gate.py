@@ -210,7 +210,8 @@ def _fmt(x: float | None) -> str:
 
 
 def _p(p: float | None) -> str:
-    return "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
+    """``p=0.012`` / ``p<0.001``."""
+    return "p=-" if p is None else ("p<0.001" if p < 0.001 else f"p={p:.3f}")
 
 
 def _tested(entry: Mapping[str, Any]) -> bool:
@@ -237,7 +238,7 @@ def _failures(comp: Mapping[str, Any]) -> list[str]:
     for s in comp["scorers"]:
         if s["verdict"] != stats.REGRESSED:
             continue
-        test = f"{s['test']} p={_p(s['p_value'])}, Holm-adjusted {_p(s['p_adjusted'])}"
+        test = f"{s['test']} {_p(s['p_value'])}, Holm-adjusted {_p(s['p_adjusted'])}"
         if s["scorer"] == TASK_SUCCESS:
             if failed == rows and rows:
                 continue  # already said, first
@@ -251,7 +252,7 @@ def _failures(comp: Mapping[str, Any]) -> list[str]:
     for g in comp.get("gates", []):
         if g["verdict"] == stats.REGRESSED:
             out.append(f"{g['label']} rose {g['ratio']:.2f}x (limit +{g['limit']:.0%}; "
-                       f"{g['test']} one-sided p={_p(g['p_value'])}, Holm-adjusted "
+                       f"{g['test']} one-sided {_p(g['p_value'])}, Holm-adjusted "
                        f"{_p(g['p_adjusted'])})")
     # The task's own failures come before any scorer's.
     task_first = [m for m in out if m.startswith("task failed")]
