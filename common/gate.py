@@ -23,9 +23,9 @@ A run fails (``evals run`` exits 1) when any of these holds, reported in this or
 
 Every p-value that can fail the gate in one ``evals run`` (all scorers, ``task_success``
 and the latency/cost gates of every eval and params combination) is one Holm family:
-:func:`finalize` adjusts them together and recomputes the verdicts. A test with no
-informative pair (no discordant pair, no non-zero difference) has p = 1 by construction
-and is left out of the family.
+:func:`finalize` adjusts them together and recomputes the verdicts. A test that cannot
+reach ``alpha`` whatever the data (an exact test with at most 5 informative pairs, two-sided
+at 0.05; no pair at all) can never reject and is left out of the family.
 """
 
 from __future__ import annotations
@@ -215,11 +215,14 @@ def _p(p: float | None) -> str:
 
 
 def _tested(entry: Mapping[str, Any]) -> bool:
-    """In the Holm family: a test that saw at least one informative pair. With no non-zero
-    difference (no discordant pair) a conditional test's p is 1 whatever the data, so it
-    can never reject and would only dilute the others (cf. Tarone's rule)."""
+    """In the Holm family: a test that could reject at all. With few informative pairs an
+    exact test cannot reach ``alpha`` whatever their signs (``min_p``: 2^(1-n) two-sided,
+    so at most 5 pairs at alpha 0.05; no pair gives p = 1); such a test can never reject
+    and counting it would only weaken the others (Tarone's argument: the number of
+    informative pairs does not depend on the null's signs)."""
+    alpha = float(entry.get("alpha") or DEFAULT_ALPHA)
     return (entry.get("p_value") is not None and entry.get("verdict") != stats.NOT_COMPARABLE
-            and entry.get("n_tested", 1) > 0)
+            and entry.get("n_tested", 1) > 0 and float(entry.get("min_p", 0.0)) < alpha)
 
 
 def _decide(entry: dict[str, Any]) -> str:
@@ -304,7 +307,7 @@ def ratio_gate(name: str, label: str, limit: float, baseline: Mapping[str, float
     out["ratio"] = out["current"] / out["baseline"]
     logs = [math.log(ci / bi) for ci, bi in zip(c, b, strict=True)]
     result = stats.wilcoxon_signed_rank(logs, stats.GREATER)
-    out.update(test=result.test, p_value=result.p_value, n_tested=result.n,
+    out.update(test=result.test, p_value=result.p_value, n_tested=result.n, min_p=result.min_p,
                statistic_of="log(current/baseline)", verdict=stats.UNCHANGED)
     return out
 

@@ -122,6 +122,17 @@ class TestResult:
     n: int
     alternative: str = TWO_SIDED
 
+    @property
+    def min_p(self) -> float:
+        """The smallest p-value this test could have given with these ``n`` informative
+        pairs, whatever their signs: an exact sign-flip or binomial test's most extreme
+        outcome (all pairs one way) has probability 2^-n per side. A test whose ``min_p``
+        is not below alpha can never reject (used to keep it out of a Holm family)."""
+        if self.test == WILCOXON_NORMAL:
+            return 0.0
+        sides = 1 if self.alternative != TWO_SIDED else 2
+        return min(1.0, sides * 0.5 ** self.n)
+
 
 def _clean_differences(diffs: Sequence[float], scale: Sequence[float] | None = None) -> np.ndarray:
     """``diffs`` with floating-point noise removed: a difference within 1e-12 of the
@@ -348,6 +359,7 @@ def compare_metric(
         out["better"] = int(np.sum(diffs > 0 if higher_is_better else diffs < 0))
         result = wilcoxon_signed_rank(diffs, scale=np.maximum(np.abs(a), np.abs(b)))
     out["test"], out["p_value"], out["n_tested"] = result.test, result.p_value, result.n
+    out["min_p"] = result.min_p
     out["verdict"] = _verdict(delta, out["p_value"], alpha, min_delta, higher_is_better)
     return out
 

@@ -242,6 +242,10 @@ def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject,
     runs = page.locator("table.runs-table tbody tr")
     expect(runs).to_have_count(2)
     expect(runs.first).to_contain_text("regressed")
+    # Each scorer's adjusted verdict next to its mean, and why the run failed the gate.
+    expect(runs.first.locator("td[data-scorer=exact_match] .scorer-verdict")).to_have_attribute(
+        "data-verdict", "regressed")
+    expect(runs.first.locator(".gate-failure")).to_contain_text("exact_match regressed")
     expect(runs.nth(1)).to_contain_text("90.0%")
     shot(page, artifacts_dir, "console-evals")
 

@@ -279,3 +279,23 @@ def test_gate_config_round_trips_and_old_runs_use_their_min_delta() -> None:
     score = next(s for s in compare_runs(a, b)["scorers"] if s["scorer"] == "score")
     assert score["min_delta"] == 0.1 and score["min_delta_rule"] == "set: 0.1"
     assert math.isclose(score["delta"], -3 / 40)
+
+
+def test_tests_that_cannot_reach_alpha_stay_out_of_the_family() -> None:
+    # 5 flips all one way: the smallest possible two-sided p is 2/2^5 = 0.0625 >= 0.05.
+    assert stats.mcnemar_exact(5, 0).min_p == pytest.approx(0.0625)
+    assert stats.wilcoxon_signed_rank([1.0] * 6).min_p == pytest.approx(2 / 64)
+    assert stats.wilcoxon_signed_rank([1.0] * 6, "greater").min_p == pytest.approx(1 / 64)
+    a = _run("a", [True] * 20)
+    few = _run("b", [False] * 5 + [True] * 15)
+    comp = compare_runs(a, few)
+    score = next(s for s in comp["scorers"] if s["scorer"] == "score")
+    assert score["p_value"] == pytest.approx(0.0625) and score["p_adjusted"] is None
+    assert comp["family_size"] == 0 and score["verdict"] == "unchanged"
+    # Together with a real regression it does not dilute it: Holm over one test, not two.
+    many = _run("b", [False] * 7 + [True] * 13)
+    comps = [compare_runs(a, few), compare_runs(a, many)]
+    gate.finalize(comps)
+    hit = next(s for s in comps[1]["scorers"] if s["scorer"] == "score")
+    assert comps[1]["family_size"] == 1 and hit["p_adjusted"] == pytest.approx(2 / 128)
+    assert hit["verdict"] == "regressed"
