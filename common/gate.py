@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals import stats
+from common import stats
 
 DEFAULT_ALPHA = 0.05
 #: Without a baseline, a run fails when more than this share of its rows' tasks failed.

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.canonical import canonical_json
 from common.gate import GateConfig, GateConfigError, MinDelta, parse_fraction
-from evals.canonical import canonical_json
+from common.stats import DEFAULT_ALPHA
 from evals.datasets import Dataset, DatasetRef
-from evals.stats import DEFAULT_ALPHA
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 #: Metric names the runner reports itself; a scorer may not use them.

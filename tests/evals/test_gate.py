@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from common import gate
-from evals import stats
-from evals.compare import TASK_SUCCESS, RunData, compare_runs
+from common import gate, stats
+from common.compare import TASK_SUCCESS, RunData, compare_runs
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 

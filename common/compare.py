@@ -1,7 +1,7 @@
 """Comparing two stored evaluation runs: per-scorer deltas, paired tests, verdicts, and
 the rows that flipped.
 
-Pure data in, JSON-ready dicts out (numpy/scipy through :mod:`evals.stats`); the
+Pure data in, JSON-ready dicts out (numpy/scipy through :mod:`common.stats`); the
 collector's ``GET /api/evals/compare`` route calls :func:`compare_runs` on rows it read
 from storage, and ``evals`` prints what that route returns.
 """
@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from common import gate
-from evals import stats
+from common import gate, stats
 
 #: The built-in metric every run has: 1 when the task returned without error.
 TASK_SUCCESS = "task_success"
@@ -155,7 +154,7 @@ def compare_runs(a: RunData, b: RunData, *, row_limit: int = 200) -> dict[str, A
 
     Returns ``{"a", "b", "same_dataset", "verdict", "failures", "regressed", "improved",
     "task", "scorers", "gates", "family_size", "rows", "rows_total"}``: ``scorers`` holds
-    one :func:`evals.stats.compare_metric` result per scorer (plus ``task_success``) with
+    one :func:`common.stats.compare_metric` result per scorer (plus ``task_success``) with
     its Holm-adjusted ``p_adjusted`` and the ``min_delta`` that applied, ``gates`` the
     latency/cost gates the current run asked for, ``failures`` why the run fails (task
     failures first; empty when it passes), ``rows`` the rows of both runs with the scorers
