@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlencode
 
 import click
@@ -25,6 +25,9 @@ from evals.backend import Backend, BackendError, connect
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, parse_ref
 from evals.suite import EvalConfigError
+
+if TYPE_CHECKING:  # common.gate imports scipy: only when a run needs it
+    from common.gate import GateConfig
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -183,7 +186,7 @@ def _params_label(params: dict[str, Any]) -> str:
 
 
 def _gate_options(min_deltas: tuple[str, ...], max_error_rate: str | None,
-                  max_latency_increase: str | None, max_cost_increase: str | None) -> Any:
+                  max_latency_increase: str | None, max_cost_increase: str | None) -> GateConfig:
     """The gate options of ``evals run`` as a :class:`common.gate.GateConfig`."""
     from common.gate import GateConfig, GateConfigError, MinDelta, parse_fraction
 

@@ -245,7 +245,7 @@ def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject,
     # Each scorer's adjusted verdict next to its mean, and why the run failed the gate.
     expect(runs.first.locator("td[data-scorer=exact_match] .scorer-verdict")).to_have_attribute(
         "data-verdict", "regressed")
-    expect(runs.first.locator(".gate-failure")).to_contain_text("exact_match regressed")
+    expect(runs.first.locator(".gate-failure")).to_contain_text("answer_length regressed")
     expect(runs.nth(1)).to_contain_text("90.0%")
     shot(page, artifacts_dir, "console-evals")
 
