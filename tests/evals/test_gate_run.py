@@ -4,6 +4,7 @@ files: exit codes and what is printed first."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -36,7 +37,8 @@ def test_a_task_failing_on_every_row_fails_without_and_with_a_baseline(server_ev
     e = server_evals
     e.write("suite.py", BROKEN_SUITE)
     # No baseline: exit 1, and the first thing said about it is the task failure.
-    alone = e.run("run", "suite.py", "--json", "alone.json", extra_env={"MODE": "broken"})
+    alone = e.run("run", "suite.py", "--json", "alone.json", "--junit", "alone.xml",
+                  "--markdown", "alone.md", extra_env={"MODE": "broken"})
     assert alone.returncode == 1, alone.stdout + alone.stderr
     assert _lines(alone.stderr)[0].endswith("task failed on 20/20 rows")
     failed_lines = [ln for ln in alone.stdout.splitlines() if ln.startswith("FAILED:")]
@@ -46,6 +48,12 @@ def test_a_task_failing_on_every_row_fails_without_and_with_a_baseline(server_ev
     report = json.loads((e.cwd / "alone.json").read_text())
     assert report["exit_code"] == 1 and report["failures"][0]["failure"] == "task failed on 20/20 rows"
     kinds = {s["scorer"]: (s["kind"], s["mean"]) for s in report["runs"][0]["summaries"]}
+    gate_case = next(c for c in ET.parse(e.cwd / "alone.xml").getroot().iter("testcase")
+                     if c.get("classname") == "qa.gate")
+    assert gate_case.find("failure").get("message") == "task failed on 20/20 rows"
+    markdown = (e.cwd / "alone.md").read_text()
+    assert "### qa — ❌ failed (no baseline)" in markdown
+    assert "**Failed:** task failed on 20/20 rows" in markdown
     # Never a label without a mean: every row failed, so every scorer's pass rate is 0.
     assert kinds == {"exact_match": ("binary", 0.0), "closeness": ("binary", 0.0),
                      "task_success": ("binary", 0.0)}
