@@ -298,3 +298,29 @@ def test_tests_that_cannot_reach_alpha_stay_out_of_the_family() -> None:
     hit = next(s for s in comps[1]["scorers"] if s["scorer"] == "score")
     assert comps[1]["family_size"] == 1 and hit["p_adjusted"] == pytest.approx(2 / 128)
     assert hit["verdict"] == "regressed"
+
+
+def test_suite_settings_and_command_line_overrides() -> None:
+    from evals.suite import Eval, EvalConfigError, Threshold
+
+    def task(x: int) -> int:
+        return x
+
+    def s1(output) -> bool:
+        return True
+
+    ev = Eval("e", [{"x": 1}], task, [s1], min_delta="2%", max_latency_increase="20%",
+              max_cost_increase=0.1, max_error_rate=0.3, thresholds={"s1": Threshold(min_delta=0.05)})
+    cfg = ev.gate_config()
+    assert (cfg.max_latency_increase, cfg.max_cost_increase, cfg.max_error_rate) == (0.2, 0.1, 0.3)
+    assert cfg.min_delta_for("s1") == gate.MinDelta(0.05)
+    assert cfg.min_delta_for("task_success") == gate.MinDelta(0.02, relative=True)
+    # The command line wins; a run-wide --min-delta replaces the suite's per-scorer values.
+    cli = gate.GateConfig(max_latency_increase=0.5, min_delta={"*": gate.MinDelta(0.1)})
+    merged = ev.gate_config(cli)
+    assert merged.max_latency_increase == 0.5 and merged.max_cost_increase == 0.1
+    assert merged.min_delta_for("s1") == gate.MinDelta(0.1)
+    for bad in ({"max_latency_increase": "fast"}, {"max_error_rate": 2}, {"min_delta": "x%"},
+                {"thresholds": {"s1": {"min_delta": -1}}}):
+        with pytest.raises(EvalConfigError):
+            Eval("e", [{"x": 1}], task, [s1], **bad)
