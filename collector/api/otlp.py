@@ -68,9 +68,10 @@ async def export_traces(request: Request) -> Response[bytes]:
         body = await _read_body(request, settings.max_body_bytes)
         if encoding == "gzip":
             body = otlp.gunzip(body, settings.max_body_bytes)
-        req = otlp.decode(body, media)
-        _, rejected, reason = await pipeline.store_traces(
+        req, rejected, reason = otlp.decode(body, media)
+        _, rejected_rows, row_reason = await pipeline.store_traces(
             request.app.state, req, _auth_project(request))
+        rejected, reason = rejected + rejected_rows, reason or row_reason
     except (otlp.OTLPError, Backpressure) as err:
         if err.status_code >= 500 or err.status_code == 429:
             log.warning("ingest refused (%d): %s", err.status_code, err.message)

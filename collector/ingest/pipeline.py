@@ -36,6 +36,13 @@ def span_rows(req: Any, auth_project: str | None, ttl_of: Any,
                 except SpanRejected as exc:
                     rejected += 1
                     reason = reason or f"span {span.span_id.hex() or '?'} rejected: {exc}"
+                except Exception as exc:
+                    # A value no check foresaw (nesting too deep to encode, ...): this span
+                    # alone is lost, never the request.
+                    log.warning("span %s could not be normalized: %r", span.span_id.hex(), exc)
+                    rejected += 1
+                    reason = reason or (f"span {span.span_id.hex() or '?'} rejected: "
+                                        f"{type(exc).__name__}")
     return rows, rejected, reason
 
 
@@ -76,7 +83,9 @@ async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[
         if any(r["kind"] in dedup.LLM_KINDS for r in rows):
             await anyio.to_thread.run_sync(_enrich, rows, state.storage)
         lines = encode_rows(rows)
-        await state.writer.write(b"\n".join(lines), len(lines))
+        result = await state.writer.write(b"\n".join(lines), len(lines))
+        # Rows storage refused as malformed (the writer bisects them out): rejected alone.
+        rejected, reason = rejected + result.rejected, reason or result.reason
         if any(r["kind"] in dedup.LLM_KINDS and not (r["input"] and r["output"]) for r in rows):
             try:
                 await anyio.to_thread.run_sync(events.fill_after_insert, rows, state.storage)
