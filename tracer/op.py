@@ -25,19 +25,9 @@ def _wrap_stream(result: Any, spec: OpSpec, runtime: Runtime, call: Call) -> Any
         return None
 
 
-def _call_sync(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> Any:
-    fn = spec.fn
-    call = start(spec, runtime, args, kwargs)
-    if call is None:
-        return fn(*args, **kwargs)
-    tokens = call.enter()
-    try:
-        result = fn(*args, **kwargs)
-    except BaseException as exc:
-        Call.leave(tokens)
-        finish_error(spec, call, exc)
-        raise
+def _returned(spec: OpSpec, runtime: Runtime, call: Call, tokens: tuple[Any, Any],
+              result: Any) -> Any:
+    """The call returned ``result``: end its span (or hand it to the returned stream)."""
     Call.leave(tokens)
     if spec.kind == "llm":
         # A returned, unconsumed stream (stream=True): its usage arrives with the chunks.
@@ -46,29 +36,40 @@ def _call_sync(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
             return stream
     finish_ok(spec, runtime, call, result)
     return result
+
+
+def _raised(spec: OpSpec, call: Call, tokens: tuple[Any, Any], exc: BaseException) -> None:
+    """The call raised ``exc``: record it on the span; the caller re-raises."""
+    Call.leave(tokens)
+    finish_error(spec, call, exc)
+
+
+def _call_sync(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Any:
+    call = start(spec, runtime, args, kwargs)
+    if call is None:
+        return spec.fn(*args, **kwargs)
+    tokens = call.enter()
+    try:
+        result = spec.fn(*args, **kwargs)
+    except BaseException as exc:
+        _raised(spec, call, tokens, exc)
+        raise
+    return _returned(spec, runtime, call, tokens, result)
 
 
 async def _call_async(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
                       kwargs: dict[str, Any]) -> Any:
-    fn = spec.fn
     call = start(spec, runtime, args, kwargs)
     if call is None:
-        return await fn(*args, **kwargs)
+        return await spec.fn(*args, **kwargs)
     tokens = call.enter()
     try:
-        result = await fn(*args, **kwargs)
+        result = await spec.fn(*args, **kwargs)
     except BaseException as exc:
-        Call.leave(tokens)
-        finish_error(spec, call, exc)
+        _raised(spec, call, tokens, exc)
         raise
-    Call.leave(tokens)
-    if spec.kind == "llm":
-        # A returned, unconsumed stream (stream=True): its usage arrives with the chunks.
-        stream = _wrap_stream(result, spec, runtime, call)
-        if stream is not None:
-            return stream
-    finish_ok(spec, runtime, call, result)
-    return result
+    return _returned(spec, runtime, call, tokens, result)
 
 
 def _call_gen(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
