@@ -249,7 +249,7 @@ def _output_attributes(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
 
 
 def _end_attributes(spec: OpSpec, call: Call, extra: dict[str, Any] | None) -> dict[str, Any]:
-    """What every ending span carries: name, kind, static attributes, ``extra``, inputs."""
+    """What a failed span carries: name, kind, static attributes, ``extra``, inputs."""
     attrs: dict[str, Any] = {**spec.static_attrs, **extra} if extra else dict(spec.static_attrs)
     if call.inputs_json is not None:
         attrs[A.INPUTS] = call.inputs_json
@@ -262,7 +262,11 @@ def finish_ok(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
     span = call.span
     try:
         if span.is_recording():
-            attrs = _end_attributes(spec, call, extra)
+            # Inline rather than _end_attributes: this runs for every traced call.
+            attrs: dict[str, Any] = {**spec.static_attrs, **extra} if extra else dict(
+                spec.static_attrs)
+            if call.inputs_json is not None:
+                attrs[A.INPUTS] = call.inputs_json
             _output_attributes(spec, runtime, call, output, chunks, attrs)
             span.set_attributes(attrs)
     except Exception:
