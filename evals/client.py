@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from evals.canonical import canonical_json
+from common.canonical import canonical_json
 
 #: Rows per ``POST /api/evals/runs/{id}/rows`` request and the byte budget of one request.
 ROWS_PER_POST = 200

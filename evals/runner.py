@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import inspect
 import math
 import queue
@@ -25,11 +24,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from common import attributes as A
 from evals.datasets import Dataset
 from evals.tracing import PHASE, SCORER, TASK, Tracing
-
-# By module path: the tracer package also exports a function named ``attributes``.
-A = importlib.import_module("tracer.attributes")
 
 
 class Retryable(Exception):

@@ -4,8 +4,8 @@ The pipeline's pieces (exporter, processor, sampler) are the classes of
 ``tracer.pipeline``; this module decides which provider they attach to and when they
 are swapped or closed.
 
-One module-level ``STATE`` holds the live :class:`Runtime` (``None`` until ``init``), so the
-``@op`` wrapper decides with one attribute read whether to trace at all.
+``tracer.state.STATE`` holds the live :class:`~tracer.state.Runtime` (``None`` until
+``init``), so the ``@op`` wrapper decides with one attribute read whether to trace at all.
 
 Provider policy: when the application has already installed an SDK ``TracerProvider``,
 Spyglass adds its processor to it (the application keeps its sampler and other
@@ -17,50 +17,26 @@ OpenTelemetry allows the global provider to be set only once.
 from __future__ import annotations
 
 import atexit
-import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace as trace_api
 
-from tracer import attributes as A
+from common import attributes as A
 from tracer._log import logger, warn_once
 from tracer.background import run_bounded, start_background
 from tracer.serialize import Serializer
 from tracer.settings import Settings, resolve
+from tracer.state import STATE, Runtime
+
+__all__ = ["STATE", "Runtime", "flush", "init", "settings", "shutdown"]
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from tracer.pipeline import SpyglassProcessor
 
 SCOPE_NAME = "spyglass.tracer"
 SCOPE_VERSION = "0.1.0"
-
-
-@dataclass
-class Runtime:
-    """What a successful ``init`` set up; read by every traced call."""
-
-    settings: Settings
-    tracer: trace_api.Tracer
-    serializer: Serializer
-    processor: SpyglassProcessor
-    owns_provider: bool
-
-
-class _State:
-    __slots__ = ("atexit_registered", "lock", "provider", "runtime")
-
-    def __init__(self) -> None:
-        self.runtime: Runtime | None = None
-        self.provider: Any = None  # the SDK provider Spyglass installed, if any
-        self.lock = threading.RLock()
-        self.atexit_registered = False
-
-
-STATE = _State()
 
 
 def _resource_attributes(settings: Settings) -> dict[str, Any]:

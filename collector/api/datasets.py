@@ -1,6 +1,6 @@
 """Versioned datasets: ``/api/datasets`` (list, publish), versions, rows and diffs.
 
-A dataset version is content-addressed (``evals.canonical``): the server recomputes every
+A dataset version is content-addressed (``common.canonical``): the server recomputes every
 row hash and the version id itself, stores each distinct row once, and publishing the
 same rows as the latest version of a name returns that version instead of a new one.
 """
@@ -19,8 +19,8 @@ from collector.queries.access import scoped_project, storage_of
 from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
 from collector.queries.params import parse_limit
 from collector.queries.sql import parse_json_text
-from evals.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
-from evals.datasets import diff_rows
+from common.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
+from common.rowdiff import diff_rows
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 MAX_ROWS = 1_000_000

@@ -3,7 +3,7 @@
 
 ``evals run`` creates a run, streams its finished rows (with their scores and trace ids)
 in batches, and finishes it with per-scorer summaries; the collector compares it with the
-baseline it names, using the same statistics module as the CLI (``evals.compare``).
+baseline it names, using the same statistics module as the CLI (``common.compare``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collector.queries.access import scoped_project, storage_of
 from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
 from collector.queries.params import parse_choice, parse_limit, parse_time
 from collector.queries.sql import Filters, parse_json_text, to_ch_time
-from evals.canonical import canonical_json
-from evals.compare import RunData, compare_runs
+from common.canonical import canonical_json
+from common.compare import RunData, compare_runs
 
 DEFAULT_PROJECT = "default"
 RUN_STATUSES = ("running", "complete", "partial", "failed")
@@ -401,7 +401,7 @@ def read_rows(storage: Any, project: str, run_id: str, offset: int = 0,
 
 
 def run_data(storage: Any, run: dict[str, Any]) -> RunData:
-    """Everything :func:`evals.compare.compare_runs` needs of a stored run."""
+    """Everything :func:`common.compare.compare_runs` needs of a stored run."""
     project, run_id = run["project"], run["run_id"]
     rows = storage.query(
         "SELECT row_index, row_id, status, output, error, trace_id FROM eval_rows FINAL "

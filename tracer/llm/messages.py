@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tracer import attributes as A
+from common import attributes as A
 from tracer.llm.usage import LLMInfo, plain
 
 __all__ = ["AttributeValue", "input_messages", "output_messages", "output_text",
