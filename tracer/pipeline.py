@@ -25,6 +25,7 @@ from tracer._log import warn_once
 from tracer.background import run_bounded, start_background, wait_bounded
 from tracer.context import context_attributes
 from tracer.serialize import utf8_safe
+from tracer.state import EXPORTS
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -107,7 +108,9 @@ class ProjectExporter(SpanExporter):
         except Exception:
             warn_once("export", "exporting %d spans raised", len(spans))
             result = SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
+        if result is SpanExportResult.SUCCESS:
+            EXPORTS["ok"] += 1
+        else:
             self.failed_batches += 1
             warn_once("export_failed", "could not export %d spans to the collector "
                       "(is it running and reachable?); they are dropped", len(spans),

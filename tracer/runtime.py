@@ -27,9 +27,10 @@ from tracer._log import logger, warn_once
 from tracer.background import run_bounded, start_background
 from tracer.serialize import Serializer
 from tracer.settings import Settings, resolve
-from tracer.state import STATE, Runtime
+from tracer.state import EXPORTS, STATE, Runtime
 
-__all__ = ["STATE", "Runtime", "flush", "init", "settings", "shutdown"]
+__all__ = ["EXPORTS", "STATE", "Runtime", "endpoint_refuses", "flush", "init", "settings",
+           "shutdown"]
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -115,7 +116,7 @@ def _start(settings: Settings, exporter: SpanExporter | None) -> Runtime:
     return Runtime(
         settings=settings, tracer=provider.get_tracer(SCOPE_NAME, SCOPE_VERSION),
         serializer=Serializer(settings.max_value_chars, settings.redact, settings.redact_keys),
-        processor=processor, owns_provider=owns,
+        processor=processor, owns_provider=owns, otlp_export=exporter is None,
     )
 
 
@@ -222,8 +223,37 @@ def shutdown(timeout_s: float | None = None) -> bool:
             return False
 
 
+def endpoint_refuses(url: str, timeout_s: float = 0.25) -> bool:
+    """True when nothing listens at ``url``'s host and port (the connection is refused at
+    once); False when it connects, or does not answer within ``timeout_s`` (a collector
+    behind a slow network may still take the spans)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout_s):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def _at_exit() -> None:
     try:
+        runtime = STATE.runtime
+        # A collector that was never reached and refuses connections now will not take
+        # the spans within the exit bound either: say so once and exit without waiting.
+        if (runtime is not None and EXPORTS["ok"] == 0 and runtime.otlp_export
+                and endpoint_refuses(runtime.settings.traces_url)):
+            STATE.runtime = None
+            runtime.processor.closed = True
+            warn_once("exit_refused", "no collector at %s (connection refused) and no span was "
+                      "ever exported; exiting without waiting for it, unsent spans are dropped",
+                      runtime.settings.endpoint, exc_info=False)
+            return
         shutdown()
     except Exception:  # nothing may fail the interpreter's exit
         pass
