@@ -94,7 +94,10 @@ def main() -> None:
     """Run the measurements and print a table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=10_000)
+    ap.add_argument("--quick", action="store_true", help="300 calls each: tiny sizes (seconds); what tests/test_benchmarks_quick.py runs")
     args = ap.parse_args()
+    if args.quick:
+        args.calls = 300
 
     clean, leaky = make_text(), make_text(leak=True)
     block = Guardrail([pii(), secrets(), regex(r"(?i)internal use only", must_match=False)])
