@@ -156,12 +156,14 @@ def main() -> None:
             for name, task, target in (("async task", _async_sleep, 90),
                                        ("sync task (threads)", _sync_sleep, 85)):
                 before = len(stub.chat_requests())
+                stub.max_in_flight = 0  # how many judge calls overlapped (the bound assumes 32)
                 stats = run(backend, traced, name.split()[0] + "-judged", task, rows, [judge])
                 calls = len(stub.chat_requests()) - before
                 total = stats["duration_s"]
                 print(f"  judged {name:15s} rows stored in {total:6.3f} s = "
                       f"{judged_ideal / total * 100:5.1f} % of ideal (target >= {target} %); "
-                      f"{calls} judge calls for {len(rows)} rows")
+                      f"{calls} judge calls for {len(rows)} rows, at most "
+                      f"{stub.max_in_flight} at once")
             print(f"  per-row overhead with a no-op task ({args.noop_rows} rows, one scorer, "
                   "rows stored over HTTP):")
             results = {}
