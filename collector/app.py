@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import pkgutil
@@ -14,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 import collector.api
+from collector.alerts.worker import AlertWorker
 from collector.auth import AuthMiddleware
 from collector.ingest.writer import BatchWriter
 from collector.settings import Settings
@@ -68,10 +70,17 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
                          max_pending_spans=settings.writer_max_pending_spans,
                          retry_after_s=settings.retry_after_s)
 
+    alerts = AlertWorker(storage, settings.alert_interval_ms / 1000,
+                         backoff_s=settings.alert_retry_backoff_ms / 1000)
+
     async def start_writer() -> None:
         writer.start()
+        if settings.alert_interval_ms:
+            alerts.start()
 
     async def stop() -> None:
+        # The alert thread queries storage: stop it before storage closes.
+        await asyncio.to_thread(alerts.stop)
         await writer.close()
         log.info("writer flushed: %d spans in %d inserts", writer.spans_written, writer.inserts)
         if owns_storage:
@@ -93,7 +102,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
             # Route docstrings are the API reference (GET /schema).
             use_handler_docstrings=True,
         ),
-        state=State({"settings": settings, "storage": storage, "writer": writer,
+        state=State({"settings": settings, "storage": storage, "writer": writer, "alerts": alerts,
                      "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
         debug=False,
     )

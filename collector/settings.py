@@ -37,6 +37,10 @@ class Settings:
     # Days spans are kept when a project has no TTL of its own; 0 keeps them forever.
     default_ttl_days: int = 0
     log_level: str = "info"
+    # Alerts: how often the collector evaluates every rule (0 turns evaluation off), and the
+    # first wait between webhook retries (doubling).
+    alert_interval_ms: int = 30_000
+    alert_retry_backoff_ms: int = 1_000
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **args: Any) -> Settings:
