@@ -41,6 +41,8 @@ class Settings:
     # first wait between webhook retries (doubling).
     alert_interval_ms: int = 30_000
     alert_retry_backoff_ms: int = 1_000
+    # Most rows one GET /api/export/traces streams (a request may ask for fewer).
+    export_max_rows: int = 100_000
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **args: Any) -> Settings:
