@@ -105,3 +105,15 @@ def test_creating_an_alert_and_seeing_it_fire(page: Page, server: ServerHandle) 
     history = page.get_by_role("table", name="Alert history")
     expect(history).to_contain_text("fired")
     expect(history).to_contain_text("none")  # no webhook configured
+
+
+def test_export_links_carry_the_trace_filter(page: Page, server: ServerHandle) -> None:
+    project = f"export-{uuid.uuid4().hex[:8]}"
+    _send(server.url, project)
+    failing = _send(server.url, project, errors=True)
+    page.goto(f"{server.url}/traces?project={project}&status=error")
+    expect(page.locator("table.traces-table tbody tr")).to_have_count(1)
+    href = page.get_by_role("link", name="Export CSV").get_attribute("href")
+    assert href and href.startswith("/api/export/traces?") and "status=error" in href and "format=csv" in href
+    lines = httpx.get(f"{server.url}{href}").text.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith(failing)
