@@ -21,6 +21,7 @@ from collector.ingest.writer import BatchWriter
 from collector.settings import Settings
 from collector.storage import Storage, StorageError, open_storage
 from collector.storage.projects import ProjectSettings
+from collector.workers import load_workers
 
 log = logging.getLogger("spyglass")
 
@@ -73,14 +74,20 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     alerts = AlertWorker(storage, settings.alert_interval_ms / 1000,
                          backoff_s=settings.alert_retry_backoff_ms / 1000)
 
+    workers = load_workers(settings)
+
     async def start_writer() -> None:
         writer.start()
         if settings.alert_interval_ms:
             alerts.start()
+        for worker in workers:
+            worker.start()
 
     async def stop() -> None:
         # The alert thread queries storage: stop it before storage closes.
         await asyncio.to_thread(alerts.stop)
+        for worker in workers:
+            await asyncio.to_thread(worker.stop)
         await writer.close()
         log.info("writer flushed: %d spans in %d inserts", writer.spans_written, writer.inserts)
         if owns_storage:

@@ -43,6 +43,9 @@ class Settings:
     alert_retry_backoff_ms: int = 1_000
     # Most rows one GET /api/export/traces streams (a request may ask for fewer).
     export_max_rows: int = 100_000
+    # Extra background workers (package.module:factory, comma separated) beside those of the
+    # spyglass.workers entry points; "off" runs none (see collector/workers.py).
+    workers: str = ""
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **args: Any) -> Settings:
