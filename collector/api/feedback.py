@@ -72,10 +72,14 @@ def _row_of(item: FeedbackIn, project: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _stored_ids(storage: Any, ids: list[str]) -> set[str]:
-    """Which of ``ids`` are stored already (the dedup that makes client ids idempotent)."""
-    rows = storage.query("SELECT DISTINCT id FROM feedback WHERE id IN {ids:Array(String)}", {"ids": ids})
-    return {r["id"] for r in rows}
+def _stored_ids(storage: Any, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Which (project, id) of ``rows`` are stored already (the dedup that makes client ids
+    idempotent). Per project, so an id says nothing about another project's feedback."""
+    found = storage.query(
+        "SELECT DISTINCT project, id FROM feedback WHERE project IN {projects:Array(String)} "
+        "AND id IN {ids:Array(String)}",
+        {"projects": sorted({r["project"] for r in rows}), "ids": [r["id"] for r in rows]})
+    return {(r["project"], r["id"]) for r in found}
 
 
 def _value_of(row: dict[str, Any]) -> float | bool | str:
@@ -114,7 +118,9 @@ class FeedbackController(QueryController):
         """Attach a score, label or comment to a trace or span; a list body stores up to
         1000 items in one insert and answers counts instead of the items. An item whose
         ``id`` is already stored is not stored again (idempotent retries). 400 names the
-        first bad field; 404 when a trace is unknown and no ``project`` says where it belongs."""
+        first bad field; 404 when a trace is unknown and no ``project`` says where it belongs (with
+        an API key: unknown in the key's project; the answer does not say whether it exists
+        in another one)."""
         items = data if isinstance(data, list) else [data]
         if isinstance(data, list) and not 1 <= len(data) <= MAX_BATCH:
             # Checked here too: the list's own length bounds are not applied inside a union.
@@ -131,11 +137,11 @@ class FeedbackController(QueryController):
         now = datetime.now(UTC)
         located: dict[str, str] = {}
         rows = [_row_of(item, self._project_of(request, storage, item, located), now) for item in checked]
-        stored_ids = _stored_ids(storage, [r["id"] for r in rows])
-        fresh, seen = [], set(stored_ids)
+        seen = _stored_ids(storage, rows)
+        fresh = []
         for row in rows:
-            if row["id"] not in seen:  # also folds a repeated id within one body
-                seen.add(row["id"])
+            if (row["project"], row["id"]) not in seen:  # also folds an id repeated in one body
+                seen.add((row["project"], row["id"]))
                 fresh.append(row)
         if fresh:
             storage.insert("feedback", fresh)
@@ -144,18 +150,19 @@ class FeedbackController(QueryController):
                                        ids=[r["id"] for r in rows])
         stored = storage.query(f"{_SELECT} FINAL WHERE project = {{project:String}} AND id = {{id:String}} "
                                "LIMIT 1", {"project": rows[0]["project"], "id": rows[0]["id"]})
-        if not stored:  # the id is stored under another project: say so rather than guess
-            raise BadParameter("id", "is already used by feedback of another project")
         return _feedback_of(stored[0])
 
     @staticmethod
     def _project_of(request: Request[Any, Any, Any], storage: Any, item: FeedbackIn,
                     located: dict[str, str]) -> str:
         project = scoped_project(request, item.project)
-        if project is not None:
+        if item.project is not None:
             return project
         if item.trace_id not in located:
-            found = locate_trace(storage, item.trace_id, None)
+            # Without an explicit project the trace must exist — in the API key's project
+            # when there is a key. The answer is the same whether the trace exists in
+            # another project or nowhere, so a key learns nothing about other projects.
+            found = locate_trace(storage, item.trace_id, project)
             if not found:
                 raise NotFound(f"no trace with id {item.trace_id}; pass 'project' to attach "
                                "feedback to a trace that has not arrived yet")
