@@ -26,8 +26,10 @@ MS = 1_000_000
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
     # Alerts evaluated every 300 ms so a fired alert shows up within the test.
+    # The monitors worker by name (an installed checkout also has it as an entry point).
     handle = start_server(tmp_path_factory.mktemp("console-alerts") / "data",
-                          env={"SPYGLASS_ALERT_INTERVAL_MS": "300"})
+                          env={"SPYGLASS_ALERT_INTERVAL_MS": "300", "SPYGLASS_MONITORS_POLL_MS": "300",
+                               "SPYGLASS_WORKERS": "scorers.monitors.service:start_service"})
     yield handle
     handle.stop()
 
@@ -117,3 +119,35 @@ def test_export_links_carry_the_trace_filter(page: Page, server: ServerHandle) -
     assert href and href.startswith("/api/export/traces?") and "status=error" in href and "format=csv" in href
     lines = httpx.get(f"{server.url}{href}").text.strip().splitlines()
     assert len(lines) == 2 and lines[1].startswith(failing)
+
+
+def test_creating_a_monitor_and_seeing_its_scores(page: Page, server: ServerHandle) -> None:
+    project = f"monitoring-{uuid.uuid4().hex[:8]}"
+    _send(server.url, project)
+    page.goto(f"{server.url}/monitors?project={project}")
+    expect(page.get_by_text("No monitors in this project yet")).to_be_visible()
+    form = page.get_by_role("form", name="Create monitor")
+    form.get_by_label("Monitor name").fill("llm-pii")
+    form.get_by_label("Scorers").fill("pii, secrets")
+    form.get_by_label("Span kind").fill("llm")
+    form.get_by_role("button", name="Create monitor").click()
+    table = page.get_by_role("table", name="Monitors")
+    expect(table).to_contain_text("llm-pii")
+    expect(table).to_contain_text("pii, secrets")
+    expect(table).to_contain_text("kind=llm")
+    expect(page.get_by_text("No scores yet")).to_be_visible()
+    time.sleep(0.5)
+    _send(server.url, project)  # two LLM spans after the monitor was created
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        scores = httpx.get(f"{server.url}/api/feedback", params={"project": project}).json()["feedback"]
+        if len(scores) >= 4:
+            break
+        time.sleep(0.3)
+    page.get_by_role("button", name="Refresh").first.click()
+    scores_table = page.get_by_role("table", name="Monitor scores")
+    expect(scores_table.locator("tbody tr")).to_have_count(2)
+    expect(scores_table.locator("tbody tr").filter(has_text="pii")).to_contain_text("2")
+    table.get_by_role("button", name="Pause").click()
+    expect(table).to_contain_text("paused")
+    assert httpx.get(f"{server.url}/api/monitors", params={"project": project}).json()["monitors"][0]["enabled"] is False

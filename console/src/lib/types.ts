@@ -30,3 +30,6 @@ export type AlertRuleIn = Schemas["AlertRuleIn"];
 export type AlertList = Schemas["AlertList"];
 export type AlertEvent = Schemas["AlertEvent"];
 export type AlertHistory = Schemas["AlertHistory"];
+export type MonitorIn = Schemas["MonitorIn"];
+export type MonitorOut = Schemas["MonitorOut"];
+export type MonitorList = Schemas["MonitorList"];
