@@ -9,7 +9,10 @@
    (``start_as_current_span``) on a plain ``TracerProvider`` with only a
    ``BatchSpanProcessor`` and the same exporter (target: at most 1.5x).
 
-The exporter discards batches so network noise stays out of the numbers. Run:
+The exporter discards batches so network noise stays out of the numbers; ``--otlp``
+exports instead with the real OTLP/HTTP exporter (the one ``tracer.init`` builds) to a
+local sink answering 200 to every POST (one instance per side, same class and endpoint), or
+``--otlp-endpoint URL`` to a running collector. Run:
 ``.venv/bin/python benchmarks/op_overhead.py`` (``--quick`` = ``--number 500 --repeat 3``,
 seconds, what the test suite runs; ``--cpu`` times this thread's CPU instead of wall-clock, steadier on a shared
 machine). Prints results; asserts nothing.
@@ -20,9 +23,11 @@ from __future__ import annotations
 import argparse
 import contextvars
 import os
+import threading
 import time
 import timeit
 from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -48,6 +53,27 @@ class DiscardExporter(SpanExporter):
 
     def shutdown(self) -> None:
         pass
+
+
+def _start_sink() -> ThreadingHTTPServer:
+    """A local OTLP/HTTP endpoint that reads each body and answers 200 (empty protobuf)."""
+
+    class Sink(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def work(question: str, n: int = 3) -> str:
@@ -78,6 +104,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=REPEAT, help="timings per case (best kept)")
     ap.add_argument("--cpu", action="store_true", help="time this thread's CPU, not the wall")
     ap.add_argument("--quick", action="store_true", help="--number 500 --repeat 3 (seconds)")
+    ap.add_argument("--otlp", action="store_true",
+                    help="export over OTLP/HTTP to a local sink answering 200 (both sides)")
+    ap.add_argument("--otlp-endpoint", default="",
+                    help="export over OTLP/HTTP to this traces URL (both sides)")
     args = ap.parse_args()
     NUMBER, REPEAT = (500, 3) if args.quick else (args.number, args.repeat)
     TIMER = time.thread_time if args.cpu else time.perf_counter
@@ -93,13 +123,27 @@ def main() -> None:
         "@op, tracing off": op_off,
     })
 
-    exporter = DiscardExporter()
+    sink = None
+    make_exporter: Callable[[], SpanExporter] = DiscardExporter
+    if args.otlp or args.otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = args.otlp_endpoint
+        if not endpoint:
+            sink = _start_sink()
+            endpoint = f"http://127.0.0.1:{sink.server_address[1]}/v1/traces"
+
+        def make_exporter() -> SpanExporter:
+            return OTLPSpanExporter(endpoint=endpoint)
+    # Each side owns an exporter of the same kind to the same endpoint (shutting one
+    # provider down shuts its exporter).
+    exporter = make_exporter()
     tracer.init(project="bench", exporter=exporter)
     bare_tracer = trace.get_tracer_provider().get_tracer("bench")
     # The honest baseline: what a user gets from the OTel SDK alone. A plain provider (not
     # installed globally) with only a BatchSpanProcessor in front of the same exporter.
     plain_provider = TracerProvider()
-    plain_provider.add_span_processor(BatchSpanProcessor(exporter))
+    plain_provider.add_span_processor(BatchSpanProcessor(make_exporter()))
     plain_tracer = plain_provider.get_tracer("bench")
 
     def plain_sdk_span() -> object:
@@ -133,6 +177,8 @@ def main() -> None:
         "@op, sampled out": op_off,
     })
     tracer.shutdown()
+    if sink is not None:
+        sink.shutdown()
 
     print(f"{'case':<48} {'per call':>12}")
     for name, seconds in {**off, **on, **sampled_out}.items():
@@ -155,7 +201,8 @@ def main() -> None:
           "no inputs/outputs)")
     ratio_out = sampled_out["@op, sampled out"] / sampled_out["bare OTel span, sampled out"]
     print(f"sampled out: @op / bare start_as_current_span     = {ratio_out:.2f}x")
-    print(f"spans exported: {exporter.spans}")
+    print(f"exporter: {type(exporter).__name__}"
+          + (f", spans exported: {exporter.spans}" if isinstance(exporter, DiscardExporter) else ""))
     print(f"timer: {'thread CPU' if args.cpu else 'wall'}; number {NUMBER}, repeat {REPEAT}; "
           f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 

@@ -48,8 +48,10 @@ def _has(out: str, pattern: str) -> re.Match[str]:
 
 
 @pytest.mark.timeout(120)
-def test_op_overhead_quick(tmp_path: Path) -> None:
-    out = _run("op_overhead.py", tmp_path, "--cpu")
+@pytest.mark.parametrize("exporter", [(), ("--otlp",)], ids=["discard", "otlp-sink"])
+def test_op_overhead_quick(tmp_path: Path, exporter: tuple[str, ...]) -> None:
+    out = _run("op_overhead.py", tmp_path, "--cpu", *exporter)
+    _has(out, "^exporter: OTLPSpanExporter$" if exporter else "^exporter: DiscardExporter, ")
     _has(out, rf"^tracing off: @op / \(plain call \+ contextvar read\) = {NUM}x")
     # The honest baseline of issue 14, side by side with the existing comparison.
     _has(out, rf"^tracing on:  @op / plain SDK provider span\s+= {NUM}x")
