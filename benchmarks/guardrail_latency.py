@@ -131,10 +131,12 @@ def main() -> None:
     on_p50, off_p50 = pct(rows[2][1][0], 50), pct(rows[0][1][0], 50)
     print(f"span / check (wall p50): {span_p50 / off_p50:.2f}; tracing adds {on_p50 - off_p50:.1f} µs "
           f"per check (wall p50)")
-    for kind, idx in (("wall", 0), ("cpu", 1)):
+    # Issue 14's target is on CPU (< 0.5 ms, tracing on, redaction); the wall tail on a
+    # shared machine is time given to other processes, kept against the older 1 ms bound.
+    for kind, idx, target in (("wall", 0, 1000), ("cpu", 1, 500)):
         p99 = max(pct(v[idx], 99) for _, v in rows[:4])
-        print(f"worst {kind} p99 of the checks: {p99:.1f} µs -> target < 1000 µs: "
-              f"{'met' if p99 < 1000 else 'MISSED'}")
+        print(f"worst {kind} p99 of the checks: {p99:.1f} µs -> target < {target} µs: "
+              f"{'met' if p99 < target else 'MISSED'}")
 
 
 if __name__ == "__main__":
