@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import kv, stored_rows
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -24,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from common.pricing import cost_usd
+from tests.collector.conftest import kv, stored_rows
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 
