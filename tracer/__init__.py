@@ -16,6 +16,7 @@ See docs/tracer.md for every option. Attribute names live in ``common.attributes
 
 from __future__ import annotations
 
+from tracer import prompts
 from tracer._log import failure_counts
 from tracer.context import ThreadPoolExecutor, attributes, bind_context, log_model, log_usage
 from tracer.handle import SpanHandle, add_feedback, current_span
@@ -37,6 +38,7 @@ __all__ = [
     "log_model",
     "log_usage",
     "op",
+    "prompts",
     "settings",
     "shutdown",
 ]

@@ -19,8 +19,14 @@ from collector.queries.errors import (
 )
 from collector.queries.params import TimeRange, parse_choice, parse_duration, parse_range
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
+from common import attributes as A
 
-GROUPS = ("model", "name", "kind", "provider", "status")
+GROUPS = ("model", "name", "kind", "provider", "status", "prompt")
+# Group keys that are not plain columns: a prompt version is `name:vN` from the span's
+# attributes (common.attributes PROMPT_NAME / PROMPT_VERSION); '' for spans without one.
+_PROMPT_NAME = f"JSONExtractString(attributes, '{A.PROMPT_NAME}')"
+GROUP_EXPRS = {"prompt": f"if({_PROMPT_NAME} = '', '', concat({_PROMPT_NAME}, ':', "
+                         f"JSONExtractString(attributes, '{A.PROMPT_VERSION}')))"}
 # Bucket widths the automatic choice picks from: the smallest giving at most ~120 points.
 NICE_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 TARGET_POINTS = 120
@@ -159,7 +165,7 @@ class StatsController(Controller):
         since: str | None = Parameter(default=None, description="RFC 3339 or relative; default 24 h before until"),
         until: str | None = Parameter(default=None, description="RFC 3339 or relative; default now"),
         bucket: str | None = Parameter(default=None, description="bucket width: 60s, 5m, 1h, 1d; default chosen from the range"),
-        group_by: str | None = Parameter(default=None, description="model | name | kind | provider | status"),
+        group_by: str | None = Parameter(default=None, description="model | name | kind | provider | status | prompt (name:vN)"),
         name: str | None = Parameter(default=None, description="only spans with this name"),
         kind: str | None = Parameter(default=None, description="only spans of this kind (llm, tool, ...)"),
         model: str | None = Parameter(default=None, description="only spans of this model"),
@@ -187,7 +193,7 @@ class StatsController(Controller):
         where.add(f"start_time < {where.param(to_ch_time(end), TIME_TYPE)}")
         for column, value in (("name", name), ("kind", kind), ("model", model)):
             where.eq(column, value)
-        group_expr = group or "''"
+        group_expr = GROUP_EXPRS.get(group or "", group) or "''"
         width_param = where.param(width, "UInt32")
         storage = storage_of(request)
         rows = storage.query(_STATS_SQL.format(width=width_param, group=group_expr, spans=SPANS,
