@@ -17,6 +17,7 @@ import click
 
 from collector.auth import AuthError
 from collector.cli_keys import keys
+from collector.cli_prompts import prompts
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError
 
@@ -72,8 +73,9 @@ COMMANDS_GROUP = "spyglass.commands"
 
 
 def _add_subcommands() -> None:
-    """Mount ``keys`` and every command registered under :data:`COMMANDS_GROUP`."""
+    """Mount ``keys``, ``prompts`` and every command registered under :data:`COMMANDS_GROUP`."""
     main.add_command(keys)
+    main.add_command(prompts)
     for ep in entry_points(group=COMMANDS_GROUP):
         # A registered command that fails to import is a broken install: let it raise.
         main.add_command(ep.load(), name=ep.name)

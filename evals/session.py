@@ -15,6 +15,7 @@ from evals.backend import Backend
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, DatasetRef
 from evals.fingerprint import code_fingerprint
+from evals.prompts import resolve_prompt_params
 from evals.runner import RowResult, Runner, RunOptions, TaskBindingError
 from evals.suite import Eval, EvalConfigError
 from evals.summary import run_stats, scorer_summary, task_success_summary
@@ -118,19 +119,23 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         dataset = resolve_dataset(ev, request.suite_path.parent, backend)
         selected = dataset.head(request.limit) if request.limit is not None else dataset
         for params in ev.param_grid(request.param_overrides):
-            plans.append((ev, params, dataset, selected))
+            # Prompt refs ("qa:v3") become Prompt objects for the task; the run records
+            # their version ids (evals/prompts.py).
+            task_params, params = resolve_prompt_params(
+                params, endpoint=backend.url, api_key=backend.api_key, project=backend.project)
+            plans.append((ev, params, dataset, selected, task_params))
     explicit_baseline = None
     if request.baseline is not None and request.baseline.lower() not in ("latest", "none"):
         explicit_baseline = resolve_baseline(request.baseline, request.evals[0], {}, plans[0][2],
                                              backend, backend.project)
     out: list[EvalRunResult] = []
-    for ev, params, dataset, selected in plans:
+    for ev, params, dataset, selected, task_params in plans:
         options = RunOptions(
             concurrency=request.concurrency or ev.concurrency or DEFAULT_CONCURRENCY,
             timeout_s=request.timeout_s or ev.timeout, retries=ev.retries,
             retry_on=ev.retry_on, progress=request.progress)
         run_id = uuid.uuid4().hex
-        runner = Runner(eval_name=ev.name, task=ev.task, scorers=ev.scorers, params=params,
+        runner = Runner(eval_name=ev.name, task=ev.task, scorers=ev.scorers, params=task_params,
                         dataset=selected, run_id=run_id, tracing=tracing, options=options,
                         on_rows=lambda rows, rid=run_id: asyncio.to_thread(backend.client.add_rows, rid, rows),
                         dataset_label=dataset.label)

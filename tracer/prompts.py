@@ -188,8 +188,12 @@ class Prompt:
             PROMPT_SCOPE.reset(token)
 
 
-def _request(method: str, path: str, **kw: Any) -> Any:
-    endpoint, headers, _ = _connection()
+def _request(method: str, path: str, *, endpoint: str | None = None,
+             api_key: str | None = None, **kw: Any) -> Any:
+    default_endpoint, headers, _ = _connection()
+    endpoint = (endpoint or default_endpoint).rstrip("/")
+    if api_key:
+        headers = {"Authorization": f"Bearer {api_key}"}
     try:
         answer = httpx.request(method, endpoint + path, headers=headers,
                                timeout=_config.timeout_s, **kw)
@@ -307,6 +311,20 @@ def resolve(ref: str, project: str | None = None) -> Prompt:
     return get(name, label=spec, project=project)
 
 
+def fetch(ref: str, *, endpoint: str | None = None, api_key: str | None = None,
+          project: str | None = None) -> Prompt:
+    """``name:vN`` / ``name:label`` / ``name:<id>`` / ``name`` straight from a collector
+    (no cache, no fallback): what an eval run resolves its prompt params with."""
+    name, spec = P.split_ref(ref)
+    is_version = spec == "latest" or (spec[:1] == "v" and spec[1:].isdigit()) or (
+        len(spec) >= 8 and all(c in "0123456789abcdef" for c in spec))
+    query = {"version" if is_version else "label": spec}
+    if project:
+        query["project"] = project
+    return Prompt.from_api(_request("GET", f"/api/prompts/{quote(name, safe='')}",
+                                    endpoint=endpoint, api_key=api_key, params=query))
+
+
 def label(name: str, label_: str, version: str, *, author: str | None = None,
           project: str | None = None) -> dict[str, Any]:
     """Move ``label_`` to ``version`` (vN, id or label); returns the audit entry."""
@@ -318,5 +336,5 @@ def label(name: str, label_: str, version: str, *, author: str | None = None,
     return _request("POST", f"/api/prompts/{quote(name, safe='')}/labels", json=body)
 
 
-__all__ = ["Prompt", "PromptError", "PromptUnavailable", "clear_cache", "configure", "get",
+__all__ = ["Prompt", "PromptError", "PromptUnavailable", "clear_cache", "configure", "fetch", "get",
            "label", "push", "resolve"]

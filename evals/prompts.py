@@ -1,0 +1,42 @@
+"""Prompt versions as eval params: ``params={"prompt": ["qa:v3", "qa:v4"]}``.
+
+A param named ``prompt`` or ending in ``_prompt`` whose value is a ``name:version`` text
+(``vN``, a label, a version id, or just ``name`` for the latest) is resolved to a
+:class:`tracer.prompts.Prompt` before the run and passed to the task as that object. The
+run records the reference as given and the content id next to it
+(``params["prompt.version_id"]``), so a run says exactly which prompt content it measured
+and a baseline is only ever a run of the same content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from evals.suite import EvalConfigError
+from tracer import prompts as tracer_prompts
+
+VERSION_ID_SUFFIX = ".version_id"
+
+
+def is_prompt_param(key: str, value: Any) -> bool:
+    """True for the params that name a prompt version."""
+    return (key == "prompt" or key.endswith("_prompt")) and isinstance(value, str) and bool(value)
+
+
+def resolve_prompt_params(params: Mapping[str, Any], *, endpoint: str, api_key: str | None,
+                          project: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(params for the task with prompt refs as Prompt objects, params to record with the
+    prompt version ids added). An unknown prompt is an :class:`EvalConfigError`."""
+    task = dict(params)
+    recorded = dict(params)
+    for key, value in params.items():
+        if not is_prompt_param(key, value):
+            continue
+        try:
+            prompt = tracer_prompts.fetch(value, endpoint=endpoint, api_key=api_key, project=project)
+        except (tracer_prompts.PromptError, tracer_prompts.PromptUnavailable) as exc:
+            raise EvalConfigError(f"param {key}={value!r}: {exc}") from None
+        task[key] = prompt
+        recorded[key + VERSION_ID_SUFFIX] = prompt.version_id
+    return task, recorded

@@ -1,0 +1,58 @@
+"""An eval sweep over two prompt versions: ``params={"prompt": ["qa:v1", "qa:v2"]}``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+SUITE = """
+    from evals import Eval
+    from scorers import scorer
+
+    ROWS = [{"id": i, "question": f"q{i}", "expected": f"A: q{i}"} for i in range(6)]
+
+    def answer(prompt, question):
+        messages = prompt.format(question=question)
+        return messages[-1]["content"]          # the formatted template is the "answer"
+
+    @scorer
+    def exact(output, expected) -> bool:
+        return output == expected
+
+    qa = Eval(name="qa", dataset=ROWS, task=answer, scorers=[exact], key="id",
+              params={"prompt": ["qa:v1", "qa:production"]})
+"""
+
+
+def test_sweep_over_two_prompt_versions(server_evals: Any, project: str) -> None:
+    e = server_evals
+    url = e.url
+    v1 = httpx.post(f"{url}/api/prompts", json={
+        "project": project, "name": "qa",
+        "messages": [{"role": "user", "content": "A: {{ question }}"}]}).json()
+    v2 = httpx.post(f"{url}/api/prompts", json={
+        "project": project, "name": "qa", "label": "production",
+        "messages": [{"role": "user", "content": "Answer: {{ question }}"}]}).json()
+    assert (v1["version"], v2["version"]) == ("v1", "v2")
+    e.write("suite.py", SUITE)
+    done = e.run("run", "suite.py", "--json", "out.json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((e.cwd / "out.json").read_text())
+    runs = {r["run"]["params"]["prompt"]: r for r in report["runs"]}
+    assert set(runs) == {"qa:v1", "qa:production"}
+    assert runs["qa:v1"]["run"]["params"]["prompt.version_id"] == v1["version_id"]
+    assert runs["qa:production"]["run"]["params"]["prompt.version_id"] == v2["version_id"]
+
+    def mean(run: dict[str, Any]) -> float:
+        return next(s for s in run["summaries"] if s["scorer"] == "exact")["mean"]
+
+    assert mean(runs["qa:v1"]) == 1.0 and mean(runs["qa:production"]) == 0.0
+    # The stored runs carry the ids too.
+    stored = e.api("/api/evals/runs", eval="qa")
+    recorded = {r["params"]["prompt.version_id"] for r in stored["runs"]}
+    assert recorded == {v1["version_id"], v2["version_id"]}
+
+    unknown = e.run("run", "suite.py", "--param", "prompt=qa:v9")
+    assert unknown.returncode != 0 and "qa:v9" in unknown.stderr
