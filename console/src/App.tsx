@@ -10,12 +10,16 @@ import { EvalsView } from "./views/Evals";
 import { EvalRunView } from "./views/EvalRun";
 import { EvalCompareView } from "./views/EvalCompare";
 import { DatasetsView } from "./views/Datasets";
+import { PromptsView } from "./views/Prompts";
+import { PlaygroundView } from "./views/Playground";
 
 const NAV = [
   { href: "/traces", label: "Traces", prefix: "/traces" },
   { href: "/monitoring", label: "Monitoring", prefix: "/monitoring" },
   { href: "/evals", label: "Evaluations", prefix: "/evals" },
   { href: "/datasets", label: "Datasets", prefix: "/datasets" },
+  { href: "/prompts", label: "Prompts", prefix: "/prompts" },
+  { href: "/playground", label: "Playground", prefix: "/playground" },
 ];
 
 function ProjectSwitcher({ project }: { project: string }) {
@@ -82,6 +86,9 @@ export function App() {
   else if ((m = match("/evals/runs/:id", path))) body = <EvalRunView project={project} runId={m.id} query={loc.query} />;
   else if (path === "/datasets") body = <DatasetsView project={project} query={loc.query} name={null} />;
   else if ((m = match("/datasets/:name", path))) body = <DatasetsView project={project} query={loc.query} name={m.name} />;
+  else if (path === "/prompts") body = <PromptsView project={project} query={loc.query} name={null} />;
+  else if ((m = match("/prompts/:name", path))) body = <PromptsView project={project} query={loc.query} name={m.name} />;
+  else if (path === "/playground") body = <PlaygroundView project={project} query={loc.query} />;
   else body = <NotFound path={path} />;
 
   const q = project ? `?project=${encodeURIComponent(project)}` : "";

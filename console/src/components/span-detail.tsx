@@ -87,6 +87,11 @@ export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Spa
           <KindBadge kind={span.kind} /> {span.name}
         </h2>
         <StatusBadge status={span.status} />
+        {span.kind === "llm" ? (
+          <Link href={`/playground?${new URLSearchParams({ ...(project ? { project } : {}), trace: traceId, span: span.span_id })}`} class="btn btn-small">
+            Open in playground
+          </Link>
+        ) : null}
       </header>
       <dl class="facts grid">
         <div><dt>Kind</dt><dd>{span.kind || "–"}</dd></div>
