@@ -57,7 +57,8 @@ def _body_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response
     # msgspec's message names the field ("Expected `str`, got `int` - at `$.name`").
     details = [str(e.get("message")) for e in (exc.extra or []) if isinstance(e, dict)
                and e.get("message")]
-    keys = [f"'{e['key']}': " for e in (exc.extra or []) if isinstance(e, dict) and e.get("key")]
+    keys = [f"'{e['key']}': " for e in (exc.extra or []) if isinstance(e, dict)
+            and e.get("key") and e.get("key") != "data"]  # "data" is the whole body
     text = "; ".join(details) or str(exc.detail)
     prefix = f"invalid parameter {keys[0]}" if keys else "invalid body: "
     return Response({"error": f"{prefix}{text}"}, status_code=400)
@@ -81,7 +82,7 @@ def _content(data: PromptPush | PlaygroundRun, text: str | None = None) -> dict[
             params=msgspec.to_builtins(data.params) if data.params else None,
             tags=getattr(data, "tags", None), metadata=getattr(data, "metadata", None))
     except P.PromptError as exc:
-        field = "text" if "text" in str(exc) and messages is None else "messages"
+        field = "text" if messages is None and text is not None else "messages"
         raise BadParameter(field, str(exc)) from None
 
 

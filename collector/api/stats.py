@@ -18,6 +18,7 @@ from collector.queries.errors import (
     reject_unknown_parameters,
 )
 from collector.queries.params import TimeRange, parse_choice, parse_duration, parse_range
+from collector.queries.prompts import version_ids_for_filter
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
 from common import attributes as A
 
@@ -169,6 +170,7 @@ class StatsController(Controller):
         name: str | None = Parameter(default=None, description="only spans with this name"),
         kind: str | None = Parameter(default=None, description="only spans of this kind (llm, tool, ...)"),
         model: str | None = Parameter(default=None, description="only spans of this model"),
+        prompt: str | None = Parameter(default=None, description="only spans of this prompt: name, name:vN, name:label"),
     ) -> Stats:
         """Span count, errors, distinct traces, p50/p95/p99 latency (ms), input/output/total
         tokens and cost (USD) per time bucket, optionally one series per ``group_by`` value,
@@ -193,6 +195,9 @@ class StatsController(Controller):
         where.add(f"start_time < {where.param(to_ch_time(end), TIME_TYPE)}")
         for column, value in (("name", name), ("kind", kind), ("model", model)):
             where.eq(column, value)
+        if prompt:
+            key, value = version_ids_for_filter(storage_of(request), scope, prompt)
+            where.eq(f"JSONExtractString(attributes, '{key}')", value)
         group_expr = GROUP_EXPRS.get(group or "", group) or "''"
         width_param = where.param(width, "UInt32")
         storage = storage_of(request)

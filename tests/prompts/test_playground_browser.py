@@ -107,3 +107,10 @@ def test_replay_a_span_side_by_side_and_save_a_version(
     expect(page.get_by_label("Label history")).to_contain_text("console")
     page.get_by_role("link", name="Open in playground").click()
     expect(page.get_by_label("Message 1", exact=True)).to_have_value("Answer in one word.")
+
+    # The replay trace links back to the span it replayed.
+    page.goto(f"{url}/traces/{replay['trace_id']}?project={project}")
+    page.get_by_role("link", name="original span").click()
+    expect(page.get_by_label("Original output")).to_have_count(0)
+    expect(page.get_by_role("link", name="Open in playground")).to_be_visible()
+    assert span_id in page.url

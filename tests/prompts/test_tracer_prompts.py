@@ -130,3 +130,6 @@ def test_spans_carry_the_prompt_version(prompts: Any, spyglass_server: Any, proj
                                                   "kind": "llm", "since": "-1h"}).json()
     groups = {s["group"]: s["totals"]["count"] for s in stats["series"]}
     assert groups == {"qa:v1": 1, "qa:v2": 2}
+    only_v2 = httpx.get(f"{url}/api/stats", params={"project": project, "prompt": "qa:v2",
+                                                    "kind": "llm", "since": "-1h"}).json()
+    assert only_v2["totals"]["count"] == 2

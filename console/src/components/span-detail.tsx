@@ -123,6 +123,22 @@ export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Spa
             </dd>
           </div>
         ) : null}
+        {attrs["spyglass.prompt.name"] ? (
+          <div>
+            <dt>Prompt</dt>
+            <dd>
+              <Link href={`/prompts/${encodeURIComponent(String(attrs["spyglass.prompt.name"]))}${project ? `?project=${encodeURIComponent(project)}` : ""}`}>
+                {String(attrs["spyglass.prompt.name"])} {String(attrs["spyglass.prompt.version"] ?? "")}
+              </Link>
+            </dd>
+          </div>
+        ) : null}
+        {attrs["spyglass.replay.trace_id"] ? (
+          <div>
+            <dt>Replay of</dt>
+            <dd><Link href={`/traces/${String(attrs["spyglass.replay.trace_id"])}?${new URLSearchParams({ ...(project ? { project } : {}), span: String(attrs["spyglass.replay.span_id"] ?? "") })}`}>original span</Link></dd>
+          </div>
+        ) : null}
         <div><dt>Span id</dt><dd><code>{span.span_id}</code></dd></div>
       </dl>
       {!isEmpty(span.metadata) ? (
