@@ -31,8 +31,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from common import attributes as A
 from common import prompts as P
 from common.canonical import canonical_json
@@ -190,6 +188,8 @@ class Prompt:
 
 def _request(method: str, path: str, *, endpoint: str | None = None,
              api_key: str | None = None, **kw: Any) -> Any:
+    import httpx  # here, not at module level: `import tracer` stays light
+
     default_endpoint, headers, _ = _connection()
     endpoint = (endpoint or default_endpoint).rstrip("/")
     if api_key:

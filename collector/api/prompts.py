@@ -24,7 +24,13 @@ from litestar.response import Response
 
 from collector.queries import prompts as Q
 from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
+from collector.queries.errors import (
+    EXCEPTION_HANDLERS,
+    ApiError,
+    BadParameter,
+    NotFound,
+    reject_unknown_parameters,
+)
 from collector.queries.params import parse_hex_id
 from collector.queries.spans import SPAN_SELECT
 from collector.queries.sql import parse_json_text
@@ -91,6 +97,7 @@ class PromptsController(Controller):
 
     path = "/api/prompts"
     exception_handlers = HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["prompts"]
 
     @get("/", sync_to_thread=True)
@@ -267,6 +274,7 @@ class PlaygroundController(Controller):
 
     path = "/api/playground"
     exception_handlers = HANDLERS
+    before_request = reject_unknown_parameters
     tags = ["playground"]
 
     @get("/config", sync_to_thread=False)
