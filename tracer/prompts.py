@@ -81,6 +81,13 @@ def configure(endpoint: str | None = None, api_key: str | None = None, project: 
         _config.timeout_s = float(timeout_s)
 
 
+def reset() -> None:
+    """Forget :func:`configure` overrides and cached prompts (back to ``tracer.init``/env)."""
+    global _config
+    _config = _Config()
+    clear_cache()
+
+
 def clear_cache() -> None:
     """Forget cached prompts (the local copies on disk stay)."""
     with _lock:
@@ -337,4 +344,4 @@ def label(name: str, label_: str, version: str, *, author: str | None = None,
 
 
 __all__ = ["Prompt", "PromptError", "PromptUnavailable", "clear_cache", "configure", "fetch", "get",
-           "label", "push", "resolve"]
+           "label", "push", "reset", "resolve"]

@@ -26,8 +26,7 @@ def prompts(spyglass_server: Any, project: str, tmp_path: Path) -> Any:
                           cache_dir=tmp_path / "prompt-cache", ttl_s=60, timeout_s=5)
     prompts_api.clear_cache()
     yield prompts_api
-    prompts_api._config.__init__()  # back to the defaults for other tests
-    prompts_api.clear_cache()
+    prompts_api.reset()  # back to the defaults for other tests
 
 
 def test_push_get_format(prompts: Any) -> None:
