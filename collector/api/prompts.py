@@ -19,7 +19,7 @@ import httpx
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Response
 
 from collector.queries import prompts as Q
@@ -102,7 +102,7 @@ class PromptsController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_prompts(self, request: Request[Any, Any, Any],
-                     project: str | None = None) -> PromptList:
+                     project: FromQuery[str | None] = None) -> PromptList:
         """Every prompt (of ``project`` when given) with its latest version and labels."""
         storage = storage_of(request)
         scoped = scoped_project(request, project)
@@ -123,7 +123,7 @@ class PromptsController(Controller):
         return PromptList(prompts=out)
 
     @post("/", sync_to_thread=True, status_code=201)
-    def push_prompt(self, request: Request[Any, Any, Any], data: PromptPush) -> Response[PushResult]:
+    def push_prompt(self, request: Request[Any, Any, Any], data: JSONBody[PromptPush]) -> Response[PushResult]:
         """Push a version: 201 with ``created: true`` for new content, 200 with ``created:
         false`` when a version of this name already has exactly this content. ``label``
         moves that label to the version (audited). 400 names the bad field."""
@@ -142,10 +142,10 @@ class PromptsController(Controller):
         return Response(result, status_code=201 if created else 200)
 
     @get("/{name:str}", sync_to_thread=True)
-    def get_prompt(self, request: Request[Any, Any, Any], name: str,
+    def get_prompt(self, request: Request[Any, Any, Any], name: FromPath[str],
                    version: str | None = Parameter(default=None, description="vN, a version id or prefix"),
                    label: str | None = Parameter(default=None, description="a label, e.g. production"),
-                   project: str | None = None) -> PromptVersion:
+                   project: FromQuery[str | None] = None) -> PromptVersion:
         """One version: ``label``, else ``version``, else the latest. 404 names what is missing."""
         storage = storage_of(request)
         project = Q.prompt_project(storage, scoped_project(request, project), Q.check_name(name))
@@ -156,15 +156,15 @@ class PromptsController(Controller):
         return Q.resolve(storage, project, name, version)
 
     @get("/{name:str}/versions", sync_to_thread=True)
-    def list_versions(self, request: Request[Any, Any, Any], name: str,
-                      project: str | None = None) -> VersionList:
+    def list_versions(self, request: Request[Any, Any, Any], name: FromPath[str],
+                      project: FromQuery[str | None] = None) -> VersionList:
         """Every version, oldest first, each with its content, variables and labels."""
         storage = storage_of(request)
         project = Q.prompt_project(storage, scoped_project(request, project), Q.check_name(name))
         return VersionList(project=project, name=name, versions=Q.versions_of(storage, project, name))
 
     @post("/{name:str}/labels", sync_to_thread=True, status_code=200)
-    def move_label(self, request: Request[Any, Any, Any], name: str, data: LabelMove) -> LabelEvent:
+    def move_label(self, request: Request[Any, Any, Any], name: FromPath[str], data: JSONBody[LabelMove]) -> LabelEvent:
         """Point a label at a version; the answer is the audit entry (who, when, from, to).
         Moving a label to where it already points records nothing and answers the last
         entry of that label."""
@@ -178,18 +178,18 @@ class PromptsController(Controller):
         return event
 
     @get("/{name:str}/labels", sync_to_thread=True)
-    def label_audit(self, request: Request[Any, Any, Any], name: str,
-                    project: str | None = None) -> LabelAudit:
+    def label_audit(self, request: Request[Any, Any, Any], name: FromPath[str],
+                    project: FromQuery[str | None] = None) -> LabelAudit:
         """The audit log of the prompt's labels, oldest first."""
         storage = storage_of(request)
         project = Q.prompt_project(storage, scoped_project(request, project), Q.check_name(name))
         return LabelAudit(project=project, name=name, events=Q.label_events(storage, project, name))
 
     @get("/{name:str}/diff", sync_to_thread=True)
-    def diff(self, request: Request[Any, Any, Any], name: str,
+    def diff(self, request: Request[Any, Any, Any], name: FromPath[str],
              a: str = Parameter(description="vN, version id or label"),
              b: str = Parameter(description="vN, version id or label"),
-             project: str | None = None) -> PromptDiff:
+             project: FromQuery[str | None] = None) -> PromptDiff:
         """Two versions and a unified diff of their content as pretty JSON."""
         storage = storage_of(request)
         project = Q.prompt_project(storage, scoped_project(request, project), Q.check_name(name))
@@ -286,8 +286,8 @@ class PlaygroundController(Controller):
                                 default_model=s.playground_model or None)
 
     @get("/source", sync_to_thread=True)
-    def source(self, request: Request[Any, Any, Any], trace_id: str, span_id: str,
-               project: str | None = None) -> PlaygroundSource:
+    def source(self, request: Request[Any, Any, Any], trace_id: FromQuery[str], span_id: FromQuery[str],
+               project: FromQuery[str | None] = None) -> PlaygroundSource:
         """The messages, model, parameters and output of a stored span, for the editor."""
         tid = parse_hex_id(trace_id, "trace_id", 32)
         sid = parse_hex_id(span_id, "span_id", 16)
@@ -298,7 +298,7 @@ class PlaygroundController(Controller):
         return span_source(span)
 
     @post("/run", sync_to_thread=True, status_code=200)
-    def run(self, request: Request[Any, Any, Any], data: PlaygroundRun) -> PlaygroundResult:
+    def run(self, request: Request[Any, Any, Any], data: JSONBody[PlaygroundRun]) -> PlaygroundResult:
         """Call the configured endpoint's ``/chat/completions`` with these messages and
         parameters and store the call as a new trace (one ``llm`` span carrying
         ``spyglass.replay.trace_id``/``span_id`` and an OTel link to the original span,
