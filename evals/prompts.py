@@ -1,7 +1,7 @@
 """Prompt versions as eval params: ``params={"prompt": ["qa:v3", "qa:v4"]}``.
 
 A param named ``prompt`` or ending in ``_prompt`` whose value is a ``name:version`` text
-(``vN``, a label, a version id, or just ``name`` for the latest) is resolved to a
+(``vN``, a label, a version id or ``latest``; no spaces) is resolved to a
 :class:`tracer.prompts.Prompt` before the run and passed to the task as that object. The
 run records the reference as given and the content id next to it
 (``params["prompt.version_id"]``), so a run says exactly which prompt content it measured
@@ -10,6 +10,7 @@ and a baseline is only ever a run of the same content.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,11 +18,14 @@ from evals.suite import EvalConfigError
 from tracer import prompts as tracer_prompts
 
 VERSION_ID_SUFFIX = ".version_id"
+# name:version with no spaces, so a param that holds prompt *text* is left alone.
+REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}:[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def is_prompt_param(key: str, value: Any) -> bool:
     """True for the params that name a prompt version."""
-    return (key == "prompt" or key.endswith("_prompt")) and isinstance(value, str) and bool(value)
+    return ((key == "prompt" or key.endswith("_prompt")) and isinstance(value, str)
+            and bool(REF_RE.match(value)))
 
 
 def resolve_prompt_params(params: Mapping[str, Any], *, endpoint: str, api_key: str | None,

@@ -56,3 +56,13 @@ def test_sweep_over_two_prompt_versions(server_evals: Any, project: str) -> None
 
     unknown = e.run("run", "suite.py", "--param", "prompt=qa:v9")
     assert unknown.returncode != 0 and "qa:v9" in unknown.stderr
+
+
+def test_only_name_version_refs_are_prompt_params() -> None:
+    from evals.prompts import is_prompt_param
+
+    assert is_prompt_param("prompt", "qa:v3") and is_prompt_param("judge_prompt", "qa:production")
+    # Text in a param called prompt stays text; other params are never resolved.
+    assert not is_prompt_param("prompt", "Answer: {question}")
+    assert not is_prompt_param("prompt", "qa") and not is_prompt_param("model", "qa:v3")
+    assert not is_prompt_param("prompt", 3)
