@@ -10,8 +10,11 @@ and a baseline is only ever a run of the same content.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from typing import Any
 
 from evals.suite import EvalConfigError
@@ -44,3 +47,33 @@ def resolve_prompt_params(params: Mapping[str, Any], *, endpoint: str, api_key: 
         task[key] = prompt
         recorded[key + VERSION_ID_SUFFIX] = prompt.version_id
     return task, recorded
+
+
+def with_prompt_scope(task: Callable[..., Any], params: Mapping[str, Any]) -> Callable[..., Any]:
+    """``task`` run inside ``prompt.use()`` for every Prompt in ``params``, so the spans
+    the task starts (its LLM calls) carry the prompt version; ``task`` itself when there
+    is none. The wrapper keeps the task's signature (binding) and sync/async nature."""
+    prompts = [v for v in params.values() if isinstance(v, tracer_prompts.Prompt)]
+    if not prompts:
+        return task
+
+    def scope() -> ExitStack:
+        stack = ExitStack()
+        for p in prompts:
+            stack.enter_context(p.use())
+        return stack
+
+    if inspect.iscoroutinefunction(task):
+        @functools.wraps(task)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            with scope():
+                return await task(*args, **kwargs)
+
+        return run_async
+
+    @functools.wraps(task)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with scope():
+            return task(*args, **kwargs)
+
+    return run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -10,12 +11,16 @@ import httpx
 SUITE = """
     from evals import Eval
     from scorers import scorer
+    from tracer import op
 
     ROWS = [{"id": i, "question": f"q{i}", "expected": f"A: q{i}"} for i in range(6)]
 
-    def answer(prompt, question):
-        messages = prompt.format(question=question)
+    @op(kind="llm")
+    def fake_llm(messages):
         return messages[-1]["content"]          # the formatted template is the "answer"
+
+    def answer(prompt, question):
+        return fake_llm(prompt.format(question=question))
 
     @scorer
     def exact(output, expected) -> bool:
@@ -53,6 +58,16 @@ def test_sweep_over_two_prompt_versions(server_evals: Any, project: str) -> None
     stored = e.api("/api/evals/runs", eval="qa")
     recorded = {r["params"]["prompt.version_id"] for r in stored["runs"]}
     assert recorded == {v1["version_id"], v2["version_id"]}
+
+    # The task's LLM spans carry the version it ran with: traces filter by it.
+    def llm_traces(prompt: str) -> int:
+        return len(httpx.get(f"{url}/api/traces", params={
+            "project": project, "prompt": prompt, "kind": "llm", "limit": 100}).json()["traces"])
+
+    deadline = time.monotonic() + 20
+    while llm_traces("qa") < 12 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert (llm_traces("qa:v1"), llm_traces("qa:v2"), llm_traces("qa")) == (6, 6, 12)
 
     unknown = e.run("run", "suite.py", "--param", "prompt=qa:v9")
     assert unknown.returncode != 0 and "qa:v9" in unknown.stderr
