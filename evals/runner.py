@@ -21,10 +21,10 @@ import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from common import attributes as A
+from common.timetext import now_rfc3339
 from evals.datasets import Dataset
 from evals.tracing import PHASE, SCORER, TASK, Tracing
 
@@ -275,7 +275,7 @@ class DaemonPool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return now_rfc3339()
 
 
 class Runner:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.response import Response
 
 from collector.queries.access import scoped_project, storage_of
@@ -21,6 +21,7 @@ from collector.queries.params import parse_limit
 from collector.queries.sql import parse_json_text
 from common.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
 from common.rowdiff import diff_rows
+from common.timetext import rfc3339_from_ch
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 MAX_ROWS = 1_000_000
@@ -42,7 +43,7 @@ def check_name(name: Any, field: str = "name") -> str:
 
 def _created(row: dict[str, Any]) -> str:
     text = str(row.get("created_at") or "")
-    return text.replace(" ", "T") + "Z" if text else ""
+    return rfc3339_from_ch(text) if text else ""
 
 
 def _version_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +203,7 @@ class DatasetsController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_datasets(self, request: Request[Any, Any, Any],
-                      project: str | None = None) -> dict[str, Any]:
+                      project: FromQuery[str | None] = None) -> dict[str, Any]:
         """Every dataset (of ``project`` when given) with its latest version:
         ``{"datasets": [{project, name, latest, version_id, row_count, versions,
         created_at, updated_at}]}``, by name."""
@@ -223,7 +224,7 @@ class DatasetsController(Controller):
     @post("/", sync_to_thread=True, status_code=201, request_max_body_size=256 * 1024 * 1024)
     def push_dataset(
         self, request: Request[Any, Any, Any],
-        data: dict[str, Any] = _PUSH_BODY,
+        data: Annotated[dict[str, Any], _PUSH_BODY],
     ) -> Response[dict[str, Any]]:
         """Publish rows as the next version of a dataset. 201 with ``{..version, "created":
         true}`` for a new version; 200 with ``"created": false`` when the rows equal the
@@ -234,8 +235,8 @@ class DatasetsController(Controller):
         return Response({**record, "created": created}, status_code=201 if created else 200)
 
     @get("/{name:str}/versions", sync_to_thread=True)
-    def list_versions(self, request: Request[Any, Any, Any], name: str,
-                      project: str | None = None) -> dict[str, Any]:
+    def list_versions(self, request: Request[Any, Any, Any], name: FromPath[str],
+                      project: FromQuery[str | None] = None) -> dict[str, Any]:
         """``{"project", "name", "versions": [{version, number, version_id, row_count, key,
         description, created_at}]}`` oldest first; 404 for an unknown dataset."""
         storage = storage_of(request)
@@ -247,8 +248,8 @@ class DatasetsController(Controller):
 
     @get("/{name:str}/versions/{version:str}/rows", sync_to_thread=True)
     def get_rows(
-        self, request: Request[Any, Any, Any], name: str, version: str,
-        project: str | None = None,
+        self, request: Request[Any, Any, Any], name: FromPath[str], version: FromPath[str],
+        project: FromQuery[str | None] = None,
         offset: int = Parameter(default=0, ge=0),
         limit: int | None = Parameter(default=None, description="1-100000, default 1000"),
     ) -> dict[str, Any]:
@@ -273,10 +274,10 @@ class DatasetsController(Controller):
 
     @get("/{name:str}/diff", sync_to_thread=True)
     def diff(
-        self, request: Request[Any, Any, Any], name: str,
+        self, request: Request[Any, Any, Any], name: FromPath[str],
         a: str = Parameter(description="the older version: vN, latest or a version id"),
         b: str = Parameter(description="the newer version"),
-        project: str | None = None,
+        project: FromQuery[str | None] = None,
         limit: int | None = Parameter(default=None, description="rows listed per kind, default 100"),
     ) -> dict[str, Any]:
         """Rows added, removed and changed from version ``a`` to ``b``: by the dataset's

@@ -13,10 +13,10 @@ import math
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
@@ -24,6 +24,7 @@ from collector.queries.params import parse_choice, parse_limit, parse_time
 from collector.queries.sql import Filters, parse_json_text, to_ch_time
 from common.canonical import canonical_json
 from common.compare import RunData, compare_runs
+from common.timetext import rfc3339_from_ch
 
 DEFAULT_PROJECT = "default"
 RUN_STATUSES = ("running", "complete", "partial", "failed")
@@ -111,7 +112,7 @@ def _json_text(value: Any, name: str) -> str:
 def _rfc3339(value: Any) -> str | None:
     if value in (None, ""):
         return None
-    return str(value).replace(" ", "T") + "Z"
+    return rfc3339_from_ch(str(value))
 
 
 # -- records ----------------------------------------------------------------------------
@@ -449,7 +450,7 @@ class EvalRunsController(Controller):
     @post("/runs", sync_to_thread=True, status_code=201)
     def create_run(
         self, request: Request[Any, Any, Any],
-        data: dict[str, Any] = _RUN_BODY,
+        data: Annotated[dict[str, Any], _RUN_BODY],
     ) -> dict[str, Any]:
         """Start a run (status ``running``). ``run_id`` (32 hex) may be chosen by the
         client so spans can carry it before the server answers. 400 names the bad field."""
@@ -462,8 +463,8 @@ class EvalRunsController(Controller):
 
     @post("/runs/{run_id:str}/rows", sync_to_thread=True, status_code=200,
           request_max_body_size=256 * 1024 * 1024)
-    def add_rows(self, request: Request[Any, Any, Any], run_id: str,
-                 data: dict[str, Any] = _ROWS_BODY,
+    def add_rows(self, request: Request[Any, Any, Any], run_id: FromPath[str],
+                 data: Annotated[dict[str, Any], _ROWS_BODY],
                  ) -> dict[str, Any]:
         """Store finished rows of a run with their scores; re-sending a row replaces it.
         ``{"run_id", "inserted": n}``."""
@@ -480,8 +481,8 @@ class EvalRunsController(Controller):
 
     @post("/runs/{run_id:str}/finish", sync_to_thread=True, status_code=200)
     def finish_run(
-        self, request: Request[Any, Any, Any], run_id: str,
-        data: dict[str, Any] = _FINISH_BODY,
+        self, request: Request[Any, Any, Any], run_id: FromPath[str],
+        data: Annotated[dict[str, Any], _FINISH_BODY],
     ) -> dict[str, Any]:
         """Finish a run: its status, run-level stats and per-scorer summaries. With a
         ``baseline_run_id`` the run is compared with it and the answer carries the full
@@ -523,11 +524,11 @@ class EvalRunsController(Controller):
     @get("/runs", sync_to_thread=True)
     def list_runs(
         self, request: Request[Any, Any, Any],
-        project: str | None = None,
+        project: FromQuery[str | None] = None,
         eval: str | None = Parameter(default=None, description="eval name"),
-        suite: str | None = None,
+        suite: FromQuery[str | None] = None,
         status: str | None = Parameter(default=None, description="running|complete|partial|failed"),
-        dataset_version_id: str | None = None,
+        dataset_version_id: FromQuery[str | None] = None,
         params: str | None = Parameter(default=None, description="canonical JSON of the params"),
         limit: int | None = Parameter(default=None, description="1-1000, default 50"),
     ) -> dict[str, Any]:
@@ -557,8 +558,8 @@ class EvalRunsController(Controller):
 
     @get("/runs/{run_id:str}", sync_to_thread=True)
     def get_run(
-        self, request: Request[Any, Any, Any], run_id: str,
-        project: str | None = None,
+        self, request: Request[Any, Any, Any], run_id: FromPath[str],
+        project: FromQuery[str | None] = None,
         offset: int = Parameter(default=0, ge=0),
         limit: int | None = Parameter(default=None, description="rows, 1-100000, default 1000"),
     ) -> dict[str, Any]:
@@ -584,7 +585,7 @@ class EvalRunsController(Controller):
         self, request: Request[Any, Any, Any],
         a: str = Parameter(description="baseline run id (or unique prefix)"),
         b: str = Parameter(description="current run id (or unique prefix)"),
-        project: str | None = None,
+        project: FromQuery[str | None] = None,
         limit: int | None = Parameter(default=None, description="rows listed, 1-100000, default 200"),
     ) -> dict[str, Any]:
         """Compare run ``b`` with baseline ``a``: ``{"a", "b", "same_dataset", "verdict",

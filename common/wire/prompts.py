@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 
-class Message(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class PromptMessage(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """One chat message of a template: ``{{ variable }}`` placeholders in ``content``."""
 
     role: str
@@ -18,7 +18,7 @@ class Message(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     tool_calls: list[dict[str, Any]] | None = None
 
 
-class Params(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class PromptParams(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Model parameters sent with the prompt (OpenAI chat-completions names)."""
 
     temperature: float | None = None
@@ -36,10 +36,10 @@ class PromptPush(msgspec.Struct, forbid_unknown_fields=True):
     Pushing content equal to an existing version of ``name`` returns that version."""
 
     name: str
-    messages: list[Message] | None = None
+    messages: list[PromptMessage] | None = None
     text: str | None = None
     model: str | None = None
-    params: Params | None = None
+    params: PromptParams | None = None
     tags: list[str] = msgspec.field(default_factory=list)
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     project: str | None = None
@@ -135,9 +135,9 @@ class PlaygroundRun(msgspec.Struct, forbid_unknown_fields=True):
     these messages and parameters; the call is stored as a new trace whose span links to
     ``replay_of`` (the original trace and span) when given."""
 
-    messages: list[Message]
+    messages: list[PromptMessage]
     model: str | None = None
-    params: Params | None = None
+    params: PromptParams | None = None
     project: str | None = None
     replay_trace_id: str | None = None
     replay_span_id: str | None = None

@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ErrorBanner, Loading, Section } from "../components/common";
 import { ApiError, apiGet, apiPost } from "../lib/api";
 import { Link } from "../lib/router";
-import { contentText, type ChatMessage, type PlaygroundConfig, type PlaygroundResult, type PlaygroundSource, type PromptVersion } from "../lib/prompts";
+import { contentText, type ChatMessage, type PlaygroundConfig, type PlaygroundResult, type PlaygroundSource, type PromptVersion, type PushResult } from "../lib/prompts";
 
 const ROLES = ["system", "developer", "user", "assistant", "tool"];
 
@@ -55,7 +55,7 @@ export function PlaygroundView({ project, query }: { project: string; query: URL
   const [runError, setRunError] = useState<Error | null>(null);
   const [saveName, setSaveName] = useState("");
   const [saveLabel, setSaveLabel] = useState("");
-  const [saved, setSaved] = useState<PromptVersion & { created: boolean } | null>(null);
+  const [saved, setSaved] = useState<PushResult | null>(null);
   const [saveError, setSaveError] = useState<Error | null>(null);
 
   useEffect(() => {
@@ -131,7 +131,7 @@ export function PlaygroundView({ project, query }: { project: string; query: URL
         label: saveLabel || null,
         author: "console",
       };
-      setSaved(await apiPost<PromptVersion & { created: boolean }>("/api/prompts", body));
+      setSaved(await apiPost<PushResult>("/api/prompts", body));
     } catch (e) {
       setSaveError(e as Error);
     }
