@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals import prompts as prompt_params
 from evals.backend import Backend
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, DatasetRef
 from evals.fingerprint import code_fingerprint
-from evals.prompts import resolve_prompt_params, with_prompt_scope
 from evals.runner import RowResult, Runner, RunOptions, TaskBindingError
 from evals.suite import Eval, EvalConfigError
 from evals.summary import run_stats, scorer_summary, task_success_summary
@@ -121,7 +121,7 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         for params in ev.param_grid(request.param_overrides):
             # Prompt refs ("qa:v3") become Prompt objects for the task; the run records
             # their version ids (evals/prompts.py).
-            task_params, params = resolve_prompt_params(
+            task_params, params = prompt_params.resolve_prompt_params(
                 params, endpoint=backend.url, api_key=backend.api_key, project=backend.project)
             plans.append((ev, params, dataset, selected, task_params))
     explicit_baseline = None
@@ -135,7 +135,7 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             timeout_s=request.timeout_s or ev.timeout, retries=ev.retries,
             retry_on=ev.retry_on, progress=request.progress)
         run_id = uuid.uuid4().hex
-        runner = Runner(eval_name=ev.name, task=with_prompt_scope(ev.task, task_params),
+        runner = Runner(eval_name=ev.name, task=prompt_params.with_prompt_scope(ev.task, task_params),
                         scorers=ev.scorers, params=task_params,
                         dataset=selected, run_id=run_id, tracing=tracing, options=options,
                         on_rows=lambda rows, rid=run_id: asyncio.to_thread(backend.client.add_rows, rid, rows),
