@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals import prompts as prompt_params
 from evals.backend import Backend
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, DatasetRef
@@ -112,6 +111,10 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             say: Callable[[str], None]) -> list[EvalRunResult]:
     """Run every requested eval × params combination; stops after an interrupted run."""
     fingerprint = code_fingerprint(request.suite_path)
+    # Imported here, not with the others: keeps this module's import block as it was
+    # (other branches edit it) and costs nothing after the first call.
+    from evals import prompts as prompt_params
+
     plans = []
     # Validate everything (datasets, params, task binding) before the first row runs, so a
     # usage error never leaves half a suite behind.
