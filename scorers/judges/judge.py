@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ _CACHE_WARNED: list[bool] = []
 # Endpoints that rejected response_format: later calls there go without it.
 _NO_JSON_MODE: set[str] = set()
 _NO_JSON_MODE_LOCK = threading.Lock()
+_CHAT = "chat/completions"
 
 
 def _content(response: Mapping[str, Any]) -> str | None:
@@ -81,6 +83,17 @@ class LLMJudge(Scorer):
 
     # -- configuration --------------------------------------------------------------------
 
+    def _factory_call(self) -> str:
+        """How this judge is made, for an example in a message: the built-in factory when
+        there is one (``llm_judge.toxicity(...)``), else the rubric constructor."""
+        import scorers.judges as judges  # the package imports this module: late import
+
+        example = "base_url='http://localhost:8000/v1', model='...'"
+        name = self.template.name
+        if name in getattr(judges, "BUILTIN", {}) and callable(getattr(judges, name, None)):
+            return f"llm_judge.{name}({example})"
+        return f"llm_judge.rubric('<criteria>', name={name!r}, {example})"
+
     def endpoint(self) -> tuple[OpenAICompatClient, str]:
         """The client and model to use, from arguments or the environment."""
         base_url = self._base_url or os.environ.get("SPYGLASS_JUDGE_BASE_URL")
@@ -90,8 +103,7 @@ class LLMJudge(Scorer):
         if missing:
             raise JudgeConfigError(
                 f"judge {self.name!r}: no judge endpoint configured; pass base_url= and model= "
-                f"(e.g. llm_judge.{self.template.name}(base_url='http://localhost:8000/v1', "
-                f"model='...')) or set {' and '.join(missing)}"
+                f"(e.g. {self._factory_call()}) or set {' and '.join(missing)}"
             )
         config = EndpointConfig(
             base_url=str(base_url), api_key=api_key, timeout_s=self.timeout_s,
@@ -133,6 +145,17 @@ class LLMJudge(Scorer):
         return cache_key(template=self.template.name, prompt=self.template.fingerprint(), model=model,
                          temperature=self.temperature, inputs=dict(fields))
 
+    def _json_mode_fallback(self, payload: dict[str, Any], exc: ProviderError,
+                            base_url: str) -> dict[str, Any] | None:
+        """The payload to send again when the endpoint rejected ``response_format`` (the
+        endpoint is remembered, so later calls leave it out), else None."""
+        if "response_format" not in payload or not self._json_mode_rejected(exc):
+            return None
+        with _NO_JSON_MODE_LOCK:
+            _NO_JSON_MODE.add(base_url)
+        payload.pop("response_format")
+        return payload
+
     def _llm(self, is_async: bool, client: OpenAICompatClient) -> Any:
         """The chat call as an ``llm`` op; the tracer reads model and usage from its return."""
         cached = self._llm_async if is_async else self._llm_sync
@@ -145,14 +168,12 @@ class LLMJudge(Scorer):
             async def chat_completion(messages: list[dict[str, str]], model: str, **params: Any) -> dict:
                 payload = judge._payload(messages, model, base_url) | params
                 try:
-                    return await client.apost("chat/completions", payload)
+                    return await client.apost(_CHAT, payload)
                 except ProviderError as exc:
-                    if "response_format" in payload and judge._json_mode_rejected(exc):
-                        with _NO_JSON_MODE_LOCK:
-                            _NO_JSON_MODE.add(base_url)
-                        payload.pop("response_format")
-                        return await client.apost("chat/completions", payload)
-                    raise
+                    retry = judge._json_mode_fallback(payload, exc, base_url)
+                    if retry is None:
+                        raise
+                    return await client.apost(_CHAT, retry)
 
             fn: Any = _tracing.traced_function(chat_completion, name=f"{self.name}.llm", kind="llm")
             self._llm_async = (client, fn)
@@ -160,14 +181,12 @@ class LLMJudge(Scorer):
             def chat_completion(messages: list[dict[str, str]], model: str, **params: Any) -> dict:  # type: ignore[misc]
                 payload = judge._payload(messages, model, base_url) | params
                 try:
-                    return client.post("chat/completions", payload)
+                    return client.post(_CHAT, payload)
                 except ProviderError as exc:
-                    if "response_format" in payload and judge._json_mode_rejected(exc):
-                        with _NO_JSON_MODE_LOCK:
-                            _NO_JSON_MODE.add(base_url)
-                        payload.pop("response_format")
-                        return client.post("chat/completions", payload)
-                    raise
+                    retry = judge._json_mode_fallback(payload, exc, base_url)
+                    if retry is None:
+                        raise
+                    return client.post(_CHAT, retry)
 
             fn = _tracing.traced_function(chat_completion, name=f"{self.name}.llm", kind="llm")
             self._llm_sync = (client, fn)
@@ -187,23 +206,24 @@ class LLMJudge(Scorer):
         value, reasoning = parse_reply(hit["content"], self.template)
         return self._finish(value, reasoning, {"model": hit["model"], "cached": True, "usage": hit["usage"]})
 
-    def _accept(self, response: dict[str, Any], model: str, cache: JudgeCache | None, key: str,
-                last: bool) -> Score | None:
+    def _accept(self, response: dict[str, Any], call: _JudgeCall, last: bool) -> Score | None:
         content = _content(response)
         try:
             value, reasoning = parse_reply(content, self.template)
         except JudgeReplyError as exc:
             if last:
-                raise JudgeReplyError(f"{exc.problem}; judge {self.name!r}, model {model!r}",
+                raise JudgeReplyError(f"{exc.problem}; judge {self.name!r}, model {call.model!r}",
                                       exc.reply) from None
             return None
         usage = response.get("usage")
-        used_model = response.get("model") or model
-        if cache is not None:
-            cache.put(key, content or "", used_model, usage)
+        used_model = response.get("model") or call.model
+        if call.cache is not None:
+            call.cache.put(call.key, content or "", used_model, usage)
         return self._finish(value, reasoning, {"model": used_model, "cached": False, "usage": usage})
 
-    def _score(self, **fields: Any) -> Score:
+    def _begin(self, fields: Mapping[str, Any], is_async: bool) -> Score | _JudgeCall:
+        """The cached score, or what the chat call needs: the one preparation both
+        :meth:`_score` and :meth:`_ascore` share."""
         client, model = self.endpoint()
         cache = self.cache()
         key = self._key(model, fields)
@@ -211,26 +231,37 @@ class LLMJudge(Scorer):
         if score is not None:
             return score
         messages = self.template.messages(fields)
-        llm = self._llm(False, client)
+        return _JudgeCall(self._llm(is_async, client), messages, model, cache, key)
+
+    def _score(self, **fields: Any) -> Score:
+        call = self._begin(fields, is_async=False)
+        if isinstance(call, Score):
+            return call
         for attempt in range(self.reparse_attempts + 1):
-            response = llm(messages=messages, model=model)
-            score = self._accept(response, model, cache, key, attempt == self.reparse_attempts)
+            response = call.llm(messages=call.messages, model=call.model)
+            score = self._accept(response, call, attempt == self.reparse_attempts)
             if score is not None:
                 return score
         raise AssertionError("unreachable")
 
     async def _ascore(self, **fields: Any) -> Score:
-        client, model = self.endpoint()
-        cache = self.cache()
-        key = self._key(model, fields)
-        score = self._from_cache(cache, key)
-        if score is not None:
-            return score
-        messages = self.template.messages(fields)
-        llm = self._llm(True, client)
+        call = self._begin(fields, is_async=True)
+        if isinstance(call, Score):
+            return call
         for attempt in range(self.reparse_attempts + 1):
-            response = await llm(messages=messages, model=model)
-            score = self._accept(response, model, cache, key, attempt == self.reparse_attempts)
+            response = await call.llm(messages=call.messages, model=call.model)
+            score = self._accept(response, call, attempt == self.reparse_attempts)
             if score is not None:
                 return score
         raise AssertionError("unreachable")
+
+
+@dataclass
+class _JudgeCall:
+    """One judging call past the cache: the traced chat op and what it is asked."""
+
+    llm: Any
+    messages: list[dict[str, str]]
+    model: str
+    cache: JudgeCache | None
+    key: str
