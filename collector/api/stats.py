@@ -16,7 +16,7 @@ from common import attributes as A
 from common.timetext import rfc3339, rfc3339_from_epoch
 from common.wire.stats import Point, Series, Stats, TimedPoint
 
-GROUPS = ("model", "name", "kind", "provider", "status", "prompt")
+GROUPS = ("model", "name", "kind", "provider", "status", "user_id", "session_id", "prompt")
 # Group keys that are not plain columns: a prompt version is `name:vN` from the span's
 # attributes (common.attributes PROMPT_NAME / PROMPT_VERSION); '' for spans without one.
 _PROMPT_NAME = f"JSONExtractString(attributes, '{A.PROMPT_NAME}')"
@@ -88,7 +88,7 @@ class StatsController(QueryController):
         project_scope: NamedDependency[str | None],
         buckets: NamedDependency[Buckets],
         group_by: Annotated[str | None, QueryParameter(
-            description="model | name | kind | provider | status | prompt (name:vN)")] = None,
+            description="model | name | kind | provider | status | user_id | session_id (cost and tokens per user or session) | prompt (name:vN of the prompt version)")] = None,
         name: Annotated[str | None, QueryParameter(description="only spans with this name")] = None,
         kind: Annotated[str | None, QueryParameter(
             description="only spans of this kind (llm, tool, ...)")] = None,

@@ -10,6 +10,8 @@ import { EvalsView } from "./views/Evals";
 import { EvalRunView } from "./views/EvalRun";
 import { EvalCompareView } from "./views/EvalCompare";
 import { DatasetsView } from "./views/Datasets";
+import { AlertsView } from "./views/Alerts";
+import { MonitorsView } from "./views/Monitors";
 import { PromptsView } from "./views/Prompts";
 import { PlaygroundView } from "./views/Playground";
 
@@ -18,6 +20,8 @@ const NAV = [
   { href: "/monitoring", label: "Monitoring", prefix: "/monitoring" },
   { href: "/evals", label: "Evaluations", prefix: "/evals" },
   { href: "/datasets", label: "Datasets", prefix: "/datasets" },
+  { href: "/monitors", label: "Monitors", prefix: "/monitors" },
+  { href: "/alerts", label: "Alerts", prefix: "/alerts" },
   { href: "/prompts", label: "Prompts", prefix: "/prompts" },
   { href: "/playground", label: "Playground", prefix: "/playground" },
 ];
@@ -86,6 +90,8 @@ export function App() {
   else if ((m = match("/evals/runs/:id", path))) body = <EvalRunView project={project} runId={m.id} query={loc.query} />;
   else if (path === "/datasets") body = <DatasetsView project={project} query={loc.query} name={null} />;
   else if ((m = match("/datasets/:name", path))) body = <DatasetsView project={project} query={loc.query} name={m.name} />;
+  else if (path === "/monitors") body = <MonitorsView project={project} />;
+  else if (path === "/alerts") body = <AlertsView project={project} query={loc.query} />;
   else if (path === "/prompts") body = <PromptsView project={project} query={loc.query} name={null} />;
   else if ((m = match("/prompts/:name", path))) body = <PromptsView project={project} query={loc.query} name={m.name} />;
   else if (path === "/playground") body = <PlaygroundView project={project} query={loc.query} />;

@@ -64,3 +64,10 @@ def test_a_reader_on_its_own_reports_its_wire_format_and_extract_refines_it() ->
     assert bedrock.converse(CONVERSE).provider == "aws.bedrock"
     assert langchain.message(LANGCHAIN).provider is None
     assert usage.extract(LANGCHAIN).provider == "openai"  # type: ignore[union-attr]
+
+
+def test_a_message_whose_type_is_not_a_string_keeps_its_content() -> None:
+    from tracer.llm.messages import input_messages
+
+    messages = input_messages({"messages": [{"type": {"kind": "x"}, "content": "hi"}]})
+    assert messages == [{"type": {"kind": "x"}, "content": "hi", "role": "user"}]

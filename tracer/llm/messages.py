@@ -129,7 +129,9 @@ def as_message(value: Any, default_role: str = "user") -> dict[str, Any]:
     if "role" not in message and message.get("type") == "function_call_output":
         message = {"role": "tool", "tool_call_id": message.get("call_id"),
                    "content": message.get("output")}
-    if "role" not in message and message.get("type") in _LANGCHAIN_ROLES:
+    # A "type" may be any JSON value (a dict is unhashable): only a string names a role.
+    if "role" not in message and isinstance(message.get("type"), str) \
+            and message["type"] in _LANGCHAIN_ROLES:
         message["role"] = _LANGCHAIN_ROLES[message["type"]]
     if message.get("role") == "model":
         message["role"] = "assistant"
