@@ -18,6 +18,7 @@ import click
 from collector.auth import AuthError
 from collector.cli_alerts import alerts
 from collector.cli_keys import keys
+from collector.cli_prompts import prompts
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError
 
@@ -125,9 +126,10 @@ def schema() -> None:
 
 
 def _add_subcommands() -> None:
-    """Mount ``keys`` and every command registered under :data:`COMMANDS_GROUP`."""
+    """Mount ``keys``, ``prompts`` and every command registered under :data:`COMMANDS_GROUP`."""
     main.add_command(keys)
     main.add_command(alerts)
+    main.add_command(prompts)
     for ep in entry_points(group=COMMANDS_GROUP):
         # A registered command that fails to import is a broken install: let it raise.
         main.add_command(ep.load(), name=ep.name)

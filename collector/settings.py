@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,11 @@ class Settings:
     # Extra background workers (package.module:factory, comma separated) beside those of the
     # spyglass.workers entry points; "off" runs none (see collector/workers.py).
     workers: str = ""
+    # The console playground's OpenAI-compatible endpoint (e.g. https://api.openai.com/v1);
+    # the key stays on the server: the collector makes the call, the browser never sees it.
+    playground_base_url: str = ""
+    playground_api_key: str = field(default="", repr=False)  # never logged
+    playground_model: str = ""
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **args: Any) -> Settings:

@@ -93,3 +93,11 @@ OP_KINDS = (
     "evaluator",
 )
 
+
+# Prompts (tracer.prompts; the collector's /api/prompts and playground)
+PROMPT_NAME = "spyglass.prompt.name"
+PROMPT_VERSION = "spyglass.prompt.version"  # vN
+PROMPT_VERSION_ID = "spyglass.prompt.version_id"  # content hash (common.prompts)
+PROMPT_VARIABLES = "spyglass.prompt.variables"  # JSON object of the values formatted in
+REPLAY_OF_TRACE_ID = "spyglass.replay.trace_id"  # a playground replay's original trace
+REPLAY_OF_SPAN_ID = "spyglass.replay.span_id"  # ... and span

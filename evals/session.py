@@ -116,6 +116,10 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             say: Callable[[str], None]) -> list[EvalRunResult]:
     """Run every requested eval × params combination; stops after an interrupted run."""
     fingerprint = code_fingerprint(request.suite_path)
+    # Imported here, not with the others: keeps this module's import block as it was
+    # (other branches edit it) and costs nothing after the first call.
+    from evals import prompts as prompt_params
+
     plans = []
     # Validate everything (datasets, params, task binding) before the first row runs, so a
     # usage error never leaves half a suite behind.
@@ -123,19 +127,24 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         dataset = resolve_dataset(ev, request.suite_path.parent, backend)
         selected = dataset.head(request.limit) if request.limit is not None else dataset
         for params in ev.param_grid(request.param_overrides):
-            plans.append((ev, params, dataset, selected))
+            # Prompt refs ("qa:v3") become Prompt objects for the task; the run records
+            # their version ids (evals/prompts.py).
+            task_params, params = prompt_params.resolve_prompt_params(
+                params, endpoint=backend.url, api_key=backend.api_key, project=backend.project)
+            plans.append((ev, params, dataset, selected, task_params))
     explicit_baseline = None
     if request.baseline is not None and request.baseline.lower() not in ("latest", "none"):
         explicit_baseline = resolve_baseline(request.baseline, request.evals[0], {}, plans[0][2],
                                              backend, backend.project)
     out: list[EvalRunResult] = []
-    for ev, params, dataset, selected in plans:
+    for ev, params, dataset, selected, task_params in plans:
         options = RunOptions(
             concurrency=request.concurrency or ev.concurrency or DEFAULT_CONCURRENCY,
             timeout_s=request.timeout_s or ev.timeout, retries=ev.retries,
             retry_on=ev.retry_on, progress=request.progress)
         run_id = uuid.uuid4().hex
-        runner = Runner(eval_name=ev.name, task=ev.task, scorers=ev.scorers, params=params,
+        runner = Runner(eval_name=ev.name, task=prompt_params.with_prompt_scope(ev.task, task_params),
+                        scorers=ev.scorers, params=task_params,
                         dataset=selected, run_id=run_id, tracing=tracing, options=options,
                         on_rows=lambda rows, rid=run_id: asyncio.to_thread(backend.client.add_rows, rid, rows),
                         dataset_label=dataset.label)

@@ -16,6 +16,7 @@ See docs/tracer.md for every option. Attribute names live in ``common.attributes
 
 from __future__ import annotations
 
+from tracer import prompts
 from tracer._log import failure_counts
 from tracer.autopatch import init, unpatch  # init: runtime.init + provider auto-patching
 from tracer.context import ThreadPoolExecutor, attributes, bind_context, log_model, log_usage
@@ -38,6 +39,7 @@ __all__ = [
     "log_model",
     "log_usage",
     "op",
+    "prompts",
     "settings",
     "shutdown",
     "unpatch",

@@ -53,10 +53,19 @@ _SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
     "spyglass_attributes", default=None)
 
 
+# Prompt attributes of the ``with prompt.use():`` block around the caller (tracer.prompts).
+PROMPT_SCOPE: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "spyglass_prompt", default=None)
+
+
 def context_attributes() -> dict[str, Any] | None:
-    """Span attributes from the ``tracer.attributes`` blocks around the caller, or None."""
+    """Span attributes from the ``tracer.attributes`` (and ``prompt.use()``) blocks around
+    the caller, or None."""
     scope = _SCOPE.get()
-    return scope.span_attributes if scope is not None else None
+    prompt = PROMPT_SCOPE.get()
+    if prompt is None:
+        return scope.span_attributes if scope is not None else None
+    return {**(scope.span_attributes if scope is not None else {}), **prompt}
 
 
 @contextmanager

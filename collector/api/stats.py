@@ -10,11 +10,18 @@ from litestar.params import QueryParameter
 from collector.queries.access import storage_of
 from collector.queries.controller import Buckets, NamedDependency, QueryController, query_get
 from collector.queries.params import parse_choice
+from collector.queries.prompts import version_ids_for_filter
 from collector.queries.sql import SPANS, Filters, as_float, as_int
+from common import attributes as A
 from common.timetext import rfc3339, rfc3339_from_epoch
 from common.wire.stats import Point, Series, Stats, TimedPoint
 
-GROUPS = ("model", "name", "kind", "provider", "status", "user_id", "session_id")
+GROUPS = ("model", "name", "kind", "provider", "status", "user_id", "session_id", "prompt")
+# Group keys that are not plain columns: a prompt version is `name:vN` from the span's
+# attributes (common.attributes PROMPT_NAME / PROMPT_VERSION); '' for spans without one.
+_PROMPT_NAME = f"JSONExtractString(attributes, '{A.PROMPT_NAME}')"
+GROUP_EXPRS = {"prompt": f"if({_PROMPT_NAME} = '', '', concat({_PROMPT_NAME}, ':', "
+                         f"JSONExtractString(attributes, '{A.PROMPT_VERSION}')))"}
 
 
 # One pass over the (deduplicated) spans: per (bucket, group) partial states, then the
@@ -81,11 +88,13 @@ class StatsController(QueryController):
         project_scope: NamedDependency[str | None],
         buckets: NamedDependency[Buckets],
         group_by: Annotated[str | None, QueryParameter(
-            description="model | name | kind | provider | status | user_id | session_id (cost and tokens per user or session)")] = None,
+            description="model | name | kind | provider | status | user_id | session_id (cost and tokens per user or session) | prompt (name:vN of the prompt version)")] = None,
         name: Annotated[str | None, QueryParameter(description="only spans with this name")] = None,
         kind: Annotated[str | None, QueryParameter(
             description="only spans of this kind (llm, tool, ...)")] = None,
         model: Annotated[str | None, QueryParameter(description="only spans of this model")] = None,
+        prompt: Annotated[str | None, QueryParameter(
+            description="only spans of this prompt: name, name:vN, name:label")] = None,
     ) -> Stats:
         """Span count, errors, distinct traces, p50/p95/p99 latency (ms), input/output/total
         tokens and cost (USD) per time bucket, optionally one series per ``group_by`` value,
@@ -100,7 +109,10 @@ class StatsController(QueryController):
         where.add("duplicate_of = ''")
         for column, value in (("name", name), ("kind", kind), ("model", model)):
             where.eq(column, value)
-        group_expr = group or "''"
+        if prompt:
+            key, value = version_ids_for_filter(storage_of(request), project_scope, prompt)
+            where.eq(f"JSONExtractString(attributes, '{key}')", value)
+        group_expr = GROUP_EXPRS.get(group or "", group) or "''"
         width_param = where.param(buckets.width, "UInt32")
         storage = storage_of(request)
         rows = storage.query(_STATS_SQL.format(width=width_param, group=group_expr, spans=SPANS,

@@ -13,6 +13,7 @@ from collector.queries.controller import NamedDependency, QueryController, TimeR
 from collector.queries.cursor import decode_cursor, encode_cursor
 from collector.queries.errors import NotFound, error_responses
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit
+from collector.queries.prompts import version_ids_for_filter
 from collector.queries.spans import SPAN_SELECT, span_from_row
 from collector.queries.sql import as_float, as_int, rfc3339_from_micros
 from collector.queries.trace_list import TraceQuery, find_page, ranked_models, summaries
@@ -69,24 +70,30 @@ class TracesController(QueryController):
         session_id: Annotated[str | None, QueryParameter(description="some span has this session id")] = None,
         tag: Annotated[str | None, QueryParameter(description="some span carries this tag")] = None,
         q: Annotated[str | None, QueryParameter(description="case-insensitive text in any span's input or output")] = None,
+        prompt: Annotated[str | None, QueryParameter(description="some span used this prompt: name, or name:vN / name:label / name:version-id")] = None,
         limit: Annotated[int | None, QueryParameter(description="page size, 1-500 (default 50)")] = None,
         cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
     ) -> TraceList:
         """List traces newest first (by the start of their earliest span).
 
         Filters match a trace when any of its spans matches (``name``, ``kind``, ``model``,
-        ``user_id``, ``session_id``, ``tag``, ``q``); ``status`` is the trace's status
+        ``user_id``, ``session_id``, ``tag``, ``q``, ``prompt``); ``status`` is the trace's status
         (``error`` when any span failed). ``since``/``until`` select traces by their start
         (the start of their earliest span); totals cover all their spans. Keyset
         pagination: following ``next_cursor`` lists every trace once, without gaps."""
         page = parse_limit(limit, 50, 500)
+        by_prompt = []
+        if prompt:
+            # Prompt attributes live in the span's `attributes` JSON (common.attributes).
+            key, value = version_ids_for_filter(storage_of(request), project_scope, prompt)
+            by_prompt = [(f"JSONExtractString(attributes, '{key}')", value)]
         query = TraceQuery(
             project=project_scope,
             since_ns=_ns(window.since),
             until_ns=_ns(window.until),
             span_equals=[(column, value) for column, value in (
                 ("name", name), ("kind", kind), ("model", model), ("user_id", user_id),
-                ("session_id", session_id)) if value],
+                ("session_id", session_id)) if value] + by_prompt,
             tag=tag or None,
             text=q or None,
             status=parse_choice(status, "status", STATUSES),

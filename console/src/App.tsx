@@ -12,6 +12,8 @@ import { EvalCompareView } from "./views/EvalCompare";
 import { DatasetsView } from "./views/Datasets";
 import { AlertsView } from "./views/Alerts";
 import { MonitorsView } from "./views/Monitors";
+import { PromptsView } from "./views/Prompts";
+import { PlaygroundView } from "./views/Playground";
 
 const NAV = [
   { href: "/traces", label: "Traces", prefix: "/traces" },
@@ -20,6 +22,8 @@ const NAV = [
   { href: "/datasets", label: "Datasets", prefix: "/datasets" },
   { href: "/monitors", label: "Monitors", prefix: "/monitors" },
   { href: "/alerts", label: "Alerts", prefix: "/alerts" },
+  { href: "/prompts", label: "Prompts", prefix: "/prompts" },
+  { href: "/playground", label: "Playground", prefix: "/playground" },
 ];
 
 function ProjectSwitcher({ project }: { project: string }) {
@@ -88,6 +92,9 @@ export function App() {
   else if ((m = match("/datasets/:name", path))) body = <DatasetsView project={project} query={loc.query} name={m.name} />;
   else if (path === "/monitors") body = <MonitorsView project={project} />;
   else if (path === "/alerts") body = <AlertsView project={project} query={loc.query} />;
+  else if (path === "/prompts") body = <PromptsView project={project} query={loc.query} name={null} />;
+  else if ((m = match("/prompts/:name", path))) body = <PromptsView project={project} query={loc.query} name={m.name} />;
+  else if (path === "/playground") body = <PlaygroundView project={project} query={loc.query} />;
   else body = <NotFound path={path} />;
 
   const q = project ? `?project=${encodeURIComponent(project)}` : "";

@@ -89,6 +89,11 @@ export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Spa
           <KindBadge kind={span.kind} /> {span.name}
         </h2>
         <StatusBadge status={span.status} />
+        {span.kind === "llm" ? (
+          <Link href={`/playground?${new URLSearchParams({ ...(project ? { project } : {}), trace: traceId, span: span.span_id })}`} class="btn btn-small">
+            Open in playground
+          </Link>
+        ) : null}
       </header>
       <dl class="facts grid">
         <div><dt>Kind</dt><dd>{span.kind || "–"}</dd></div>
@@ -119,6 +124,22 @@ export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Spa
                 <Link key={t} href={tracesWhere("tag", t)} class="tag" title="Traces with this tag">{t}</Link>
               ))}
             </dd>
+          </div>
+        ) : null}
+        {attrs["spyglass.prompt.name"] ? (
+          <div>
+            <dt>Prompt</dt>
+            <dd>
+              <Link href={`/prompts/${encodeURIComponent(String(attrs["spyglass.prompt.name"]))}${project ? `?project=${encodeURIComponent(project)}` : ""}`}>
+                {String(attrs["spyglass.prompt.name"])} {String(attrs["spyglass.prompt.version"] ?? "")}
+              </Link>
+            </dd>
+          </div>
+        ) : null}
+        {attrs["spyglass.replay.trace_id"] ? (
+          <div>
+            <dt>Replay of</dt>
+            <dd><Link href={`/traces/${String(attrs["spyglass.replay.trace_id"])}?${new URLSearchParams({ ...(project ? { project } : {}), span: String(attrs["spyglass.replay.span_id"] ?? "") })}`}>original span</Link></dd>
           </div>
         ) : null}
         <div><dt>Span id</dt><dd><code>{span.span_id}</code></dd></div>

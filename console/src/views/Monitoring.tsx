@@ -19,6 +19,7 @@ const GROUPS = [
   { id: "model", label: "model" },
   { id: "name", label: "op" },
   { id: "kind", label: "kind" },
+  { id: "prompt", label: "prompt version" },
 ];
 const MAX_GROUPS = 8;
 const LIVE_MS = 30_000;

@@ -8,7 +8,7 @@ import { useProjects } from "../lib/project";
 import { Link, navigate, setQuery } from "../lib/router";
 import { OP_KINDS, STATUSES, type TraceList, type TraceSummary } from "../lib/types";
 
-const FILTERS = ["name", "kind", "model", "status", "user_id", "session_id", "tag", "q"] as const;
+const FILTERS = ["name", "kind", "model", "status", "user_id", "session_id", "tag", "prompt", "q"] as const;
 const PAGE_SIZE = 50;
 const LIVE_MS = 5000;
 
@@ -146,6 +146,7 @@ export function TracesView({ project, query }: { project: string; query: URLSear
         <TextFilter param="user_id" label="User" query={query} valuesField="user_id" project={project} />
         <TextFilter param="session_id" label="Session" query={query} valuesField="session_id" project={project} />
         <TextFilter param="tag" label="Tag" query={query} valuesField="tags" project={project} />
+        <TextFilter param="prompt" label="Prompt" query={query} placeholder="name or name:v3" width="9rem" />
         <TextFilter param="q" label="Search" query={query} placeholder="text in inputs/outputs" width="12rem" />
         {activeFilters.length ? (
           <button type="button" class="btn btn-link clear" onClick={() => setQuery(Object.fromEntries(FILTERS.map((f) => [f, null])))}>
