@@ -141,7 +141,7 @@ def row_record(row: Mapping[str, Any]) -> dict[str, Any]:
         "status": str(row["status"]),
         "error": _text(row.get("error")),
         "error_type": _text(row.get("error_type")),
-        "attempts": _int(row.get("attempts")),
+        "attempts": 1 if row.get("attempts") is None else int(row["attempts"]),
         "latency_ms": _float(row.get("latency_ms")) or 0.0,
         "input_tokens": _int(row.get("input_tokens")),
         "output_tokens": _int(row.get("output_tokens")),
