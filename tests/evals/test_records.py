@@ -306,7 +306,7 @@ def test_store_tampering_and_log_edits_are_caught(embedded_evals: Evals) -> None
          "inserted_at) FROM eval_rows FINAL WHERE project = {p:String} AND run_id = {r:String} "
          "AND row_index = 2")
     bad = e.run("verify", ids[1])
-    assert bad.returncode == 1 and "row 2 " in bad.stdout or "chain head" in bad.stdout, bad.stdout
+    assert (bad.returncode == 1 and "row 2 " in bad.stdout) or "chain head" in bad.stdout, bad.stdout
     whole = e.run("verify", "--project", e.project)
     assert whole.returncode == 1 and ids[1] in whole.stdout, whole.stdout
     # A run deleted from the log.
