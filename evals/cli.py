@@ -432,11 +432,10 @@ def verify_cmd(ctx: click.Context, target: str | None, public_key: str | None,
     from evals.record import verify_project as check_project
     from evals.record import verify_run
 
-    if target:
-        result = _with_backend(ctx.obj["project"],
-                               lambda b: verify_run(b.client, target, b.project, pinned))
-        _report(result, f"run {target}")
     project = verify_project or ctx.obj["project"]
+    if target:
+        result = _with_backend(project, lambda b: verify_run(b.client, target, b.project, pinned))
+        _report(result, f"run {target}")
     if not project and not os.environ.get("SPYGLASS_PROJECT"):
         raise CommandError("give a bundle FILE, a RUN id, or --project P")
     result = _with_backend(project, lambda b: check_project(b.client, b.project, pinned, pinned_head))

@@ -65,10 +65,10 @@ def _new_run(url: str, project: str, run_id: str | None = None) -> str:
     return resp.json()["run_id"]
 
 
-@pytest.fixture(params=["chdb"])
-def collector_url(request: pytest.FixtureRequest, spyglass_server: Any) -> str:
-    """The collector under test, per storage engine. chDB (embedded) always; the
-    ClickHouse-server engine joins here once the test server fixture (issue 17) lands."""
+@pytest.fixture
+def collector_url(spyglass_server: Any) -> str:
+    """The collector under test: the session's, on each storage engine the shared
+    fixtures run (chDB, and a ClickHouse server where tests/conftest.py provides one)."""
     return spyglass_server.url
 
 
