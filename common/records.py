@@ -470,6 +470,7 @@ def verify_log(entries: Sequence[Mapping[str, Any]], *, pinned_key: str | None =
     (and, with a pinned head, a truncated tail)."""
     result = Verification()
     prev, project = LOG_GENESIS, None
+    signers: list[str] = []
     for i, entry in enumerate(entries):
         manifest = entry.get("manifest")
         run = manifest.get("run_id") if isinstance(manifest, dict) else None
@@ -490,7 +491,13 @@ def verify_log(entries: Sequence[Mapping[str, Any]], *, pinned_key: str | None =
             return result.fail(f"log entry {i + 1} (run {run}): does not link to the manifest "
                                "before it (a run was deleted, inserted or reordered)")
         prev = manifest_hash(manifest)
+        if manifest["key_id"] not in signers:
+            signers.append(manifest["key_id"])
     result.checked.append(f"log: {len(entries)} signed manifests, each linked to the one before")
+    if signers:
+        # More than one key means the key was rotated, or someone else signed: say so.
+        result.checked.append(f"log: signed by {', '.join(signers)}"
+                              + ("" if pinned_key else " (pass --public-key to pin the signer)"))
     if pinned_head is not None:
         if pinned_head != prev:
             return result.fail(f"log head: {prev} is not the pinned head {pinned_head} (runs were "
