@@ -21,6 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /opt/spyglass
 COPY pyproject.toml README.md ./
+COPY common/ common/
 COPY tracer/ tracer/
 COPY collector/ collector/
 COPY scorers/ scorers/

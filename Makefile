@@ -12,11 +12,14 @@ CONSOLE_SOURCES := $(shell test -d console/src && find console/src console/index
 run: install console
 	$(VENV)/bin/spyglass serve $(ARGS)
 
+# lint-imports: the dependency rule between the parts ([tool.importlinter] in pyproject.toml).
 test: install console
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 install: $(STAMP)
 

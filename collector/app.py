@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 import collector.api
+from collector.auth import AuthMiddleware
 from collector.ingest.writer import BatchWriter
 from collector.settings import Settings
 from collector.storage import Storage, StorageError, open_storage
@@ -53,15 +54,6 @@ def _internal_error(_: Request, exc: Exception) -> Response[dict]:
     return Response({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
 
-def _auth_middleware(storage: Storage) -> list[Any]:
-    """collector.auth's middleware when that module is present (keys are optional)."""
-    try:
-        from collector.auth import AuthMiddleware
-    except ImportError:
-        return []
-    return [AuthMiddleware(storage)]
-
-
 def create_app(settings: Settings | None = None, storage: Storage | None = None) -> Litestar:
     """The collector app over ``storage`` (opened from ``settings`` when not given).
 
@@ -89,7 +81,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         route_handlers=api_routes(),
         on_startup=[start_writer],
         on_shutdown=[stop],
-        middleware=_auth_middleware(storage),
+        middleware=[AuthMiddleware(storage)],
         exception_handlers={
             HTTPException: _http_error,
             StorageError: _storage_error,

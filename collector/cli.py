@@ -1,13 +1,22 @@
-"""The ``spyglass`` command. Other parts add subcommands with ``main.add_command(...)``."""
+"""The ``spyglass`` command.
+
+Other parts add subcommands without the collector importing them: a click command
+registered under the ``spyglass.commands`` entry-point group (``pyproject.toml``,
+``[project.entry-points."spyglass.commands"]``) is mounted under its entry-point name;
+``spyglass monitors`` (``scorers.monitors.cli``) comes this way.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
 
+from collector.auth import AuthError
+from collector.cli_keys import keys
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError
 
@@ -53,22 +62,21 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
         run(settings)
-    except (DataDirLockedError, StorageError, ServerError, SettingsError) as exc:
+    # AuthError: collector.auth refuses an open (key-less) non-loopback bind.
+    except (DataDirLockedError, StorageError, ServerError, SettingsError, AuthError) as exc:
         fail(str(exc))
-    except Exception as exc:
-        # collector.auth refuses open non-loopback binds with its AuthError.
-        if type(exc).__name__ == "AuthError":
-            fail(str(exc))
-        raise
+
+
+#: Entry-point group of the subcommands other parts contribute (see the module docstring).
+COMMANDS_GROUP = "spyglass.commands"
 
 
 def _add_subcommands() -> None:
-    """Mount the other parts' command groups."""
-    from collector.cli_keys import keys
-    from scorers.monitors.cli import monitors
-
+    """Mount ``keys`` and every command registered under :data:`COMMANDS_GROUP`."""
     main.add_command(keys)
-    main.add_command(monitors)
+    for ep in entry_points(group=COMMANDS_GROUP):
+        # A registered command that fails to import is a broken install: let it raise.
+        main.add_command(ep.load(), name=ep.name)
 
 
 _add_subcommands()

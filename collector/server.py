@@ -14,6 +14,7 @@ import click
 import uvicorn
 
 from collector.app import create_app
+from collector.auth import check_bind
 from collector.settings import Settings
 
 log = logging.getLogger("spyglass")
@@ -54,10 +55,6 @@ def _config(app: object, settings: Settings) -> uvicorn.Config:
 
 def _check_bind(settings: Settings, app: object) -> None:
     """Refuse an open (key-less) collector on a non-loopback address (collector.auth)."""
-    try:
-        from collector.auth import check_bind
-    except ImportError:
-        return
     check_bind(settings.host, app.state.storage, settings.insecure_no_auth)  # type: ignore[attr-defined]
 
 

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from common.canonical import canonical_json
+
 MANIFEST_FORMAT = "spyglass-eval-manifest/1"
 BUNDLE_FORMAT = "spyglass-eval-bundle/1"
 #: The ``prev`` of the first manifest of a project's log.
@@ -64,10 +66,9 @@ class RecordError(ValueError):
 # -- canonical bytes ------------------------------------------------------------------
 
 def canonical(value: Any) -> bytes:
-    """Canonical JSON bytes (sorted keys, no spaces, UTF-8, no NaN) — the one form that is
-    hashed and signed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    """Canonical JSON bytes (:func:`common.canonical.canonical_json`: sorted keys, no
+    spaces, UTF-8, no NaN) — the one form that is hashed and signed."""
+    return canonical_json(value).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:

@@ -1,7 +1,8 @@
 """Spyglass evaluations: versioned datasets, the runner and regression tracking.
 
-Public names (imported lazily, so the collector can import the pure submodules
-``evals.canonical``, ``evals.stats`` and ``evals.compare`` without the tracer or scorers)::
+Public names (imported lazily, so ``import evals`` stays cheap; the pure pieces the
+collector shares with evals, canonical hashing, statistics and comparison, live in
+:mod:`common`)::
 
     from evals import Eval, Dataset, dataset, Retryable, Threshold, publish, load
 """

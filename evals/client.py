@@ -13,9 +13,9 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from common.canonical import canonical_json
 from common.wire.datasets import DatasetPush
 from common.wire.evals import FinishIn, ManifestIn, RowIn, RunCreate
-from evals.canonical import canonical_json
 
 T = TypeVar("T")
 

@@ -2,7 +2,7 @@
 
 A dataset is built from a list of dicts, any iterable of mappings, a JSONL file, a JSON
 file holding an array, or a CSV file (every cell a string). Its ``version_id`` is the hash
-of its canonical rows (see :mod:`evals.canonical`), so the same rows give the same version
+of its canonical rows (see :mod:`common.canonical`), so the same rows give the same version
 on any machine. ``dataset("name:v2")`` refers to a version saved in Spyglass by name.
 """
 
@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.canonical import RowError, normalize_row, row_hash, row_ids, version_id
+from common.canonical import RowError, normalize_row, row_hash, row_ids, version_id
+from common.rowdiff import DatasetDiff, diff_rows
 
 
 class DatasetError(ValueError):
@@ -95,7 +96,7 @@ class Dataset:
 
     def to_jsonl(self) -> str:
         """The rows as JSONL text (one canonical JSON object a line)."""
-        from evals.canonical import canonical_json
+        from common.canonical import canonical_json
 
         return "".join(canonical_json(r) + "\n" for r in self.rows)
 
@@ -152,58 +153,3 @@ def parse_ref(text: str) -> DatasetRef:
 def dataset(ref: str) -> DatasetRef:
     """A dataset saved by name: ``dataset("qa-golden:latest")`` or ``"qa-golden:v2"``."""
     return parse_ref(ref)
-
-
-@dataclass
-class DatasetDiff:
-    """Rows added, removed and changed between two versions.
-
-    With a key, a row present in both under the same key with different content is
-    *changed*; without one rows are compared by content, so a change shows as one row
-    removed and one added.
-    """
-
-    key: str | None
-    added: list[dict[str, Any]] = field(default_factory=list)
-    removed: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[dict[str, Any]] = field(default_factory=list)  # {"key", "before", "after"}
-    unchanged: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of the diff."""
-        return {"key": self.key, "added": self.added, "removed": self.removed,
-                "changed": self.changed, "unchanged": self.unchanged}
-
-
-def diff_rows(before: list[dict[str, Any]], after: list[dict[str, Any]],
-              key: str | None = None) -> DatasetDiff:
-    """Diff two row lists, by ``key`` when given (rows lacking it are compared by content)."""
-    result = DatasetDiff(key=key)
-    if key is not None and all(key in r for r in before) and all(key in r for r in after):
-        from evals.canonical import canonical_json
-
-        old = {canonical_json(r[key]): r for r in before}
-        new = {canonical_json(r[key]): r for r in after}
-        for k, row in new.items():
-            if k not in old:
-                result.added.append(row)
-            elif row_hash(row) != row_hash(old[k]):
-                result.changed.append({"key": row[key], "before": old[k], "after": row})
-            else:
-                result.unchanged += 1
-        result.removed = [row for k, row in old.items() if k not in new]
-        return result
-    result.key = None
-    # Multisets by content hash: a duplicated row added once more shows as one added row.
-    remaining: dict[str, list[dict[str, Any]]] = {}
-    for row in before:
-        remaining.setdefault(row_hash(row), []).append(row)
-    for row in after:
-        bucket = remaining.get(row_hash(row))
-        if bucket:
-            bucket.pop()
-            result.unchanged += 1
-        else:
-            result.added.append(row)
-    result.removed = [row for bucket in remaining.values() for row in bucket]
-    return result

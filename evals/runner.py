@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import inspect
 import math
 import random
@@ -23,14 +22,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from common import attributes as A
 from evals.binding import Retryable, TaskBinder, TaskBindingError, jsonable
 from evals.datasets import Dataset
 from evals.pool import DaemonPool
 from evals.results import RowResult, ScoreResult
 from evals.tracing import PHASE, SCORER, TASK, Tracing
-
-# By module path: the tracer package also exports a function named ``attributes``.
-A = importlib.import_module("tracer.attributes")
 
 
 @dataclasses.dataclass

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.canonical import canonical_json
+from common.canonical import canonical_json
+from common.stats import DEFAULT_ALPHA, DEFAULT_MIN_DELTA
 from evals.datasets import Dataset, DatasetRef
-from evals.stats import DEFAULT_ALPHA, DEFAULT_MIN_DELTA
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 #: Metric names the runner reports itself; a scorer may not use them.

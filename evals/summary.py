@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from evals import stats
-from evals.compare import TASK_SUCCESS
+from common import stats
+from common.compare import TASK_SUCCESS
 from evals.runner import RowResult, jsonable
 
 

@@ -8,7 +8,6 @@ trace ids, and one line on stderr says why.
 from __future__ import annotations
 
 import contextvars
-import importlib
 import logging
 import os
 import threading
@@ -17,9 +16,8 @@ from typing import Any
 
 from opentelemetry.sdk.trace import SpanProcessor
 
-# By module path: the tracer package also exports a function named ``attributes``.
-A = importlib.import_module("tracer.attributes")
-
+import tracer
+from common import attributes as A
 
 log = logging.getLogger("spyglass.evals")
 
@@ -104,14 +102,7 @@ class Tracing:
         """A decorator making a function the ``evaluator`` root span of a row."""
         if not self.enabled:
             return lambda fn: fn
-        try:
-            from tracer import op
-
-            return op(name=name, kind="evaluator")
-        except Exception as exc:  # tracing must not stop the run
-            log.warning("evals: cannot create evaluator spans (%s); rows run untraced", exc)
-            self.enabled = False
-            return lambda fn: fn
+        return tracer.op(name=name, kind="evaluator")
 
     @staticmethod
     def current_ids() -> tuple[int, str, str]:
@@ -145,8 +136,6 @@ class Tracing:
         if not self.enabled:
             return
         try:
-            import tracer
-
             tracer.flush(timeout_s)
         except Exception as exc:
             log.warning("evals: flushing traces failed: %s", exc)
@@ -158,8 +147,6 @@ class Tracing:
         if not self.enabled:
             return
         try:
-            import tracer
-
             tracer.shutdown(timeout_s)
         except Exception as exc:
             log.warning("evals: stopping the tracer failed: %s", exc)
@@ -172,8 +159,6 @@ def setup(url: str, project: str | None, api_key: str | None, on_problem: Callab
     for name, value in (("OTEL_BSP_MAX_QUEUE_SIZE", "32768"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2048")):
         os.environ.setdefault(name, value)
     try:
-        import tracer
-
         tracer.init(project=project, endpoint=url, api_key=api_key, sample_rate=1.0)
     except Exception as exc:
         on_problem(f"evals: tracing is off ({type(exc).__name__}: {exc}); results are stored untraced")

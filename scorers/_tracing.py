@@ -1,8 +1,8 @@
 """The one place scorers touch the tracer.
 
 Scorer calls become ``@op`` spans of kind ``evaluator`` (or ``guardrail`` inside a
-guardrail). The tracer is imported lazily and every failure here falls back to an
-untraced call: scoring must work whether or not tracing is set up.
+guardrail). Scoring works whether or not tracing is set up: without ``tracer.init`` an op
+records nothing, and a failure to set span attributes is logged once, never raised.
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from opentelemetry import trace
+
+from common import attributes as A
+from tracer import op
 
 log = logging.getLogger("spyglass.scorers")
 
@@ -44,31 +49,13 @@ def scorer_kind(kind: str) -> Iterator[None]:
         _KIND.reset(token)
 
 
-def _op_decorator(name: str, kind: str, **extra: Any) -> Callable[[Callable], Callable] | None:
-    try:
-        from tracer import op
-    except Exception as exc:  # the tracer is optional for scoring
-        _warn_once("import", "scorers: tracer unavailable, scoring untraced (%s)", exc)
-        return None
-    try:
-        return op(name=name, kind=kind, **extra)
-    except TypeError:
-        try:
-            return op(name=name, kind=kind)
-        except Exception as exc:
-            _warn_once("op", "scorers: tracer.op failed, scoring untraced (%s)", exc)
-            return None
-    except Exception as exc:
-        _warn_once("op", "scorers: tracer.op failed, scoring untraced (%s)", exc)
-        return None
+def _op_decorator(name: str, kind: str, **extra: Any) -> Callable[[Callable], Callable]:
+    """``tracer.op`` for a scorer call (``extra``: op's own keyword arguments)."""
+    return op(name=name, kind=kind, **extra)
 
 
 def own_span() -> Any | None:
     """The span of the current traced call, or None when tracing made no new span."""
-    try:
-        from opentelemetry import trace
-    except Exception:
-        return None
     span = trace.get_current_span()
     if span is _PARENT.get() or not span.is_recording():
         return None
@@ -86,9 +73,7 @@ def set_attributes(span: Any, attributes: dict[str, Any]) -> None:
 
 
 def _score_attributes(score: Any) -> dict[str, Any]:
-    from tracer import attributes as attrs
-
-    return {attrs.SCORE_NAME: score.name, attrs.SCORE_VALUE: score.value}
+    return {A.SCORE_NAME: score.name, A.SCORE_VALUE: score.value}
 
 
 def _record(score: Any) -> None:
@@ -107,7 +92,7 @@ def _flat_fields(inputs: dict[str, Any]) -> Any:
 
 
 def traced_scorer(scorer: Any, *, kind: str, is_async: bool) -> Callable[..., Any]:
-    """``scorer._score`` / ``_ascore`` wrapped in an op of ``kind`` (or bare if untraceable)."""
+    """``scorer._score`` / ``_ascore`` wrapped in an op of ``kind``."""
     if is_async:
         async def inner_async(**fields: Any) -> Any:
             score = await scorer._ascore(**fields)
@@ -115,8 +100,7 @@ def traced_scorer(scorer: Any, *, kind: str, is_async: bool) -> Callable[..., An
             return score
 
         inner_async.__name__ = scorer.name
-        decorator = _op_decorator(scorer.name, kind, postprocess_inputs=_flat_fields)
-        wrapped_async = decorator(inner_async) if decorator else inner_async
+        wrapped_async = _op_decorator(scorer.name, kind, postprocess_inputs=_flat_fields)(inner_async)
 
         @functools.wraps(inner_async)
         async def call_async(**fields: Any) -> Any:
@@ -134,8 +118,7 @@ def traced_scorer(scorer: Any, *, kind: str, is_async: bool) -> Callable[..., An
         return score
 
     inner.__name__ = scorer.name
-    decorator = _op_decorator(scorer.name, kind, postprocess_inputs=_flat_fields)
-    wrapped = decorator(inner) if decorator else inner
+    wrapped = _op_decorator(scorer.name, kind, postprocess_inputs=_flat_fields)(inner)
 
     @functools.wraps(inner)
     def call(**fields: Any) -> Any:
@@ -149,14 +132,9 @@ def traced_scorer(scorer: Any, *, kind: str, is_async: bool) -> Callable[..., An
 
 
 def _current_span() -> Any:
-    try:
-        from opentelemetry import trace
-    except Exception:
-        return None
     return trace.get_current_span()
 
 
 def traced_function(fn: Callable[..., Any], *, name: str, kind: str, **extra: Any) -> Callable[..., Any]:
-    """``fn`` as an op of ``kind`` named ``name``, or ``fn`` itself when tracing is absent."""
-    decorator = _op_decorator(name, kind, **extra)
-    return decorator(fn) if decorator else fn
+    """``fn`` as an op of ``kind`` named ``name``."""
+    return _op_decorator(name, kind, **extra)(fn)

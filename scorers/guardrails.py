@@ -202,7 +202,7 @@ class Guardrail:
         span = _tracing.own_span()
         if span is not None:
             try:
-                from tracer import attributes as attrs
+                from common import attributes as attrs
 
                 _tracing.set_attributes(span, {
                     attrs.GUARDRAIL_PASSED: result.passed,

@@ -8,14 +8,16 @@
     @op
     def answer(question: str) -> str: ...
 
-See docs/tracer.md for every option.
+    with tracer.attributes(user_id="u-42", tags=["beta"]):
+        answer("...")
+
+See docs/tracer.md for every option. Attribute names live in ``common.attributes``.
 """
 
 from __future__ import annotations
 
-from tracer import attributes  # a module of names that is also callable as a context manager
 from tracer._log import failure_counts
-from tracer.context import ThreadPoolExecutor, bind_context, log_model, log_usage
+from tracer.context import ThreadPoolExecutor, attributes, bind_context, log_model, log_usage
 from tracer.handle import SpanHandle, add_feedback, current_span
 from tracer.op import op
 from tracer.runtime import flush, init, settings, shutdown

@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from tracer import attributes as A
+from common import attributes as A
 from tracer._log import warn_once
+from tracer.serialize import Serializer
+from tracer.state import STATE
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,9 +45,6 @@ class Scope:
 
 def _serializer() -> Any:
     """The live init's serializer (its cap and redaction), else the defaults."""
-    from tracer.runtime import STATE
-    from tracer.serialize import Serializer
-
     runtime = STATE.runtime
     return runtime.serializer if runtime is not None else Serializer()
 

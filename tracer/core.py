@@ -15,7 +15,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as trace_api
 from opentelemetry.trace import Status, StatusCode
 
-from tracer import attributes as A
+from common import attributes as A
 from tracer._log import warn_once
 from tracer.context import CURRENT_FRAME, Frame
 from tracer.runtime import Runtime

@@ -7,8 +7,8 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
+from common.attributes import OP_KINDS
 from tracer._log import warn_once
-from tracer.attributes import OP_KINDS
 from tracer.core import Call, OpSpec, finish_error, finish_ok, start
 from tracer.runtime import STATE, Runtime
 from tracer.streams import returned_stream, traced_async_generator, traced_generator
@@ -226,7 +226,7 @@ def op(
     untouched at nearly the cost of a plain call.
 
     name: span name (default: the function's qualified name, e.g. ``Agent.run``).
-    kind: one of ``tracer.attributes.OP_KINDS`` (``llm`` adds model, usage and cost).
+    kind: one of ``common.attributes.OP_KINDS`` (``llm`` adds model, usage and cost).
     postprocess_inputs: maps the bound arguments (dict) to what is recorded.
     postprocess_output: maps the return value (or a stream's joined output) to what is
         recorded; for ``kind="llm"`` usage is read from what it returns.

@@ -1,7 +1,7 @@
 """``tracer.init``: the OpenTelemetry provider, sampler, processor and exporter Spyglass uses.
 
-One module-level ``STATE`` holds the live :class:`Runtime` (``None`` until ``init``), so the
-``@op`` wrapper decides with one attribute read whether to trace at all.
+``tracer.state.STATE`` holds the live :class:`~tracer.state.Runtime` (``None`` until
+``init``), so the ``@op`` wrapper decides with one attribute read whether to trace at all.
 
 Provider policy: when the application has already installed an SDK ``TracerProvider``,
 Spyglass adds its processor to it (the application keeps its sampler and other
@@ -16,15 +16,17 @@ import atexit
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace as trace_api
 
-from tracer import attributes as A
+from common import attributes as A
 from tracer._log import logger, warn_once
 from tracer.serialize import Serializer, utf8_safe
 from tracer.settings import Settings, resolve
+from tracer.state import STATE, Runtime
+
+__all__ = ["STATE", "Runtime", "flush", "init", "settings", "shutdown"]
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -33,30 +35,6 @@ if TYPE_CHECKING:
 
 SCOPE_NAME = "spyglass.tracer"
 SCOPE_VERSION = "0.1.0"
-
-
-@dataclass
-class Runtime:
-    """What a successful ``init`` set up; read by every traced call."""
-
-    settings: Settings
-    tracer: trace_api.Tracer
-    serializer: Serializer
-    processor: Any  # _SpyglassProcessor
-    owns_provider: bool
-
-
-class _State:
-    __slots__ = ("atexit_registered", "lock", "provider", "runtime")
-
-    def __init__(self) -> None:
-        self.runtime: Runtime | None = None
-        self.provider: Any = None  # the SDK provider Spyglass installed, if any
-        self.lock = threading.RLock()
-        self.atexit_registered = False
-
-
-STATE = _State()
 
 
 def run_bounded(fn: Callable[[], Any], timeout_s: float, what: str) -> bool:

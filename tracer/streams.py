@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
-from tracer import attributes as A
+from common import attributes as A
 from tracer._log import warn_once
 from tracer.core import Call, OpSpec, finish_error, finish_ok
 from tracer.runtime import Runtime

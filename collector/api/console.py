@@ -29,8 +29,8 @@ from collector.queries.access import scoped_project, storage_of
 from collector.queries.errors import EXCEPTION_HANDLERS, BadParameter
 from collector.queries.params import parse_choice, parse_duration, parse_range
 from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
+from common import attributes as A
 from console import dist_dir, is_built
-from tracer import attributes as A
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"

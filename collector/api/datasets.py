@@ -1,6 +1,6 @@
 """Versioned datasets: ``/api/datasets`` (list, publish), versions, rows and diffs.
 
-A dataset version is content-addressed (``evals.canonical``): the server recomputes every
+A dataset version is content-addressed (``common.canonical``): the server recomputes every
 row hash and the version id itself, stores each distinct row once, and publishing content
 that already has a version of a name returns that version instead of a new one (see
 ``collector.datasets.store``); the body is ``common.wire.datasets.DatasetPush``.
@@ -28,9 +28,9 @@ from collector.queries.access import scoped_project, storage_of
 from collector.queries.body import BODY_EXCEPTION_HANDLERS
 from collector.queries.errors import BadParameter, NotFound
 from collector.queries.params import parse_limit
+from common.canonical import row_hash, row_ids
+from common.rowdiff import diff_rows
 from common.wire.datasets import DatasetPush
-from evals.canonical import row_hash, row_ids
-from evals.datasets import diff_rows
 
 MAX_DIFF_ROWS = 200_000
 DEFAULT_PROJECT = "default"

@@ -4,7 +4,7 @@
 ``evals run`` creates a run, streams its finished rows (with their scores and trace ids)
 in batches, finishes it with per-scorer summaries (which seals it: every later write is a
 409), and attaches its signed manifest. The collector compares a run with the baseline it
-names using the same statistics module as the CLI (``evals.compare``). Conversions live in
+names using the same statistics module as the CLI (``common.compare``). Conversions live in
 ``collector.runs.convert``, reads in ``collector.runs.store``, sealing in
 ``collector.runs.seal``; the bodies are the Structs of ``common.wire.evals``.
 """
@@ -41,8 +41,8 @@ from collector.runs.store import (
     run_data,
     run_exists,
 )
+from common.compare import compare_runs
 from common.wire.evals import FinishIn, ManifestIn, RowsIn, RunCreate
-from evals.compare import compare_runs
 
 DEFAULT_PROJECT = "default"
 RUN_STATUSES = ("running", "complete", "partial", "failed")

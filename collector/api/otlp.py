@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, post
 from litestar.response import Response
 
+from collector.auth import key_project
 from collector.ingest import otlp
 from collector.ingest.normalize import SpanRejected, normalize, resource_info
 from collector.ingest.writer import Backpressure
@@ -19,10 +20,6 @@ _encode = msgspec.json.Encoder().encode
 
 def _auth_project(request: Request) -> str | None:
     """The project of the request's API key, when collector.auth authenticated one."""
-    try:
-        from collector.auth import key_project
-    except ImportError:
-        return None
     return key_project(request.scope)
 
 

@@ -1,6 +1,6 @@
 """Dataset versions in the store: publish, list, resolve and read.
 
-A version is content-addressed (``evals.canonical``): the server recomputes every row
+A version is content-addressed (``common.canonical``): the server recomputes every row
 hash and the version id itself and stores each distinct row once. A version id names
 exactly one content, so publishing content that already has a version of that name
 returns that version (no new number), whatever its key; a version number, once given,
@@ -19,8 +19,8 @@ from collector.queries.access import scoped_project
 from collector.queries.errors import BadParameter, NotFound
 from collector.queries.sql import parse_json_text
 from collector.runs.seal import Conflict
+from common.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
 from common.wire.datasets import DatasetPush
-from evals.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 MAX_ROWS = 1_000_000

@@ -14,7 +14,7 @@ from collector.ingest.conventions import CONVENTIONS
 from collector.ingest.conventions.openinference import PROJECT_NAME
 from collector.ingest.record import Mapped
 from collector.ingest.values import any_value, attributes
-from tracer import attributes as A
+from common import attributes as A
 
 DEFAULT_PROJECT = "default"
 DEFAULT_KIND = "span"

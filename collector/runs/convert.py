@@ -11,13 +11,13 @@ from typing import Any
 from collector.queries.errors import BadParameter
 from collector.queries.params import parse_time
 from collector.queries.sql import parse_json_text, to_ch_time
-from common.records import canonical
+from common.canonical import canonical_json
 from common.wire.evals import MAX_ROWS_PER_POST, RowIn, RowsIn, RunCreate, ScoreIn, SummaryIn
 
 
 def canonical_text(value: Any) -> str:
     """Canonical JSON text (the params of a run are stored this way, so they compare)."""
-    return canonical(value).decode("utf-8")
+    return canonical_json(value)
 
 
 def json_text(value: Any, name: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from collector.queries.errors import BadParameter, NotFound
 from collector.queries.sql import Filters, parse_json_text
 from collector.runs.convert import row_out, run_out, score_out, score_value, summary_out
-from evals.compare import RunData
+from common.compare import RunData
 
 _HEX = re.compile(r"^[0-9a-f]*$")
 RUN_COLUMNS = ("project, run_id, suite, eval_name, params, dataset_name, dataset_version, "
@@ -94,7 +94,7 @@ def read_rows(storage: Any, project: str, run_id: str, offset: int = 0,
 
 
 def run_data(storage: Any, run: dict[str, Any]) -> RunData:
-    """Everything :func:`evals.compare.compare_runs` needs of a stored run."""
+    """Everything :func:`common.compare.compare_runs` needs of a stored run."""
     project, run_id = run["project"], run["run_id"]
     rows = storage.query(
         "SELECT row_index, row_id, status, output, error, trace_id FROM eval_rows FINAL "

@@ -90,7 +90,7 @@ def test_dockerfile_copies_only_what_exists(stages: list[list[str]]) -> None:
                     assert (REPO_ROOT / source).exists(), source
     # Every package setuptools installs is copied into the image.
     copied = " ".join(ln for ln in stages[1] if ln.startswith("COPY"))
-    for package in ("tracer", "collector", "scorers", "evals", "console"):
+    for package in ("common", "tracer", "collector", "scorers", "evals", "console"):
         assert f"{package}/" in copied, package
     ignored = {ln.strip() for ln in (REPO_ROOT / ".dockerignore").read_text().splitlines()
                if ln.strip() and not ln.startswith("#")}

@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
+from common import attributes as A
 from tests.conftest import REPO_ROOT
-from tracer import attributes as A
 
 MS = 1_000_000
 MINUTE = 60_000 * MS

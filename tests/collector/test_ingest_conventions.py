@@ -11,8 +11,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tracer import attributes as A
-from tracer.llm.pricing import cost_usd
+from common import attributes as A
+from common.pricing import cost_usd
 
 MESSAGES_IN = [{"role": "system", "content": "Be brief."},
                {"role": "user", "content": "Capital of France?"}]

@@ -19,8 +19,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from evals import stats
-from tracer import attributes as A
+from common import attributes as A
+from common import stats
 
 QUESTIONS = [
     ("capital of France", "Paris"), ("capital of Italy", "Rome"), ("capital of Spain", "Madrid"),

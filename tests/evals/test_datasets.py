@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from evals.canonical import RowError
+from common.canonical import RowError
 from evals.datasets import Dataset, DatasetError
 
 V1 = [{"id": "1", "question": "2+2", "expected": "4"},

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as sps
 
-from evals import stats
-from evals.compare import TASK_SUCCESS, RunData, compare_runs
+from common import stats
+from common.compare import TASK_SUCCESS, RunData, compare_runs
 
 
 def _rows(values: list[float], passed: list[bool | None] | None = None) -> dict[str, stats.RowValue]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tracer import attributes as A
+from common import attributes as A
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from stubs.openai_server import OpenAIStub
 
+from common import attributes as A
 from scorers import pii, regex
 from scorers.monitors import (
     Monitor,
@@ -29,7 +30,6 @@ from scorers.monitors import (
     sampled,
     span_value,
 )
-from tracer import attributes as A
 
 REPO = Path(__file__).resolve().parents[2]
 

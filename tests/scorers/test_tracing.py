@@ -10,8 +10,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from stubs.openai_server import OpenAIStub
 
 import tracer
+from common import attributes as A
 from scorers import Guardrail, exact_match, llm_judge, pii, scorer, secrets
-from tracer import attributes as A
 from tracer import op
 
 EMAIL = "jane.roe@example.com"

@@ -7,8 +7,8 @@ import concurrent.futures
 import threading
 
 import tracer
+from common import attributes as A
 from tests.tracer.helpers import Traced, json_attr, parent_id
-from tracer import attributes as A
 from tracer import op
 
 

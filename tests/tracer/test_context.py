@@ -10,8 +10,8 @@ import pytest
 from opentelemetry import trace
 
 import tracer
+from common import attributes as A
 from tests.tracer.helpers import Traced, attrs
-from tracer import attributes as A
 from tracer import op
 
 

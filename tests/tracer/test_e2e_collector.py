@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 import tracer
-from tracer import attributes as A
+from common import attributes as A
 from tracer import op
 
 REPO = Path(__file__).resolve().parents[2]

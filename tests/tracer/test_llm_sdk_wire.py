@@ -27,8 +27,9 @@ from test_llm_payloads import (
     openai_stream,
 )
 
-from tracer import attributes as A
-from tracer.llm import attributes_for, attributes_for_stream, extract, pricing
+from common import attributes as A
+from common import pricing
+from tracer.llm import attributes_for, attributes_for_stream, extract
 from tracer.llm.tokens import count_tokens
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import openai
 import pytest
 
+from common import attributes as A
 from tests.tracer.helpers import Traced, attrs, json_attr, parent_id
-from tracer import attributes as A
 from tracer import op
 
 MODEL = "gpt-4o-mini-2024-07-18"

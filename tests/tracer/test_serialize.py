@@ -14,8 +14,8 @@ import numpy as np
 import pydantic
 import pytest
 
+from common import attributes as A
 from tests.tracer.helpers import Traced, json_attr
-from tracer import attributes as A
 from tracer import op
 from tracer.serialize import REDACTED, Serializer
 

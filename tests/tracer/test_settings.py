@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tracer
-from tracer import attributes as A
+from common import attributes as A
 from tracer.settings import resolve
 
 

@@ -9,8 +9,8 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 import tracer
+from common import attributes as A
 from tests.tracer.helpers import Traced, attrs, json_attr, parent_id
-from tracer import attributes as A
 from tracer import op
 
 

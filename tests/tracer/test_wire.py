@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import tracer
+from common import attributes as A
 from tests.tracer.helpers import Receiver, span_attrs
-from tracer import attributes as A
 from tracer import op
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,13 +2,13 @@
 
 ``attributes_for`` (a returned response) and ``attributes_for_stream`` (streamed
 chunks) turn a call's bound inputs and its result into GenAI semantic-convention
-attributes plus Spyglass's own (``tracer.attributes``). Usage comes from the
+attributes plus Spyglass's own (``common.attributes``). Usage comes from the
 provider's response (``usage.extract``); when the provider gave none it is counted
 with tiktoken (``tokens.count_tokens``) and marked estimated; cost comes from the
-price table (``pricing.cost_usd``). Both functions never raise.
+price table (``common.pricing.cost_usd``). Both functions never raise.
 
-Importing this package is cheap and needs no OpenTelemetry SDK and no tiktoken: the
-collector imports ``tracer.llm.pricing`` through it.
+Importing this package is cheap and needs no OpenTelemetry SDK and no tiktoken (counting
+loads tiktoken on first use).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tracer import attributes as A
-from tracer.llm import pricing, usage
+from common import attributes as A
+from common import pricing
+from tracer.llm import usage
 from tracer.llm.usage import LLMInfo, extract, plain
 
 __all__ = ["AttributeValue", "LLMInfo", "attributes_for", "attributes_for_stream", "extract",

@@ -15,7 +15,7 @@ import os
 import sys
 from datetime import date
 
-from tracer.llm import pricing
+from common import pricing
 
 
 def _prices(args: argparse.Namespace) -> int:

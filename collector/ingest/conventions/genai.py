@@ -6,7 +6,7 @@ from typing import Any
 
 from collector.ingest.record import Mapped
 from collector.ingest.values import as_int, json_value, to_json_text
-from tracer import attributes as A
+from common import attributes as A
 
 # Older names some instrumentations still send.
 USAGE_PROMPT_TOKENS = "gen_ai.usage.prompt_tokens"

@@ -1,10 +1,10 @@
-"""Spyglass's own attributes (``tracer/attributes.py``, written by ``@op``)."""
+"""Spyglass's own attributes (``common/attributes.py``, written by ``@op``)."""
 
 from __future__ import annotations
 
 from collector.ingest.record import Mapped
 from collector.ingest.values import as_float, as_int, as_str_list, json_value, to_json_text
-from tracer import attributes as A
+from common import attributes as A
 
 
 def apply(m: Mapped) -> None:

@@ -1,6 +1,6 @@
 -- Versioned datasets (evals). Rows are content-addressed: a row is stored once per
 -- distinct canonical JSON, whatever the dataset or version that holds it. A version is
--- the list of its row hashes; its id is the hash of those row hashes (evals/canonical.py).
+-- the list of its row hashes; its id is the hash of those row hashes (common/canonical.py).
 
 -- One distinct row: its SHA-256 and canonical JSON text.
 CREATE TABLE IF NOT EXISTS dataset_rows

@@ -1,12 +1,12 @@
 """Cost of an LLM call in USD from a versioned price table.
 
-The built-in table is ``tracer/llm/prices.json``: per model, a list of prices in USD
+The built-in table is ``common/prices.json``: per model, a list of prices in USD
 per million tokens (``input``, ``output``, optional ``cached_input`` and
 ``cache_write``), each with the date it took effect, plus the table's ``version``.
 Users layer their own prices on top with ``SPYGLASS_PRICES_FILE`` (a JSON file of
 the same shape, read once) and ``set_prices({...})``; later layers replace a model's
-whole entry. The collector imports this module at ingest, so it depends on nothing
-but the standard library and is cheap to import: the table is read on first use.
+whole entry. The tracer prices LLM spans with it and the collector prices spans that arrive
+with tokens but no cost, so it depends on nothing but the standard library and is cheap to import: the table is read on first use.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Every span and resource attribute name Spyglass writes or reads.
 
 This module is the single owner of those names: the tracer writes them, the collector
-maps them (and other conventions) to its canonical span record. Where the OpenTelemetry
+maps them (and other conventions) to its canonical span record, scorers and evals read
+them. Import it as ``from common import attributes as A``. Where the OpenTelemetry
 GenAI semantic conventions define a name we use it; what they lack lives under
 ``spyglass.*``.
 """
@@ -19,7 +20,7 @@ INPUTS = "spyglass.inputs"  # JSON object of bound arguments
 OUTPUT = "spyglass.output"  # JSON value
 COST_USD = "spyglass.cost_usd"
 
-# Context applied with tracer.attributes(...)
+# Context applied with ``with tracer.attributes(...)`` (tracer.context)
 USER_ID = "spyglass.user_id"
 SESSION_ID = "spyglass.session_id"
 TAGS = "spyglass.tags"  # string array
@@ -89,21 +90,3 @@ OP_KINDS = (
     "evaluator",
 )
 
-
-# ``tracer.attributes`` is both this module of names and the context manager
-# ``with tracer.attributes(user_id=...)``: calling the module delegates to
-# ``tracer.context.attributes``, so ``from tracer import attributes as A`` keeps working.
-import sys as _sys  # noqa: E402
-import types as _types  # noqa: E402
-
-
-class _AttributesModule(_types.ModuleType):
-    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        """``with tracer.attributes(user_id=..., session_id=..., tags=[...], metadata={...}):``
-        applies those values to every span started inside (see tracer.context.attributes)."""
-        from tracer.context import attributes
-
-        return attributes(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _AttributesModule

@@ -1,7 +1,7 @@
 """Comparing two stored evaluation runs: per-scorer deltas, paired tests, verdicts, and
 the rows that flipped.
 
-Pure data in, JSON-ready dicts out (numpy/scipy through :mod:`evals.stats`); the
+Pure data in, JSON-ready dicts out (numpy/scipy through :mod:`common.stats`); the
 collector's ``GET /api/evals/compare`` route calls :func:`compare_runs` on rows it read
 from storage, and ``evals`` prints what that route returns.
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals import stats
+from common import stats
 
 #: The built-in metric every run has: 1 when the task returned without error.
 TASK_SUCCESS = "task_success"
@@ -101,7 +101,7 @@ def compare_runs(a: RunData, b: RunData, *, row_limit: int = 200) -> dict[str, A
     """Compare run ``b`` (current) against run ``a`` (baseline).
 
     Returns ``{"a", "b", "same_dataset", "verdict", "regressed", "improved", "scorers",
-    "rows", "rows_total"}``: ``scorers`` holds one :func:`evals.stats.compare_metric`
+    "rows", "rows_total"}``: ``scorers`` holds one :func:`common.stats.compare_metric`
     result per scorer (plus ``task_success``), ``rows`` the rows of both runs with the
     scorers whose verdict flipped, pass -> fail flips first.
     """
