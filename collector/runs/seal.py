@@ -153,6 +153,13 @@ def seal_of(storage: Any, run: dict[str, Any]) -> dict[str, Any]:
     result = records.verify_record(
         entry["manifest"], entry["signature"], entry["public_key"], stored_records(storage, run),
         summaries=read_summaries(storage, run["project"], [run["run_id"]]).get(run["run_id"], []))
+    if result.ok:
+        if entry["manifest"].get("status") != run["status"]:
+            result.fail("run.status: the stored value differs from the signed one")
+        elif entry["manifest"].get("comparison") != (parse_json_text(run["comparison"]) or None):
+            result.fail("run.comparison: the stored verdict differs from the signed one")
+        else:
+            result.checked.append("run: status and verdict match the signed ones")
     return {**result.to_dict(), "manifest": entry["manifest"], "signature": entry["signature"],
             "public_key": entry["public_key"], "key_id": entry["key_id"], "seq": entry["seq"],
             "manifest_hash": entry["manifest_hash"]}
