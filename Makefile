@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONSOLE_STAMP := console/dist/.built
-CONSOLE_SOURCES := $(shell test -d console/src && find console/src console/index.html console/package.json console/package-lock.json console/vite.config.* console/tsconfig*.json -type f 2>/dev/null)
+CONSOLE_SOURCES := $(shell test -d console/src && find console/src console/index.html console/openapi.json console/package.json console/package-lock.json console/vite.config.* console/tsconfig*.json -type f 2>/dev/null)
 
 .PHONY: run test install console lint bench clean
 

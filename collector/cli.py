@@ -71,6 +71,14 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
 COMMANDS_GROUP = "spyglass.commands"
 
 
+@main.command()
+def schema() -> None:
+    """Print the collector's OpenAPI document (what GET /schema/openapi.json serves)."""
+    from collector.openapi import openapi_text
+
+    click.echo(openapi_text(), nl=False)
+
+
 def _add_subcommands() -> None:
     """Mount ``keys`` and every command registered under :data:`COMMANDS_GROUP`."""
     main.add_command(keys)

@@ -1,4 +1,4 @@
-"""``spyglass keys create | list | revoke``: manage API keys (collector/auth.py)."""
+"""``spyglass keys create | list | revoke``: manage API keys (collector/auth/)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 import httpx
+import msgspec
 
 from collector.auth import (
     ADMIN_HEADER,
@@ -22,6 +23,7 @@ from collector.auth import (
 )
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError, open_storage
+from common.wire.projects import KeyList, KeyOut, KeyRequest, NewKey
 
 
 def _fail(message: str) -> None:
@@ -66,23 +68,26 @@ class RemoteKeyStore:
         return response.json()
 
     @staticmethod
-    def _record(body: dict[str, Any]) -> KeyRecord:
-        return KeyRecord(body["key_id"], body["project"], body["name"], body["created_at"],
-                         body["revoked_at"])
+    def _record(key: KeyOut) -> KeyRecord:
+        return KeyRecord(key.key_id, key.project, key.name, key.created_at, key.revoked_at)
 
     def create(self, project: str, name: str = "") -> tuple[str, KeyRecord]:
         """See :meth:`KeyStore.create`."""
-        body = self._call("POST", "/api/admin/keys", json={"project": project, "name": name})
-        return body["key"], self._record(body)
+        body = self._call("POST", "/api/admin/keys",
+                          json=msgspec.to_builtins(KeyRequest(project=project, name=name)))
+        created = msgspec.convert(body, NewKey)
+        return created.key, self._record(created)
 
     def list(self) -> list[KeyRecord]:
         """See :meth:`KeyStore.list`."""
-        return [self._record(k) for k in self._call("GET", "/api/admin/keys")["keys"]]
+        listed = msgspec.convert(self._call("GET", "/api/admin/keys"), KeyList)
+        return [self._record(k) for k in listed.keys]
 
     def revoke(self, key_id: str) -> KeyRecord:
         """See :meth:`KeyStore.revoke`."""
         wanted = key_id_of(key_id) or key_id.strip().removeprefix("sg_")
-        return self._record(self._call("POST", f"/api/admin/keys/{wanted}/revoke"))
+        return self._record(msgspec.convert(
+            self._call("POST", f"/api/admin/keys/{wanted}/revoke"), KeyOut))
 
     def close(self) -> None:
         """Close the HTTP client."""

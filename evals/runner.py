@@ -19,10 +19,10 @@ import random
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from common import attributes as A
+from common.timetext import now_rfc3339
 from evals.binding import Retryable, TaskBinder, TaskBindingError, jsonable
 from evals.datasets import Dataset
 from evals.pool import DaemonPool
@@ -49,7 +49,7 @@ def _is_async(fn: Callable[..., Any]) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return now_rfc3339()
 
 
 class Runner:

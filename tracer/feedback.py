@@ -3,7 +3,6 @@ background thread so the caller never waits on, or fails because of, the network
 
 from __future__ import annotations
 
-import json
 import math
 import queue
 import threading
@@ -11,9 +10,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import msgspec
+
+from common.wire.feedback import SOURCES, FeedbackIn
 from tracer._log import warn_once
 
-SOURCES = ("human", "scorer", "judge")
 MAX_PENDING = 10_000
 TIMEOUT_S = 5.0
 
@@ -59,11 +60,11 @@ def _ensure_worker() -> None:
             _worker.start()
 
 
-def submit(url: str, headers: dict[str, str], payload: dict[str, Any]) -> bool:
+def submit(url: str, headers: dict[str, str], item: FeedbackIn) -> bool:
     """Queue one feedback item for the background sender; False when it was dropped."""
     global failed
     try:
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = msgspec.json.encode(item)
         _ensure_worker()
         _queue.put_nowait((url, headers, body))
         return True
@@ -92,7 +93,7 @@ def drain(timeout_s: float) -> bool:
 
 
 def payload(trace_id: str, span_id: str | None, name: str, value: Any, source: str,
-            comment: str | None, project: str | None) -> dict[str, Any]:
+            comment: str | None, project: str | None) -> FeedbackIn:
     """The request body for one feedback item; raises ValueError naming a bad field."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError("feedback name must be a non-empty string")
@@ -107,12 +108,6 @@ def payload(trace_id: str, span_id: str | None, name: str, value: Any, source: s
                          f"got {type(value).__name__}")
     if source not in SOURCES:
         raise ValueError(f"feedback source must be one of {', '.join(SOURCES)}, got {source!r}")
-    body: dict[str, Any] = {"trace_id": trace_id, "name": name.strip(), "value": value,
-                            "source": source}
-    if span_id:
-        body["span_id"] = span_id
-    if comment is not None:
-        body["comment"] = str(comment)
-    if project:
-        body["project"] = project
-    return body
+    return FeedbackIn(trace_id=trace_id, name=name.strip(), value=value, source=source,
+                      span_id=span_id or None, project=project or None,
+                      comment=None if comment is None else str(comment))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Response
 
 from collector.datasets.store import (
@@ -45,7 +45,7 @@ class DatasetsController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_datasets(self, request: Request[Any, Any, Any],
-                      project: str | None = None) -> dict[str, Any]:
+                      project: FromQuery[str | None] = None) -> dict[str, Any]:
         """Every dataset (of ``project`` when given) with its latest version:
         ``{"datasets": [{project, name, latest, version_id, row_count, versions,
         created_at, updated_at}]}``, by name."""
@@ -79,8 +79,8 @@ class DatasetsController(Controller):
         return Response({**record, "created": created}, status_code=201 if created else 200)
 
     @get("/{name:str}/versions", sync_to_thread=True)
-    def list_versions(self, request: Request[Any, Any, Any], name: str,
-                      project: str | None = None) -> dict[str, Any]:
+    def list_versions(self, request: Request[Any, Any, Any], name: FromPath[str],
+                      project: FromQuery[str | None] = None) -> dict[str, Any]:
         """``{"project", "name", "versions": [{version, number, version_id, row_count, key,
         description, created_at}]}`` oldest first; 404 for an unknown dataset."""
         storage = storage_of(request)
@@ -92,8 +92,8 @@ class DatasetsController(Controller):
 
     @get("/{name:str}/versions/{version:str}/rows", sync_to_thread=True)
     def get_rows(
-        self, request: Request[Any, Any, Any], name: str, version: str,
-        project: str | None = None,
+        self, request: Request[Any, Any, Any], name: FromPath[str], version: FromPath[str],
+        project: FromQuery[str | None] = None,
         offset: int = Parameter(default=0, ge=0),
         limit: int | None = Parameter(default=None, description="1-100000, default 1000"),
     ) -> dict[str, Any]:
@@ -118,10 +118,10 @@ class DatasetsController(Controller):
 
     @get("/{name:str}/diff", sync_to_thread=True)
     def diff(
-        self, request: Request[Any, Any, Any], name: str,
+        self, request: Request[Any, Any, Any], name: FromPath[str],
         a: str = Parameter(description="the older version: vN, latest or a version id"),
         b: str = Parameter(description="the newer version"),
-        project: str | None = None,
+        project: FromQuery[str | None] = None,
         limit: int | None = Parameter(default=None, description="rows listed per kind, default 100"),
     ) -> dict[str, Any]:
         """Rows added, removed and changed from version ``a`` to ``b``: by the dataset's

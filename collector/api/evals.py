@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.body import BODY_EXCEPTION_HANDLERS
@@ -83,7 +83,8 @@ class EvalRunsController(Controller):
 
     @post("/runs/{run_id:str}/rows", sync_to_thread=True, status_code=200,
           request_max_body_size=256 * 1024 * 1024)
-    def add_rows(self, request: Request[Any, Any, Any], run_id: str, data: RowsIn) -> dict[str, Any]:
+    def add_rows(self, request: Request[Any, Any, Any], run_id: FromPath[str],
+                 data: RowsIn) -> dict[str, Any]:
         """Store finished rows of a running run with their scores; re-sending a row
         replaces it while the run runs. 409 once the run is finished (sealed).
         ``{"run_id", "inserted": n}``."""
@@ -105,7 +106,7 @@ class EvalRunsController(Controller):
         return {"run_id": rid, "inserted": len(pairs)}
 
     @post("/runs/{run_id:str}/finish", sync_to_thread=True, status_code=200)
-    def finish_run(self, request: Request[Any, Any, Any], run_id: str,
+    def finish_run(self, request: Request[Any, Any, Any], run_id: FromPath[str],
                    data: FinishIn) -> dict[str, Any]:
         """Finish and seal a run: its status, run-level stats and per-scorer summaries,
         and the hash-chain head of its rows. With a ``baseline_run_id`` the run is compared
@@ -142,7 +143,7 @@ class EvalRunsController(Controller):
                 "comparison": comparison}
 
     @post("/runs/{run_id:str}/manifest", sync_to_thread=True, status_code=201)
-    def attach_manifest(self, request: Request[Any, Any, Any], run_id: str,
+    def attach_manifest(self, request: Request[Any, Any, Any], run_id: FromPath[str],
                         data: ManifestIn) -> dict[str, Any]:
         """Attach the signed manifest of a finished run (``common.records``): once; it must
         sign exactly the stored rows (chain head), summaries, status and verdict, and
@@ -153,8 +154,8 @@ class EvalRunsController(Controller):
         return seal.attach(storage, run, data)
 
     @get("/runs/{run_id:str}/manifest", sync_to_thread=True)
-    def get_manifest(self, request: Request[Any, Any, Any], run_id: str,
-                     project: str | None = None) -> dict[str, Any]:
+    def get_manifest(self, request: Request[Any, Any, Any], run_id: FromPath[str],
+                     project: FromQuery[str | None] = None) -> dict[str, Any]:
         """A run's seal, checked now: ``{"run_id", "state": open|unsigned|verified|broken,
         "problem", "checked", "manifest", "signature", "public_key", "key_id", "seq",
         "manifest_hash"}``."""
@@ -163,7 +164,7 @@ class EvalRunsController(Controller):
         return {"run_id": run["run_id"], **seal.seal_of(storage, run)}
 
     @get("/log", sync_to_thread=True)
-    def get_log(self, request: Request[Any, Any, Any], project: str | None = None,
+    def get_log(self, request: Request[Any, Any, Any], project: FromQuery[str | None] = None,
                 head: bool = Parameter(default=False, description="only the head")) -> dict[str, Any]:
         """The project's append-only log of signed manifests: ``{"project", "head":
         {seq, manifest_hash, run_id}, "entries": [{seq, run_id, manifest_hash, manifest,
@@ -178,11 +179,11 @@ class EvalRunsController(Controller):
     @get("/runs", sync_to_thread=True)
     def list_runs(
         self, request: Request[Any, Any, Any],
-        project: str | None = None,
+        project: FromQuery[str | None] = None,
         eval: str | None = Parameter(default=None, description="eval name"),
-        suite: str | None = None,
+        suite: FromQuery[str | None] = None,
         status: str | None = Parameter(default=None, description="running|complete|partial|failed"),
-        dataset_version_id: str | None = None,
+        dataset_version_id: FromQuery[str | None] = None,
         params: str | None = Parameter(default=None, description="canonical JSON of the params"),
         limit: int | None = Parameter(default=None, description="1-1000, default 50"),
     ) -> dict[str, Any]:
@@ -212,8 +213,8 @@ class EvalRunsController(Controller):
 
     @get("/runs/{run_id:str}", sync_to_thread=True)
     def get_run(
-        self, request: Request[Any, Any, Any], run_id: str,
-        project: str | None = None,
+        self, request: Request[Any, Any, Any], run_id: FromPath[str],
+        project: FromQuery[str | None] = None,
         offset: int = Parameter(default=0, ge=0),
         limit: int | None = Parameter(default=None, description="rows, 1-100000, default 1000"),
     ) -> dict[str, Any]:
@@ -236,7 +237,7 @@ class EvalRunsController(Controller):
         self, request: Request[Any, Any, Any],
         a: str = Parameter(description="baseline run id (or unique prefix)"),
         b: str = Parameter(description="current run id (or unique prefix)"),
-        project: str | None = None,
+        project: FromQuery[str | None] = None,
         limit: int | None = Parameter(default=None, description="rows listed, 1-100000, default 200"),
     ) -> dict[str, Any]:
         """Compare run ``b`` with baseline ``a``: ``{"a", "b", "same_dataset", "verdict",

@@ -9,128 +9,34 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.params import Body, Parameter
+from litestar import Request, post
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from collector.queries.access import scoped_project, storage_of
+from collector.queries.controller import NamedDependency, QueryController, TimeRange, query_get
 from collector.queries.cursor import decode_cursor, encode_cursor
-from collector.queries.errors import (
-    COMMON_ERRORS,
-    EXCEPTION_HANDLERS,
-    ApiError,
-    BadParameter,
-    NotFound,
-    error_responses,
-    reject_unknown_parameters,
-)
-from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
-from collector.queries.sql import (
-    TIME_TYPE,
-    Filters,
-    as_int,
-    parse_json_text,
-    rfc3339_from_micros,
-    to_ch_time,
-)
+from collector.queries.errors import BadParameter, NotFound, error_responses
+from collector.queries.params import parse_choice, parse_hex_id, parse_limit
+from collector.queries.sql import Filters, as_int, parse_json_text, rfc3339_from_micros, to_ch_time
 from collector.queries.traces import locate_trace
-
-SOURCES = ("human", "scorer", "judge")
-_FIELDS = {"trace_id", "span_id", "project", "name", "value", "source", "author", "comment",
-           "metadata"}
-MAX_NAME = 200
-MAX_TEXT = 100_000
+from common.wire.feedback import SOURCES, Feedback, FeedbackIn, FeedbackList
 
 
-class FeedbackIn(msgspec.Struct, kw_only=True):
-    """A score, label or comment on a trace (or one span of it).
-
-    ``value`` is a number, a boolean or a string label. ``project`` is needed only for a
-    trace the collector has not stored yet (with an API key, it is the key's project)."""
-
-    trace_id: str
-    name: str
-    value: float | bool | str
-    span_id: str | None = None
-    project: str | None = None
-    source: str = "human"
-    author: str = ""
-    comment: str = ""
-    metadata: dict[str, Any] | None = None
-
-
-class Feedback(msgspec.Struct, kw_only=True):
-    """One stored feedback item."""
-
-    id: str
-    project: str
-    trace_id: str
-    span_id: str | None
-    name: str
-    value: float | bool | str
-    source: str
-    author: str | None
-    comment: str | None
-    metadata: dict[str, Any] | None
-    created_at: str
-
-
-class FeedbackList(msgspec.Struct, kw_only=True):
-    """Feedback oldest first; ``next_cursor`` continues the listing when there is more."""
-
-    feedback: list[Feedback]
-    next_cursor: str | None
-
-
-def _string(body: dict[str, Any], field: str, required: bool, max_len: int) -> str:
-    value = body.get(field)
-    if value is None:
-        if required:
-            raise BadParameter(field, "is required")
-        return ""
-    if not isinstance(value, str):
-        raise BadParameter(field, f"must be a string, got {type(value).__name__}")
-    if required and not value.strip():
-        raise BadParameter(field, "must not be empty")
-    if len(value) > max_len:
-        raise BadParameter(field, f"is longer than {max_len} characters")
-    return value
-
-
-def validate_feedback(body: Any) -> FeedbackIn:
-    """Check a request body field by field; BadParameter names the first bad field."""
-    if not isinstance(body, dict):
-        raise ApiError("the body must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise BadParameter(unknown[0], f"unknown field (known: {', '.join(sorted(_FIELDS))})")
-    trace_id = parse_hex_id(_string(body, "trace_id", True, 64), "trace_id", 32)
-    span_raw = body.get("span_id")
-    span_id = parse_hex_id(_string(body, "span_id", False, 64), "span_id", 16) if span_raw else None
-    name = _string(body, "name", True, MAX_NAME)
-    if "value" not in body or body["value"] is None:
-        raise BadParameter("value", "is required (a number, true/false or a string label)")
-    value = body["value"]
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise BadParameter("value", "must be a finite number")
-        value = float(value)
-    elif isinstance(value, str):
-        if len(value) > MAX_TEXT:
-            raise BadParameter("value", f"is longer than {MAX_TEXT} characters")
-    else:
-        raise BadParameter("value", f"must be a number, true/false or a string, got "
-                                    f"{type(value).__name__}")
-    source = parse_choice(_string(body, "source", False, 20) or "human", "source", SOURCES)
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise BadParameter("metadata", "must be a JSON object")
-    project = _string(body, "project", False, 128) or None
-    return FeedbackIn(trace_id=trace_id, span_id=span_id, name=name.strip(), value=value,
-                      project=project, source=source or "human",
-                      author=_string(body, "author", False, MAX_NAME),
-                      comment=_string(body, "comment", False, MAX_TEXT), metadata=metadata)
+def validate_feedback(body: FeedbackIn) -> FeedbackIn:
+    """What the body's types cannot say: normalized ids and name, a finite value, a known
+    source. BadParameter names the first bad field."""
+    trace_id = parse_hex_id(body.trace_id, "trace_id", 32)
+    span_id = parse_hex_id(body.span_id, "span_id", 16) if body.span_id and body.span_id.strip() else None
+    if not body.name.strip():
+        raise BadParameter("name", "must not be empty")
+    value = body.value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadParameter("value", "must be a finite number")
+    source = parse_choice(body.source or "human", "source", SOURCES) or "human"
+    return msgspec.structs.replace(body, trace_id=trace_id, span_id=span_id,
+                                   name=body.name.strip(), source=source,
+                                   project=body.project or None, author=body.author or "",
+                                   comment=body.comment or "")
 
 
 def _value_of(row: dict[str, Any]) -> float | bool | str:
@@ -157,23 +63,14 @@ _SELECT = ("SELECT id, project, trace_id, span_id, name, value_type, value_numbe
            "toUnixTimestamp64Nano(created_at) AS created_ns FROM feedback")
 
 
-class FeedbackController(Controller):
+class FeedbackController(QueryController):
     """Feedback on traces and spans: human ratings, scorer results, judge verdicts."""
 
     path = "/api/feedback"
-    exception_handlers = EXCEPTION_HANDLERS
-    before_request = reject_unknown_parameters
     tags = ["feedback"]
 
     @post("/", sync_to_thread=True, responses=error_responses(400, 401, 403, 404), status_code=201)
-    def create_feedback(
-        self,
-        request: Request[Any, Any, Any],
-        data: Annotated[dict[str, Any], Body(
-            description="trace_id, name, value (number | true/false | string label), and "
-                        "optionally span_id, project, source (human|scorer|judge), author, "
-                        "comment, metadata (object)")],
-    ) -> Feedback:
+    def create_feedback(self, request: Request[Any, Any, Any], data: JSONBody[FeedbackIn]) -> Feedback:
         """Attach a score, label or comment to a trace or span. 400 names the first bad
         field; 404 when the trace is unknown and no ``project`` says where it belongs."""
         item = validate_feedback(data)
@@ -208,36 +105,33 @@ class FeedbackController(Controller):
                                {"project": project, "name": item.name, "id": row["id"]})
         return _feedback_of(stored[0])
 
-    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
+    @query_get("/")
     def list_feedback(
         self,
         request: Request[Any, Any, Any],
-        trace_id: str | None = None,
-        span_id: str | None = None,
-        project: str | None = None,
-        name: str | None = None,
-        source: str | None = Parameter(default=None, description="human | scorer | judge"),
-        since: str | None = Parameter(default=None, description="RFC 3339 or relative; on creation time"),
-        until: str | None = None,
-        limit: int | None = Parameter(default=None, description="1-10000, default 1000"),
-        cursor: str | None = None,
+        project_scope: NamedDependency[str | None],
+        window: NamedDependency[TimeRange],
+        trace_id: FromQuery[str | None] = None,
+        span_id: FromQuery[str | None] = None,
+        name: FromQuery[str | None] = None,
+        source: Annotated[str | None, QueryParameter(description="human | scorer | judge")] = None,
+        limit: Annotated[int | None, QueryParameter(description="1-10000, default 1000")] = None,
+        cursor: Annotated[str | None, QueryParameter(
+            description="next_cursor of the previous page")] = None,
     ) -> FeedbackList:
         """Feedback matching every given filter, oldest first: a trace's feedback with
-        ``trace_id``, or a score over time with ``project``, ``name`` and ``since``."""
+        ``trace_id``, or a score over time with ``project``, ``name`` and ``since``
+        (``since``/``until`` bound the creation time)."""
         page = parse_limit(limit, 1000, 10_000)
-        window = parse_range(since, until)
         where = Filters()
-        where.eq("project", scoped_project(request, project))
+        where.eq("project", project_scope)
         if trace_id:
             where.eq("trace_id", parse_hex_id(trace_id, "trace_id", 32))
         if span_id:
             where.eq("span_id", parse_hex_id(span_id, "span_id", 16))
         where.eq("name", name)
         where.eq("source", parse_choice(source, "source", SOURCES))
-        if window.since is not None:
-            where.add(f"created_at >= {where.param(to_ch_time(window.since), TIME_TYPE)}")
-        if window.until is not None:
-            where.add(f"created_at < {where.param(to_ch_time(window.until), TIME_TYPE)}")
+        where.time_range("created_at", window.since, window.until)
         after = decode_cursor(cursor, "feedback", (int, str))
         if after is not None:
             where.add(f"(toUnixTimestamp64Nano(created_at), id) > "

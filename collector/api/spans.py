@@ -6,18 +6,19 @@ the order they arrived, so a late span is never skipped); the console searches s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar import Request
+from litestar.params import FromQuery, QueryParameter
 
-from collector.queries.access import scoped_project, storage_of
+from collector.queries.access import storage_of
+from collector.queries.controller import NamedDependency, QueryController, TimeRange, query_get
 from collector.queries.cursor import decode_cursor, encode_cursor
-from collector.queries.errors import COMMON_ERRORS, EXCEPTION_HANDLERS, reject_unknown_parameters
-from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
-from collector.queries.spans import SPAN_SELECT, Span, span_from_row
-from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_int, rfc3339_from_micros, to_ch_time
+from collector.queries.params import parse_choice, parse_hex_id, parse_limit
+from collector.queries.spans import SPAN_SELECT, span_from_row
+from collector.queries.sql import SPANS, Filters, as_int, rfc3339_from_micros
+from common.wire.traces import SpanItem, SpanList
 
 STATUSES = ("ok", "error", "unset")
 # The sort column and the cursor value that names a position in it.
@@ -27,65 +28,49 @@ _SORTS = {
 }
 
 
-class SpanItem(Span, kw_only=True):
-    """A span as the search returns it: the span plus when the collector stored it."""
-
-    ingested_at: str
-
-
-class SpanList(msgspec.Struct, kw_only=True):
-    """A page of spans; pass ``next_cursor`` back as ``cursor`` (same filters) for more."""
-
-    spans: list[SpanItem]
-    next_cursor: str | None
-
-
-class SpansController(Controller):
+class SpansController(QueryController):
     """Span search over every span (not only roots)."""
 
     path = "/api/spans"
-    exception_handlers = EXCEPTION_HANDLERS
-    before_request = reject_unknown_parameters
     tags = ["spans"]
 
-    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
+    @query_get("/")
     def search_spans(
         self,
         request: Request[Any, Any, Any],
-        project: str | None = None,
-        since: str | None = Parameter(default=None, description="RFC 3339 or relative (-24h); on start time"),
-        until: str | None = Parameter(default=None, description="RFC 3339 or relative; on start time"),
-        name: str | None = None,
-        kind: str | None = None,
-        model: str | None = None,
-        status: str | None = Parameter(default=None, description="ok | error | unset"),
-        trace_id: str | None = None,
-        user_id: str | None = None,
-        session_id: str | None = None,
-        tag: str | None = None,
-        order: str | None = Parameter(default=None, description="desc (newest first, default) | asc"),
-        sort: str | None = Parameter(default=None, description="start (span start time, default) | ingested (arrival order)"),
-        limit: int | None = Parameter(default=None, description="page size, 1-1000 (default 100)"),
-        cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
+        project_scope: NamedDependency[str | None],
+        window: NamedDependency[TimeRange],
+        name: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        model: FromQuery[str | None] = None,
+        status: Annotated[str | None, QueryParameter(description="ok | error | unset")] = None,
+        trace_id: FromQuery[str | None] = None,
+        user_id: FromQuery[str | None] = None,
+        session_id: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
+        order: Annotated[str | None, QueryParameter(
+            description="desc (newest first, default) | asc")] = None,
+        sort: Annotated[str | None, QueryParameter(
+            description="start (span start time, default) | ingested (arrival order)")] = None,
+        limit: Annotated[int | None, QueryParameter(
+            description="page size, 1-1000 (default 100)")] = None,
+        cursor: Annotated[str | None, QueryParameter(
+            description="next_cursor of the previous page")] = None,
     ) -> SpanList:
         """Spans matching every given filter, ordered by start time (or by arrival with
-        ``sort=ingested``), newest first unless ``order=asc``. Keyset pagination: following
-        ``next_cursor`` visits every matching span exactly once; with ``order=asc`` and
-        ``sort=ingested``, a walker that keeps its last cursor sees spans that arrive later
+        ``sort=ingested``), newest first unless ``order=asc``; ``since``/``until`` bound the
+        start time. Keyset pagination: following ``next_cursor`` visits every matching span
+        exactly once; with ``order=asc`` and ``sort=ingested``, a walker that keeps its last cursor sees spans that arrive later
         (ascending pages always return ``next_cursor`` unless empty)."""
         page = parse_limit(limit, 100, 1000)
-        window = parse_range(since, until)
         direction = parse_choice(order, "order", ("asc", "desc")) or "desc"
         sort_by = parse_choice(sort, "sort", tuple(_SORTS)) or "start"
         status_ = parse_choice(status, "status", STATUSES)
         after = decode_cursor(cursor, f"spans:{sort_by}:{direction}", (int, str, str))
         column, position = _SORTS[sort_by]
         where = Filters()
-        where.eq("project", scoped_project(request, project))
-        if window.since is not None:
-            where.add(f"start_time >= {where.param(to_ch_time(window.since), TIME_TYPE)}")
-        if window.until is not None:
-            where.add(f"start_time < {where.param(to_ch_time(window.until), TIME_TYPE)}")
+        where.eq("project", project_scope)
+        where.time_range("start_time", window.since, window.until)
         for col, value in (("name", name), ("kind", kind), ("model", model), ("status", status_),
                            ("user_id", user_id), ("session_id", session_id)):
             where.eq(col, value)

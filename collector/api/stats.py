@@ -2,74 +2,19 @@
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-import msgspec
-from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar import Request
+from litestar.params import QueryParameter
 
-from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import (
-    COMMON_ERRORS,
-    EXCEPTION_HANDLERS,
-    BadParameter,
-    reject_unknown_parameters,
-)
-from collector.queries.params import TimeRange, parse_choice, parse_duration, parse_range
-from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_float, as_int, to_ch_time
+from collector.queries.access import storage_of
+from collector.queries.controller import Buckets, NamedDependency, QueryController, query_get
+from collector.queries.params import parse_choice
+from collector.queries.sql import SPANS, Filters, as_float, as_int
+from common.timetext import rfc3339, rfc3339_from_epoch
+from common.wire.stats import Point, Series, Stats, TimedPoint
 
 GROUPS = ("model", "name", "kind", "provider", "status")
-# Bucket widths the automatic choice picks from: the smallest giving at most ~120 points.
-NICE_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
-TARGET_POINTS = 120
-MAX_POINTS = 5000
-
-
-class Point(msgspec.Struct, kw_only=True):
-    """Aggregates over the spans of one bucket (or of the whole range, for totals).
-
-    Latency percentiles are None when the bucket has no span."""
-
-    count: int
-    errors: int
-    traces: int
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    cost_usd: float
-
-
-class TimedPoint(Point, kw_only=True):
-    """A :class:`Point` for the bucket starting at ``time`` (RFC 3339)."""
-
-    time: str
-
-
-class Series(msgspec.Struct, kw_only=True):
-    """One line of a chart: a group's buckets (every bucket of the range, zero-filled)."""
-
-    group: str | None
-    totals: Point
-    points: list[TimedPoint]
-
-
-class Stats(msgspec.Struct, kw_only=True):
-    """Time series plus totals for ``[since, until)``; buckets are ``bucket_seconds`` wide,
-    aligned to multiples of that width since the Unix epoch."""
-
-    project: str | None
-    since: str
-    until: str
-    bucket: str
-    bucket_seconds: int
-    group_by: str | None
-    totals: Point
-    series: list[Series]
 
 
 # One pass over the (deduplicated) spans: per (bucket, group) partial states, then the
@@ -109,22 +54,6 @@ GROUP BY GROUPING SETS ((bucket, grp), (grp), ())
 """
 
 
-def auto_bucket(seconds: float) -> int:
-    """The smallest nice width that splits ``seconds`` into at most ~120 buckets."""
-    for width in NICE_BUCKETS:
-        if seconds / width <= TARGET_POINTS:
-            return width
-    return NICE_BUCKETS[-1]
-
-
-def bucket_label(seconds: int) -> str:
-    """``900`` -> ``15m``; the largest whole unit."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def _point(row: dict[str, Any] | None) -> dict[str, Any]:
     if row is None or as_int(row["a_count"]) == 0:
         return {"count": 0, "errors": 0, "traces": 0, "p50_ms": None, "p95_ms": None,
@@ -139,56 +68,38 @@ def _point(row: dict[str, Any] | None) -> dict[str, Any]:
             "cost_usd": as_float(row["a_cost_usd"]) or 0.0}
 
 
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class StatsController(Controller):
+class StatsController(QueryController):
     """Aggregates for dashboards, computed in ClickHouse."""
 
     path = "/api/stats"
-    exception_handlers = EXCEPTION_HANDLERS
-    before_request = reject_unknown_parameters
     tags = ["stats"]
 
-    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
+    @query_get("/")
     def stats(
         self,
         request: Request[Any, Any, Any],
-        project: str | None = None,
-        since: str | None = Parameter(default=None, description="RFC 3339 or relative; default 24 h before until"),
-        until: str | None = Parameter(default=None, description="RFC 3339 or relative; default now"),
-        bucket: str | None = Parameter(default=None, description="bucket width: 60s, 5m, 1h, 1d; default chosen from the range"),
-        group_by: str | None = Parameter(default=None, description="model | name | kind | provider | status"),
-        name: str | None = Parameter(default=None, description="only spans with this name"),
-        kind: str | None = Parameter(default=None, description="only spans of this kind (llm, tool, ...)"),
-        model: str | None = Parameter(default=None, description="only spans of this model"),
+        project_scope: NamedDependency[str | None],
+        buckets: NamedDependency[Buckets],
+        group_by: Annotated[str | None, QueryParameter(
+            description="model | name | kind | provider | status")] = None,
+        name: Annotated[str | None, QueryParameter(description="only spans with this name")] = None,
+        kind: Annotated[str | None, QueryParameter(
+            description="only spans of this kind (llm, tool, ...)")] = None,
+        model: Annotated[str | None, QueryParameter(description="only spans of this model")] = None,
     ) -> Stats:
         """Span count, errors, distinct traces, p50/p95/p99 latency (ms), input/output/total
         tokens and cost (USD) per time bucket, optionally one series per ``group_by`` value,
-        plus totals over the whole range. Every bucket of the range is present (zero-filled);
-        without ``group_by`` there is one series with ``group`` null."""
-        given = parse_range(since, until)
-        end = given.until or datetime.now(UTC)
-        # Without `since`, the day before `until` (or before now).
-        window = TimeRange(given.since or end - timedelta(hours=24), end)
-        if window.since >= end:
-            raise BadParameter("since", "must be earlier than 'until' (or now)")
-        span_s = (end - window.since).total_seconds()
-        width = parse_duration(bucket, "bucket") if bucket else auto_bucket(span_s)
-        if span_s / width > MAX_POINTS:
-            raise BadParameter("bucket", f"{bucket_label(width)} buckets over this range make "
-                                         f"more than {MAX_POINTS} points; use a wider bucket")
+        plus totals over the whole range (default: the 24 h before ``until``, or now). Every
+        bucket of the range is present (zero-filled); without ``group_by`` there is one
+        series with ``group`` null."""
         group = parse_choice(group_by, "group_by", GROUPS)
         where = Filters()
-        scope = scoped_project(request, project)
-        where.eq("project", scope)
-        where.add(f"start_time >= {where.param(to_ch_time(window.since), TIME_TYPE)}")
-        where.add(f"start_time < {where.param(to_ch_time(end), TIME_TYPE)}")
+        where.eq("project", project_scope)
+        where.time_range("start_time", buckets.since, buckets.until)
         for column, value in (("name", name), ("kind", kind), ("model", model)):
             where.eq(column, value)
         group_expr = group or "''"
-        width_param = where.param(width, "UInt32")
+        width_param = where.param(buckets.width, "UInt32")
         storage = storage_of(request)
         rows = storage.query(_STATS_SQL.format(width=width_param, group=group_expr, spans=SPANS,
                                                where=where.sql()), where.params)
@@ -202,9 +113,6 @@ class StatsController(Controller):
                 group_totals[row["grp"]] = row
             else:
                 by_group.setdefault(row["grp"], {})[as_int(row["bucket"])] = row
-        first = math.floor(window.since.timestamp() / width) * width
-        last = math.floor((end.timestamp() - 1e-6) / width) * width
-        buckets = list(range(first, last + 1, width))
         if not group:
             by_group.setdefault("", {})
         # Largest groups first: that is the order a chart legend wants.
@@ -213,13 +121,14 @@ class StatsController(Controller):
             Series(
                 group=(g or None) if group else None,
                 totals=Point(**_point(group_totals.get(g))),
-                points=[TimedPoint(time=_iso(b), **_point(by_group[g].get(b))) for b in buckets],
+                points=[TimedPoint(time=rfc3339_from_epoch(b), **_point(by_group[g].get(b)))
+                        for b in buckets.starts],
             )
             for g in ordered
         ]
-        return Stats(project=scope, since=window.since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                     until=end.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), bucket=bucket_label(width),
-                     bucket_seconds=width, group_by=group, totals=Point(**_point(totals)),
+        return Stats(project=project_scope, since=rfc3339(buckets.since),
+                     until=rfc3339(buckets.until), bucket=buckets.label,
+                     bucket_seconds=buckets.width, group_by=group, totals=Point(**_point(totals)),
                      series=series)
 
 

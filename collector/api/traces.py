@@ -3,65 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-import msgspec
-from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar import Request
+from litestar.params import FromPath, QueryParameter
 
-from collector.queries.access import scoped_project, storage_of
+from collector.queries.access import storage_of
+from collector.queries.controller import NamedDependency, QueryController, TimeRange, query_get
 from collector.queries.cursor import decode_cursor, encode_cursor
-from collector.queries.errors import (
-    COMMON_ERRORS,
-    EXCEPTION_HANDLERS,
-    NotFound,
-    error_responses,
-    reject_unknown_parameters,
-)
-from collector.queries.params import parse_choice, parse_hex_id, parse_limit, parse_range
-from collector.queries.spans import SPAN_SELECT, Span, span_from_row
+from collector.queries.errors import NotFound, error_responses
+from collector.queries.params import parse_choice, parse_hex_id, parse_limit
+from collector.queries.spans import SPAN_SELECT, span_from_row
 from collector.queries.sql import as_float, as_int, rfc3339_from_micros
 from collector.queries.trace_list import TraceQuery, find_page, summaries
 from collector.queries.traces import find_trace_spans
+from common.wire.traces import TraceDetail, TraceList, TraceSummary
 
 STATUSES = ("ok", "error", "unset")
 NOT_FOUND_ERRORS = error_responses(400, 401, 403, 404)
-
-
-class TraceSummary(msgspec.Struct, kw_only=True):
-    """One row of the trace list: the trace's root and totals over all its spans."""
-
-    trace_id: str
-    project: str
-    root_name: str
-    start_time: str
-    end_time: str
-    duration_ms: float
-    span_count: int
-    error_count: int
-    status: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    model: str | None
-    user_id: str | None
-    session_id: str | None
-    tags: list[str]
-
-
-class TraceList(msgspec.Struct, kw_only=True):
-    """A page of traces, newest first; pass ``next_cursor`` back as ``cursor`` for more."""
-
-    traces: list[TraceSummary]
-    next_cursor: str | None
-
-
-class TraceDetail(msgspec.Struct, kw_only=True):
-    """Every span of one trace, ordered by start time (parents before children)."""
-
-    trace_id: str
-    project: str
-    spans: list[Span]
 
 
 def _summary(row: dict[str, Any]) -> TraceSummary:
@@ -88,31 +47,28 @@ def _summary(row: dict[str, Any]) -> TraceSummary:
     )
 
 
-class TracesController(Controller):
+class TracesController(QueryController):
     """Traces: lists for the console's trace table and whole traces for its tree view."""
 
     path = "/api/traces"
-    exception_handlers = EXCEPTION_HANDLERS
-    before_request = reject_unknown_parameters
     tags = ["traces"]
 
-    @get("/", sync_to_thread=True, responses=COMMON_ERRORS)
+    @query_get("/")
     def list_traces(
         self,
         request: Request[Any, Any, Any],
-        project: str | None = None,
-        since: str | None = Parameter(default=None, description="RFC 3339 or relative (-24h)"),
-        until: str | None = Parameter(default=None, description="RFC 3339 or relative (-1h)"),
-        name: str | None = Parameter(default=None, description="some span has this name"),
-        kind: str | None = Parameter(default=None, description="some span has this kind"),
-        model: str | None = Parameter(default=None, description="some span used this model"),
-        status: str | None = Parameter(default=None, description="ok | error | unset (trace status)"),
-        user_id: str | None = None,
-        session_id: str | None = None,
-        tag: str | None = Parameter(default=None, description="some span carries this tag"),
-        q: str | None = Parameter(default=None, description="case-insensitive text in any span's input or output"),
-        limit: int | None = Parameter(default=None, description="page size, 1-500 (default 50)"),
-        cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
+        project_scope: NamedDependency[str | None],
+        window: NamedDependency[TimeRange],
+        name: Annotated[str | None, QueryParameter(description="some span has this name")] = None,
+        kind: Annotated[str | None, QueryParameter(description="some span has this kind")] = None,
+        model: Annotated[str | None, QueryParameter(description="some span used this model")] = None,
+        status: Annotated[str | None, QueryParameter(description="ok | error | unset (trace status)")] = None,
+        user_id: Annotated[str | None, QueryParameter(description="some span has this user id")] = None,
+        session_id: Annotated[str | None, QueryParameter(description="some span has this session id")] = None,
+        tag: Annotated[str | None, QueryParameter(description="some span carries this tag")] = None,
+        q: Annotated[str | None, QueryParameter(description="case-insensitive text in any span's input or output")] = None,
+        limit: Annotated[int | None, QueryParameter(description="page size, 1-500 (default 50)")] = None,
+        cursor: Annotated[str | None, QueryParameter(description="next_cursor of the previous page")] = None,
     ) -> TraceList:
         """List traces newest first (by the start of their earliest span).
 
@@ -122,9 +78,8 @@ class TracesController(Controller):
         (the start of their earliest span); totals cover all their spans. Keyset
         pagination: following ``next_cursor`` lists every trace once, without gaps."""
         page = parse_limit(limit, 50, 500)
-        window = parse_range(since, until)
         query = TraceQuery(
-            project=scoped_project(request, project),
+            project=project_scope,
             since_ns=_ns(window.since),
             until_ns=_ns(window.until),
             span_equals=[(column, value) for column, value in (
@@ -147,14 +102,13 @@ class TracesController(Controller):
             next_cursor = encode_cursor("traces", [last_start, last_id])
         return TraceList(traces=[_summary(r) for r in rows], next_cursor=next_cursor)
 
-    @get("/{trace_id:str}", sync_to_thread=True, responses=NOT_FOUND_ERRORS)
-    def get_trace(self, request: Request[Any, Any, Any], trace_id: str,
-                  project: str | None = None) -> TraceDetail:
+    @query_get("/{trace_id:str}", responses=NOT_FOUND_ERRORS)
+    def get_trace(self, request: Request[Any, Any, Any], trace_id: FromPath[str],
+                  project_scope: NamedDependency[str | None]) -> TraceDetail:
         """One trace with all its spans: inputs, outputs, attributes and events parsed from
         JSON. 404 when no span of this trace exists (in the key's project)."""
         wanted = parse_hex_id(trace_id, "trace_id", 32)
-        scope = scoped_project(request, project)
-        rows = find_trace_spans(storage_of(request), wanted, scope, SPAN_SELECT)
+        rows = find_trace_spans(storage_of(request), wanted, project_scope, SPAN_SELECT)
         if not rows:
             raise NotFound(f"no trace with id {wanted}")
         spans = [span_from_row(r) for r in rows]

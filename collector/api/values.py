@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-import msgspec
-from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar import Request
+from litestar.params import FromPath, QueryParameter
 
-from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import (
-    COMMON_ERRORS,
-    EXCEPTION_HANDLERS,
-    BadParameter,
-    reject_unknown_parameters,
-)
-from collector.queries.params import parse_limit, parse_range
-from collector.queries.sql import SPANS, TIME_TYPE, Filters, as_int, to_ch_time
+from collector.queries.access import storage_of
+from collector.queries.controller import NamedDependency, QueryController, TimeRange, query_get
+from collector.queries.errors import BadParameter
+from collector.queries.params import parse_limit
+from collector.queries.sql import SPANS, Filters, as_int
+from common.wire.stats import Value, Values
 
 # field -> the expression producing its values (tags are an array: one row per tag).
 FIELDS = {
@@ -31,51 +27,32 @@ FIELDS = {
 }
 
 
-class Value(msgspec.Struct, kw_only=True):
-    """One distinct value and how many spans carry it."""
-
-    value: str
-    count: int
-
-
-class Values(msgspec.Struct, kw_only=True):
-    """Distinct non-empty values of ``field``, most frequent first."""
-
-    field: str
-    values: list[Value]
-
-
-class ValuesController(Controller):
+class ValuesController(QueryController):
     """Distinct values of the filterable span columns."""
 
     path = "/api/values"
-    exception_handlers = EXCEPTION_HANDLERS
-    before_request = reject_unknown_parameters
     tags = ["values"]
 
-    @get("/{field:str}", sync_to_thread=True, responses=COMMON_ERRORS)
+    @query_get("/{field:str}")
     def values(
         self,
         request: Request[Any, Any, Any],
-        field: str,
-        project: str | None = None,
-        since: str | None = Parameter(default=None, description="RFC 3339 or relative; default all time"),
-        until: str | None = None,
-        q: str | None = Parameter(default=None, description="only values containing this text (case-insensitive)"),
-        limit: int | None = Parameter(default=None, description="1-1000, default 100"),
+        field: FromPath[str],
+        project_scope: NamedDependency[str | None],
+        window: NamedDependency[TimeRange],
+        q: Annotated[str | None, QueryParameter(
+            description="only values containing this text (case-insensitive)")] = None,
+        limit: Annotated[int | None, QueryParameter(description="1-1000, default 100")] = None,
     ) -> Values:
         """Distinct values of one of ``name, kind, model, provider, status, user_id,
-        session_id, tag`` with their span counts, most frequent first."""
+        session_id, tag`` with their span counts, most frequent first, over spans starting
+        in ``since``/``until`` (default: all time)."""
         if field not in FIELDS:
             raise BadParameter("field", f"must be one of {', '.join(FIELDS)}, got {field!r}")
         page = parse_limit(limit, 100, 1000)
-        window = parse_range(since, until)
         where = Filters()
-        where.eq("project", scoped_project(request, project))
-        if window.since is not None:
-            where.add(f"start_time >= {where.param(to_ch_time(window.since), TIME_TYPE)}")
-        if window.until is not None:
-            where.add(f"start_time < {where.param(to_ch_time(window.until), TIME_TYPE)}")
+        where.eq("project", project_scope)
+        where.time_range("start_time", window.since, window.until)
         having = Filters(prefix="h")
         having.add("value != ''")
         if q:

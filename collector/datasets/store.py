@@ -20,6 +20,7 @@ from collector.queries.errors import BadParameter, NotFound
 from collector.queries.sql import parse_json_text
 from collector.runs.seal import Conflict
 from common.canonical import RowError, canonical_json, normalize_row, row_hash, row_ids, version_id
+from common.timetext import rfc3339_from_ch
 from common.wire.datasets import DatasetPush
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -43,7 +44,7 @@ def check_name(name: Any, field: str = "name") -> str:
 def created_text(row: dict[str, Any]) -> str:
     """A stored ``created_at`` as RFC 3339 text ('' when absent)."""
     text = str(row.get("created_at") or "")
-    return text.replace(" ", "T") + "Z" if text else ""
+    return rfc3339_from_ch(text) if text else ""
 
 
 def _version_out(row: dict[str, Any]) -> dict[str, Any]:

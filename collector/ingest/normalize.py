@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -15,6 +13,7 @@ from collector.ingest.conventions.openinference import PROJECT_NAME
 from collector.ingest.record import Mapped
 from collector.ingest.values import any_value, attributes
 from common import attributes as A
+from common.timetext import ch_text_from_ns, rfc3339_from_ns
 
 DEFAULT_PROJECT = "default"
 DEFAULT_KIND = "span"
@@ -53,18 +52,6 @@ def resource_info(resource: Any, auth_project: str | None) -> ResourceInfo:
     return ResourceInfo(project=str(project), resource_json=_encode(attrs).decode())
 
 
-def _ts(ns: int) -> str:
-    """Nanoseconds since the epoch as ``YYYY-MM-DD hh:mm:ss.nnnnnnnnn`` (UTC), the text
-    DateTime64(9) reads exactly (bare ``seconds.fraction`` is ambiguous for small values)."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(secs))}.{frac:09d}"
-
-
-def _rfc3339(ns: int) -> str:
-    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ns % 1_000_000_000:09d}Z"
-
-
 def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) -> dict[str, Any]:
     """The canonical row for one OTLP ``Span``; raises :class:`SpanRejected`."""
     trace_id = span.trace_id
@@ -93,7 +80,7 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
         if ev.name == EXCEPTION_EVENT and status == "error" and not error:
             etype, emsg = ev_attrs.get(EXCEPTION_TYPE, ""), ev_attrs.get(EXCEPTION_MESSAGE, "")
             error = f"{etype}: {emsg}" if etype and emsg else str(etype or emsg)
-        events.append({"name": ev.name, "time": _rfc3339(ev.time_unix_nano), "attributes": ev_attrs})
+        events.append({"name": ev.name, "time": rfc3339_from_ns(ev.time_unix_nano), "attributes": ev_attrs})
 
     remaining = {k: v for k, v in m.attrs.items() if k not in m.used} if m.used else m.attrs
     otel_kind = _SPAN_KINDS.get(span.kind)
@@ -122,8 +109,8 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
         "parent_span_id": parent.hex(),
         "name": span.name or m.name,
         "kind": kind,
-        "start_time": _ts(start),
-        "end_time": _ts(end),
+        "start_time": ch_text_from_ns(start),
+        "end_time": ch_text_from_ns(end),
         "duration_ms": (end - start) / 1e6,
         "status": status,
         "error": error,

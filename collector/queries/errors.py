@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -38,12 +39,21 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, s
     return Response({"error": exc.message}, status_code=exc.status_code)
 
 
+# msgspec names a missing or unknown body field only in its message, at the body ("data").
+_FIELD_IN_MESSAGE = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
+
+
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, str]]:
-    # Litestar lists the offending parameters in ``extra``; name them in the message.
+    # Litestar lists the offending parameters and body fields in ``extra``; name them.
     problems = []
     for item in exc.extra or []:
         if isinstance(item, dict) and item.get("key"):
-            problems.append(f"invalid parameter '{item['key']}': {item.get('message', 'invalid')}")
+            message = str(item.get("message", "invalid"))
+            named = _FIELD_IN_MESSAGE.search(message)
+            key = item["key"]
+            if key == "data":
+                key = named.group(1) if named else "body"
+            problems.append(f"invalid parameter '{key}': {message}")
     message = "; ".join(problems) or str(exc.detail)
     return Response({"error": message}, status_code=400)
 
@@ -83,10 +93,29 @@ COMMON_ERRORS = error_responses(400, 401, 403)
 """Errors every query route can answer with."""
 
 
+def accepted_parameters(handler: Any) -> frozenset[str]:
+    """Names a route handler reads from the request: its own parameters and those of the
+    dependencies it uses (``since``/``until`` of ``window``...), never the dependency names."""
+    dependencies = handler.resolve_dependencies()
+    names: set[str] = set()
+    pending = list(handler.parsed_fn_signature.parameters)
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in dependencies:
+            pending.extend(dependencies[name].parsed_fn_signature.parameters)
+        else:
+            names.add(name)
+    return frozenset(names)
+
+
 def reject_unknown_parameters(request: Request[Any, Any, Any]) -> None:
     """``before_request`` hook: a query parameter the route does not take is a 400 naming
     it, so a misspelt filter (``modle=``) never silently returns unfiltered results."""
-    known = set(request.route_handler.parsed_fn_signature.parameters)
+    known = accepted_parameters(request.route_handler)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         accepted = sorted(known - {"self", "request", "data"} - set(request.path_params))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from collector.queries.errors import BadParameter
+from common.timetext import parse_when, relative_seconds
 
-_RELATIVE = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -18,22 +17,11 @@ def parse_time(value: str | None, name: str, now: datetime | None = None) -> dat
     ``-7d``, ``-2w``, ``-90s``) -> an aware UTC datetime; None when absent."""
     if value is None or value.strip() == "":
         return None
-    text = value.strip()
-    now = now or datetime.now(UTC)
-    if text.lower() == "now":
-        return now
-    match = _RELATIVE.match(text)
-    if match:
-        amount, unit = float(match.group(1)), match.group(2)
-        return now - timedelta(seconds=amount * _UNIT_SECONDS[unit])
     try:
-        parsed = datetime.fromisoformat(text.replace(" ", "T") if "T" not in text else text)
+        return parse_when(value, now or datetime.now(UTC))
     except ValueError:
         raise BadParameter(name, f"{value!r} is neither RFC 3339 (2026-01-02T03:04:05Z) "
                                  "nor relative (-24h, -30m, -7d)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -87,10 +75,10 @@ def parse_duration(value: str, name: str) -> int:
     if text.isdigit():
         seconds = int(text)
     else:
-        match = _RELATIVE.match(text)
-        if not match or text.startswith("-"):
+        given = relative_seconds(text)
+        if given is None or text.startswith("-"):
             raise BadParameter(name, f"{value!r} is not a duration like 60s, 5m, 1h or 1d")
-        seconds = int(float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        seconds = int(given)
     if seconds < 1:
         raise BadParameter(name, "must be at least 1 second")
     return seconds

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from collector.queries.sql import as_float, as_int, parse_json_text, rfc3339_from_micros
+from common.wire.traces import Span
 
 SPAN_SELECT = """
     project, trace_id, span_id, parent_span_id, name, kind,
@@ -17,39 +16,6 @@ SPAN_SELECT = """
     user_id, session_id, tags, metadata, attributes, events, resource, scope_name
 """
 """Columns of one span, with times as integers so both engines return the same thing."""
-
-
-class Span(msgspec.Struct, kw_only=True):
-    """One span: ids lowercase hex, times RFC 3339 UTC, JSON columns parsed."""
-
-    project: str
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    name: str
-    kind: str
-    start_time: str
-    end_time: str
-    duration_ms: float
-    status: str
-    error: str | None
-    model: str | None
-    provider: str | None
-    input: Any
-    output: Any
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    cached_tokens: int
-    cost_usd: float | None
-    user_id: str | None
-    session_id: str | None
-    tags: list[str]
-    metadata: Any
-    attributes: Any
-    events: Any
-    resource: Any
-    scope_name: str | None
 
 
 def _text(value: Any) -> str | None:

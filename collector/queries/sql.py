@@ -6,8 +6,13 @@ Every value reaches ClickHouse as a ``{name:Type}`` parameter, never spliced int
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from common.timetext import ch_text, rfc3339_from_micros
+
+__all__ = ["SPANS", "TIME_TYPE", "Filters", "as_float", "as_int", "parse_json_text",
+           "rfc3339_from_micros", "to_ch_time"]
 
 SPANS = "spans FINAL"
 """The deduplicated read of the spans table (a ReplacingMergeTree: a retried batch leaves
@@ -57,17 +62,7 @@ class Filters:
 
 def to_ch_time(value: datetime) -> str:
     """A UTC datetime as ClickHouse's ``YYYY-MM-DD hh:mm:ss.ffffff`` parameter text."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def rfc3339_from_micros(micros: Any) -> str | None:
-    """Microseconds since the epoch (as ClickHouse returns them) -> RFC 3339 UTC text."""
-    if micros is None:
-        return None
-    value = int(micros)
-    seconds, rest = divmod(value, 1_000_000)
-    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{rest:06d}Z"
+    return ch_text(value)
 
 
 def parse_json_text(text: Any) -> Any:

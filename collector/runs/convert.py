@@ -12,6 +12,7 @@ from collector.queries.errors import BadParameter
 from collector.queries.params import parse_time
 from collector.queries.sql import parse_json_text, to_ch_time
 from common.canonical import canonical_json
+from common.timetext import rfc3339_from_ch
 from common.wire.evals import MAX_ROWS_PER_POST, RowIn, RowsIn, RunCreate, ScoreIn, SummaryIn
 
 
@@ -42,7 +43,7 @@ def rfc3339(value: Any) -> str | None:
     """A stored ``YYYY-MM-DD hh:mm:ss.ffffff`` time as RFC 3339 UTC text."""
     if value in (None, ""):
         return None
-    return str(value).replace(" ", "T") + "Z"
+    return rfc3339_from_ch(str(value))
 
 
 def run_record(body: RunCreate, project: str) -> dict[str, Any]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 from clickhouse_connect.driver.binding import format_bind_value
+
+from common.timetext import ch_text
 
 # Both engines run every statement with these settings: rows come back as JSONEachRow
 # decoded identically on chDB and on a server, and FINAL keeps partition pruning (safe
@@ -79,9 +81,7 @@ def param_value(value: Any) -> Any:
     """Python value -> what both engines bind identically. Datetimes become UTC text with
     microseconds (clickhouse-connect would otherwise drop the fraction)."""
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return ch_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):

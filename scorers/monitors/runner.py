@@ -13,17 +13,20 @@ import json
 import logging
 import math
 import queue
-import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
+from common.timetext import parse_when, relative_seconds, rfc3339
+from common.wire.feedback import FeedbackIn
+from common.wire.traces import SpanList
 from scorers.base import Score, Scorer
 from scorers.monitors.config import Monitor, MonitorsConfig
 
@@ -81,14 +84,6 @@ def as_text(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _rfc3339(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-_RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def _absolute_start(start: str) -> str | None:
     """The fixed ``since`` for a walk: None (beginning), now, or now minus a relative window.
 
@@ -98,13 +93,11 @@ def _absolute_start(start: str) -> str | None:
     start = start.strip()
     if start == "beginning":
         return None
-    if start == "now":
-        return _rfc3339(datetime.now(UTC))
-    m = _RELATIVE.match(start)
-    if m:
-        return _rfc3339(datetime.now(UTC) - timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)]))
     try:
-        return _rfc3339(datetime.fromisoformat(start.replace("Z", "+00:00")))
+        # Relative windows go back from now ("-1h"): a bare duration ("1h") is not a start.
+        if relative_seconds(start) is not None and not start.startswith("-"):
+            raise ValueError(start)
+        return rfc3339(parse_when(start, datetime.now(UTC)))
     except ValueError:
         raise MonitorError(f"start must be now, beginning, a relative window like -1h or an "
                            f"RFC 3339 time, got {start!r}") from None
@@ -188,11 +181,15 @@ class MonitorRunner:
         if resp.status_code != 200:
             raise MonitorError(f"GET /api/spans for monitor {monitor.name!r} answered "
                                f"HTTP {resp.status_code}: {_error_text(resp)}")
-        body = resp.json()
-        spans = body.get("spans") or []
-        if body.get("next_cursor"):
-            walk.cursor = body["next_cursor"]
-        return spans
+        try:
+            page = msgspec.json.decode(resp.content, type=SpanList)
+        except msgspec.DecodeError as exc:
+            raise MonitorError(f"GET /api/spans for monitor {monitor.name!r} answered an "
+                               f"unexpected body: {exc}") from exc
+        if page.next_cursor:
+            walk.cursor = page.next_cursor
+        # Scorers read spans as mappings of their fields (input, output, attributes...).
+        return [msgspec.structs.asdict(span) for span in page.spans]
 
     def poll_once(self) -> int:
         """Read every new span of every monitor (all pages), enqueue the sample; spans read."""
@@ -269,12 +266,12 @@ class MonitorRunner:
                 meta["score"] = json.loads(encoded)
         except (TypeError, ValueError):
             pass
-        body = {
-            "trace_id": span["trace_id"], "span_id": span["span_id"], "project": span.get("project"),
-            "name": score.name, "value": score.value,
-            "source": "judge" if isinstance(scorer, LLMJudge) else "scorer",
-            "author": f"monitor:{monitor.name}", "comment": score.reason or "", "metadata": meta,
-        }
+        body = msgspec.to_builtins(FeedbackIn(
+            trace_id=span["trace_id"], span_id=span["span_id"], project=span.get("project"),
+            name=score.name, value=score.value,
+            source="judge" if isinstance(scorer, LLMJudge) else "scorer",
+            author=f"monitor:{monitor.name}", comment=score.reason or "", metadata=meta,
+        ))
         for attempt in range(3):
             try:
                 resp = self._client.post("/api/feedback", json=body)

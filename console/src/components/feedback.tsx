@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { ErrorBanner, Section } from "./common";
 import { apiPost, useApi, type ApiError } from "../lib/api";
 import { fmtTime } from "../lib/format";
-import type { Feedback } from "../lib/types";
+import type { Feedback, FeedbackIn, FeedbackList } from "../lib/types";
 
 function fmtValue(v: unknown): string {
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(3);
@@ -22,7 +22,7 @@ function parseValue(s: string): number | boolean | string {
 }
 
 export function FeedbackPanel({ traceId, spanId, project }: { traceId: string; spanId: string; project: string }) {
-  const list = useApi<{ feedback: Feedback[] }>("/api/feedback", { trace_id: traceId, project: project || undefined });
+  const list = useApi<FeedbackList>("/api/feedback", { trace_id: traceId, project: project || undefined });
   const [name, setName] = useState("quality");
   const [value, setValue] = useState("");
   const [comment, setComment] = useState("");
@@ -39,11 +39,18 @@ export function FeedbackPanel({ traceId, spanId, project }: { traceId: string; s
     if (!value.trim() && !comment.trim()) return setError(new Error("Enter a score or label, or a comment."));
     setSaving(true);
     try {
-      const body: Record<string, unknown> = { trace_id: traceId, span_id: spanId, name: name.trim(), source: "human", author: "console" };
-      if (project) body.project = project;
-      if (value.trim()) body.value = parseValue(value);
-      if (comment.trim()) body.comment = comment.trim();
-      await apiPost("/api/feedback", body);
+      // A comment alone is stored with an empty label: the API requires a value.
+      const body: FeedbackIn = {
+        trace_id: traceId,
+        span_id: spanId,
+        name: name.trim(),
+        value: parseValue(value),
+        source: "human",
+        author: "console",
+        project: project || null,
+        comment: comment.trim() || null,
+      };
+      await apiPost<Feedback>("/api/feedback", body);
       setValue("");
       setComment("");
       setSaved(true);
@@ -64,13 +71,13 @@ export function FeedbackPanel({ traceId, spanId, project }: { traceId: string; s
             <tr><th>Name</th><th>Value</th><th>Source</th><th>Comment</th><th>When</th></tr>
           </thead>
           <tbody>
-            {mine.map((f, i) => (
-              <tr key={f.id ?? f.feedback_id ?? i}>
+            {mine.map((f) => (
+              <tr key={f.id}>
                 <td>{f.name}</td>
                 <td class="num">{fmtValue(f.value)}</td>
                 <td>{f.source}{f.author ? <span class="muted"> · {f.author}</span> : null}</td>
                 <td>{f.comment}</td>
-                <td class="nowrap muted">{fmtTime(f.created_at ?? f.time ?? f.timestamp)}</td>
+                <td class="nowrap muted">{fmtTime(f.created_at)}</td>
               </tr>
             ))}
           </tbody>

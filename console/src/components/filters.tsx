@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { apiGet } from "../lib/api";
 import { RANGE_PRESETS, toLocalInput } from "../lib/format";
 import { setQuery } from "../lib/router";
+import type { Values } from "../lib/types";
 
 /** Range presets plus a custom from/to; writes range/since/until to the URL. */
 export function RangePicker({ query }: { query: URLSearchParams }) {
@@ -89,8 +90,8 @@ export function TextFilter({ param, label, query, valuesField, project, placehol
   const loadOptions = () => {
     if (!valuesField || fetched.current === project) return;
     fetched.current = project ?? "";
-    apiGet<{ values: unknown[] }>(`/api/values/${valuesField}`, { project }).then(
-      (r) => setOptions((r.values ?? []).map((x) => (typeof x === "object" && x ? String((x as { value: unknown }).value) : String(x))).filter(Boolean)),
+    apiGet<Values>(`/api/values/${valuesField}`, { project }).then(
+      (r) => setOptions(r.values.map((x) => x.value).filter(Boolean)),
       () => setOptions([]),
     );
   };

@@ -2,13 +2,9 @@
 // is remembered for the next visit.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, apiGet } from "./api";
+import type { Project, Projects } from "./types";
 
-export interface ProjectInfo {
-  name: string;
-  span_count: number;
-  trace_count: number;
-  last_seen: string | null;
-}
+export type ProjectInfo = Project;
 
 const KEY = "spyglass.project";
 
@@ -28,7 +24,7 @@ export function rememberedProject(): string | null {
   }
 }
 
-type ProjectsAnswer = { projects: ProjectInfo[] };
+type ProjectsAnswer = Projects;
 let shared: { at: number; promise: Promise<ProjectsAnswer> } | null = null;
 const SHARE_MS = 5000;
 

@@ -1,6 +1,7 @@
 // Normalizes /api/stats answers into aligned series for the charts. The server does the
 // aggregation; this only reshapes (bounded: buckets x groups).
 import { parseTime } from "./format";
+import type { Point, TimedPoint } from "./types";
 
 export interface StatsPoint {
   t: number; // bucket start, unix seconds
@@ -17,47 +18,25 @@ export interface StatsPoint {
   cost: number;
 }
 
-export interface StatsTotals {
-  count: number;
-  traces: number;
-  errors: number;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  input_tokens: number;
-  output_tokens: number;
-  tokens: number;
-  cost: number;
-}
+/** Totals over the whole range: a point without a bucket or group. */
+export type StatsTotals = Omit<StatsPoint, "t" | "group">;
 
-type Obj = Record<string, unknown>;
-const num = (v: unknown): number => (v === null || v === undefined || v === "" ? 0 : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined || v === "" ? null : Number(v));
-
-function pick(o: Obj, ...keys: string[]): unknown {
-  for (const k of keys) if (o[k] !== undefined) return o[k];
-  return undefined;
-}
-
-export function toPoint(o: Obj, group = ""): StatsPoint {
-  const t = pick(o, "time", "bucket", "t", "start", "bucket_start", "timestamp");
-  const ts = typeof t === "number" ? (t > 1e12 ? t / 1000 : t) : (parseTime(String(t ?? ""))?.getTime() ?? 0) / 1000;
-  const input = num(pick(o, "input_tokens"));
-  const output = num(pick(o, "output_tokens"));
-  const tokens = num(pick(o, "total_tokens", "tokens") ?? input + output) || input + output;
+/** One bucket (or the totals, which have no `time`) of a GET /api/stats series. */
+export function toPoint(p: Point | TimedPoint, group = ""): StatsPoint {
+  const time = "time" in p ? p.time : null;
   return {
-    t: ts,
-    group: String(pick(o, "group", "key", "value") ?? group ?? ""),
-    count: num(pick(o, "count", "spans", "requests", "span_count")),
-    traces: num(pick(o, "traces", "trace_count")),
-    errors: num(pick(o, "errors", "error_count")),
-    p50: numOrNull(pick(o, "p50_ms", "p50", "latency_p50_ms")),
-    p95: numOrNull(pick(o, "p95_ms", "p95", "latency_p95_ms")),
-    p99: numOrNull(pick(o, "p99_ms", "p99", "latency_p99_ms")),
-    input_tokens: input,
-    output_tokens: output,
-    tokens,
-    cost: num(pick(o, "cost_usd", "cost")),
+    t: time ? (parseTime(time)?.getTime() ?? 0) / 1000 : 0,
+    group,
+    count: p.count,
+    traces: p.traces,
+    errors: p.errors,
+    p50: p.p50_ms,
+    p95: p.p95_ms,
+    p99: p.p99_ms,
+    input_tokens: p.input_tokens,
+    output_tokens: p.output_tokens,
+    tokens: p.total_tokens,
+    cost: p.cost_usd,
   };
 }
 

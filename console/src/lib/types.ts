@@ -1,80 +1,27 @@
-// Response shapes of the collector's query API (issue 4; /schema is the reference).
+// Bodies of the collector's HTTP API. Generated from its OpenAPI document
+// (console/openapi.json, exported by `spyglass schema`) by `npm run gen:types`, so the
+// console reads exactly the fields the server declares.
+import type { components } from "./api.gen";
 
-export interface TraceSummary {
-  trace_id: string;
-  root_name: string;
-  start_time: string;
-  duration_ms: number;
-  span_count: number;
-  status: string;
-  input_tokens: number;
-  output_tokens: number;
-  total_tokens?: number;
-  cost_usd: number | null;
-  user_id: string;
-  session_id: string;
-  tags: string[];
-  model?: string;
-  models?: string[];
-  kind?: string;
-  project?: string;
-}
+type Schemas = components["schemas"];
 
-export interface TraceList {
-  traces: TraceSummary[];
-  next_cursor: string | null;
-}
-
-export interface Span {
-  span_id: string;
-  parent_span_id: string;
-  trace_id?: string;
-  name: string;
-  kind: string;
-  start_time: string;
-  end_time: string;
-  duration_ms: number;
-  status: string;
-  error: string;
-  model: string;
-  provider: string;
-  input: unknown;
-  output: unknown;
-  input_tokens: number;
-  output_tokens: number;
-  total_tokens?: number;
-  cached_tokens?: number;
-  cost_usd: number | null;
-  attributes: unknown;
-  events: unknown;
-  user_id?: string;
-  session_id?: string;
-  tags?: string[];
-  metadata?: unknown;
-  resource?: unknown;
-  scope_name?: string;
-}
-
-export interface TraceDetail {
-  trace_id: string;
-  project?: string;
-  spans: Span[];
-}
-
-export interface Feedback {
-  id?: string;
-  feedback_id?: string;
-  trace_id: string;
-  span_id?: string;
-  name: string;
-  value: unknown;
-  source: string;
-  author?: string;
-  comment?: string;
-  created_at?: string;
-  time?: string;
-  timestamp?: string;
-}
+export type TraceSummary = Schemas["TraceSummary"];
+export type TraceList = Schemas["TraceList"];
+export type Span = Schemas["Span"];
+export type TraceDetail = Schemas["TraceDetail"];
+export type Feedback = Schemas["Feedback"];
+export type FeedbackList = Schemas["FeedbackList"];
+export type FeedbackIn = Schemas["FeedbackIn"];
+export type Stats = Schemas["Stats"];
+export type StatsSeries = Schemas["Series"];
+export type Point = Schemas["Point"];
+export type TimedPoint = Schemas["TimedPoint"];
+export type GuardrailStats = Schemas["GuardrailStats"];
+export type GuardrailTotal = Schemas["GuardrailTotal"];
+export type ScoreStats = Schemas["ScoreStats"];
+export type Project = Schemas["Project"];
+export type Projects = Schemas["Projects"];
+export type Values = Schemas["Values"];
 
 export const OP_KINDS = ["llm", "retrieval", "embedding", "rerank", "tool", "agent", "chain", "guardrail", "evaluator"];
 export const STATUSES = ["ok", "error", "unset"];

@@ -5,28 +5,14 @@ import { useEffect, useMemo } from "preact/hooks";
 import { Chart, type SeriesSpec } from "../components/chart";
 import { EmptyState, ErrorBanner, FirstTraceHelp, Loading } from "../components/common";
 import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
-import { OP_KINDS } from "../lib/types";
+import { OP_KINDS, type GuardrailStats, type ScoreStats, type Stats } from "../lib/types";
 import { useApi } from "../lib/api";
 import { fmtCost, fmtInt, fmtMs, fmtNum, fmtPct, parseTime, rangeParams } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
 import { align, toPoint, type StatsPoint, type StatsTotals } from "../lib/stats";
 
-type Obj = Record<string, unknown>;
-
-interface StatsSeries {
-  group: string | null;
-  totals: Obj;
-  points: Obj[];
-}
-
 /** GET /api/stats: one series per group (a single one with group null when ungrouped). */
-interface StatsResponse {
-  bucket: string;
-  bucket_seconds: number;
-  group_by: string | null;
-  totals: Obj;
-  series: StatsSeries[];
-}
+type StatsResponse = Stats;
 
 const GROUPS = [
   { id: "", label: "nothing" },
@@ -50,27 +36,6 @@ function groupTotals(resp: StatsResponse | undefined): StatsPoint[] {
 
 function totalsOf(resp: StatsResponse | undefined): StatsTotals | null {
   return resp ? toPoint(resp.totals) : null;
-}
-
-interface GuardrailTotal {
-  name: string;
-  checks: number;
-  passed: number;
-  failed: number;
-}
-
-/** GET /api/console/guardrails */
-interface GuardrailStats {
-  bucket: string;
-  totals: GuardrailTotal;
-  guardrails: GuardrailTotal[];
-  points: Array<{ time: string; checks: number; passed: number; failed: number; actions: Record<string, number> }>;
-}
-
-/** GET /api/console/scores */
-interface ScoreStats {
-  bucket: string;
-  series: Array<{ name: string; count: number; mean: number | null; points: Array<{ time: string; count: number; mean: number | null }> }>;
 }
 
 const epoch = (iso: string) => (parseTime(iso)?.getTime() ?? 0) / 1000;

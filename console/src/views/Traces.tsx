@@ -13,7 +13,7 @@ const PAGE_SIZE = 50;
 const LIVE_MS = 5000;
 
 function traceModel(t: TraceSummary): string {
-  return t.model ?? (t.models && t.models.length ? t.models[0] : "");
+  return t.model ?? "";
 }
 
 /** A cell value that narrows the list to it when clicked. */
