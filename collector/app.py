@@ -46,12 +46,25 @@ def _http_error(_: Request, exc: HTTPException) -> Response[dict]:
 
 def _storage_error(_: Request, exc: StorageError) -> Response[dict]:
     log.error("storage error: %s", exc)
-    return Response({"error": f"storage error: {exc}"}, status_code=503)
+    # One line, without ClickHouse's stack dump; the log has the whole text.
+    first = " ".join(str(exc).split())
+    cut = first.find(": While executing")
+    return Response({"error": f"storage error: {first[:cut] if cut > 0 else first}"[:300]},
+                    status_code=503)
+
+
+def _too_deep(_: Request, exc: RecursionError) -> Response[dict]:
+    # Request bodies are decoded (msgspec) before a handler runs; JSON nested thousands of
+    # levels deep stops there with a RecursionError: the client's fault, not ours.
+    log.warning("request refused: %s", exc)
+    return Response({"error": "request body nests JSON too deeply"}, status_code=400)
 
 
 def _internal_error(_: Request, exc: Exception) -> Response[dict]:
+    # The details (Python text) go to the log only, never to the client.
     log.exception("unhandled error", exc_info=exc)
-    return Response({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+    return Response({"error": "internal error; the collector's log has the details"},
+                    status_code=500)
 
 
 def create_app(settings: Settings | None = None, storage: Storage | None = None) -> Litestar:
@@ -85,6 +98,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         exception_handlers={
             HTTPException: _http_error,
             StorageError: _storage_error,
+            RecursionError: _too_deep,
             Exception: _internal_error,
         },
         openapi_config=OpenAPIConfig(

@@ -40,17 +40,20 @@ def fail(message: str) -> None:
 @click.option("--clickhouse-url", default=None,
               help="Use a ClickHouse server instead of chDB, e.g. http://user:pass@host:8123/spyglass "
                    "[SPYGLASS_CLICKHOUSE_URL].")
+@click.option("--cluster", default=None,
+              help="ClickHouse cluster name (remote_servers): create the sharded, replicated "
+                   "schema ON CLUSTER [SPYGLASS_CLUSTER]. Needs --clickhouse-url.")
 @click.option("--insecure-no-auth", is_flag=True, default=None,
               help="Allow a non-loopback address while no API key exists (logged loudly).")
 @click.option("--log-level", default=None, help="debug, info, warning, error [SPYGLASS_LOG_LEVEL].")
 def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_url: str | None,
-          insecure_no_auth: bool | None, log_level: str | None) -> None:
+          cluster: str | None, insecure_no_auth: bool | None, log_level: str | None) -> None:
     """Run the collector: OTLP/HTTP ingest, the query API and the console."""
     from collector.server import ServerError, run
 
     try:
         settings = Settings.load(host=host, port=port, data_dir=data_dir,
-                                 clickhouse_url=clickhouse_url,
+                                 clickhouse_url=clickhouse_url, cluster=cluster,
                                  insecure_no_auth=insecure_no_auth or None, log_level=log_level)
     except SettingsError as exc:
         fail(str(exc))
@@ -69,6 +72,44 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, clickhouse_
 
 #: Entry-point group of the subcommands other parts contribute (see the module docstring).
 COMMANDS_GROUP = "spyglass.commands"
+
+
+@main.command("migrate")
+@click.option("--to", "to_url", required=True, metavar="URL",
+              help="The ClickHouse server to move into, e.g. http://user:pass@host:8123/spyglass.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The embedded chDB data directory [SPYGLASS_DATA_DIR; ~/.spyglass/data].")
+@click.option("--cluster", default=None,
+              help="Create the cluster schema ON CLUSTER NAME on the server first [SPYGLASS_CLUSTER].")
+def migrate_command(to_url: str, data_dir: Path | None, cluster: str | None) -> None:
+    """Copy an embedded data dir (spans, feedback, keys, datasets, eval runs: every table)
+    into a ClickHouse server and verify every table by row count and checksum. Safe to run
+    again: rows already on the server are not copied twice. Stop the collector first."""
+    from collector.storage.transfer import migrate_data_dir
+
+    try:
+        settings = Settings.load(data_dir=data_dir, clickhouse_url=to_url, cluster=cluster)
+    except SettingsError as exc:
+        fail(str(exc))
+        return
+    if not (settings.data_dir / "clickhouse").is_dir():
+        fail(f"{settings.data_dir} holds no Spyglass data (no clickhouse/ inside)")
+    for noisy in ("urllib3", "clickhouse_connect"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        reports = migrate_data_dir(settings.data_dir, settings.clickhouse_url,
+                                   cluster=settings.cluster or None, progress=click.echo)
+    except DataDirLockedError as exc:
+        fail(f"{exc}. Stop the collector before migrating its data dir")
+        return
+    except (StorageError, SettingsError) as exc:
+        fail(str(exc))
+        return
+    bad = [r.table for r in reports if not r.ok]
+    if bad:
+        fail(f"rows missing on the server after copying: {', '.join(bad)}")
+    rows = sum(r.source_rows for r in reports if not r.derived)
+    click.echo(f"migrated {len(reports)} tables, {rows} rows: every source row is on the server")
 
 
 @main.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from collector.auth import (
 )
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError, open_storage
+from common import endpoint
 from common.wire.projects import KeyList, KeyOut, KeyRequest, NewKey
 
 
@@ -95,9 +97,14 @@ class RemoteKeyStore:
 
 
 def _local_url(settings: Settings, url: str | None) -> str:
-    """``--url``, else where this machine reaches the configured host and port."""
+    """``--url``, else the running ``spyglass serve`` that published this data directory,
+    else where this machine reaches the configured host and port."""
     if url:
         return url
+    found = endpoint.served()
+    if found and found.data_dir and Path(found.data_dir).expanduser().resolve() == \
+            Path(settings.data_dir).expanduser().resolve():
+        return found.url
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}"
@@ -111,6 +118,12 @@ def _key_store(data_dir: Path | None, clickhouse_url: str | None,
     store: KeyStore | RemoteKeyStore
     storage = None
     try:
+        if data_dir is None and not os.environ.get("SPYGLASS_DATA_DIR") and not clickhouse_url \
+                and not os.environ.get("SPYGLASS_CLICKHOUSE_URL"):
+            # No data dir given: the one of the `spyglass serve` running on this machine.
+            found = endpoint.served()
+            if found and found.data_dir:
+                data_dir = Path(found.data_dir)
         settings = Settings.load(data_dir=data_dir, clickhouse_url=clickhouse_url)
         try:
             storage = open_storage(settings)
@@ -175,10 +188,21 @@ def list_keys(as_json: bool, data_dir: Path | None, clickhouse_url: str | None,
     if not records:
         click.echo("no API keys (the collector is open: loopback only)")
         return
-    click.echo(f"{'KEY ID':<14}{'PROJECT':<24}{'STATUS':<10}{'CREATED':<26}NAME")
-    for r in records:
-        status = "active" if r.active else "revoked"
-        click.echo(f"{r.key_id:<14}{r.project:<24}{status:<10}{r.created_at:<26}{r.name}")
+    header = ("KEY ID", "PROJECT", "STATUS", "CREATED", "NAME")
+    rows = [(r.key_id, r.project, "active" if r.active else "revoked", r.created_at, r.name)
+            for r in records]
+    click.echo(format_table(header, rows))
+
+
+def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Left-aligned columns as wide as their longest cell, two spaces apart (so no value,
+    however long, runs into the next column); the last column is not padded."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = []
+    for row in (header, *rows):
+        cells = [str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+    return "\n".join(lines)
 
 
 @keys.command("revoke")

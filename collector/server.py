@@ -14,8 +14,9 @@ import click
 import uvicorn
 
 from collector.app import create_app
-from collector.auth import check_bind
+from collector.auth import check_bind, check_bind_early
 from collector.settings import Settings
+from common import endpoint
 
 log = logging.getLogger("spyglass")
 
@@ -46,11 +47,26 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _local(url: str, host: str) -> str:
+    """``url`` as a client on this machine reaches it (a wildcard host means loopback)."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}
+    if host in wildcard:
+        return url.replace(f"[{host}]" if ":" in host else host, wildcard[host], 1)
+    return url
+
+
 def _config(app: object, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         app, log_level=settings.log_level, access_log=False, lifespan="on",
         timeout_graceful_shutdown=30, server_header=False,
     )
+
+
+def _check_bind_early(settings: Settings) -> None:
+    """Refuse an open non-loopback bind before binding or opening storage, when the data
+    directory can tell without opening it (collector.auth)."""
+    check_bind_early(settings.host, settings.data_dir, settings.clickhouse_url,
+                     settings.insecure_no_auth)
 
 
 def _check_bind(settings: Settings, app: object) -> None:
@@ -65,7 +81,9 @@ def _handled_signal(sig: int, frame: object) -> None:
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; on shutdown in-flight requests finish, the writer
     inserts everything it accepted, and storage closes (releasing the data-dir lock)."""
-    # Bind first: a port already in use is reported before storage is opened or migrated.
+    # An open collector on a public address is refused first, before anything is opened.
+    _check_bind_early(settings)
+    # Then bind: a port already in use is reported before storage is opened or migrated.
     sock = bind_socket(settings.host, settings.port)
     try:
         app = create_app(settings)
@@ -78,7 +96,11 @@ def run(settings: Settings) -> None:
         sock.close()
         app.state.storage.close()
         raise
-    click.echo(f"Spyglass listening on {_url(settings.host, sock)}", err=False)
+    url = _url(settings.host, sock)
+    click.echo(f"Spyglass listening on {url}", err=False)
+    # Published for clients on this machine (tracer, evals, keys, monitors): they follow a
+    # non-default port or data dir without further settings (common/endpoint.py).
+    endpoint.publish(_local(url, settings.host), settings.data_dir)
     server = uvicorn.Server(_config(app, settings))
     # uvicorn handles SIGINT/SIGTERM (graceful shutdown, writer flush), then re-raises the
     # signal to whatever handler was installed before it: make that a no-op so a clean
@@ -87,6 +109,7 @@ def run(settings: Settings) -> None:
     try:
         server.run(sockets=[sock])
     finally:
+        endpoint.withdraw()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()

@@ -25,6 +25,9 @@ class Settings:
     port: int = 4318
     data_dir: Path = DEFAULT_DATA_DIR
     clickhouse_url: str = ""
+    # ClickHouse cluster (remote_servers name) for the sharded, replicated schema; empty:
+    # single node (collector/storage/cluster.py).
+    cluster: str = ""
     # Largest accepted request body, measured after gzip decompression (guards gzip bombs).
     max_body_bytes: int = 16 * MIB
     insecure_no_auth: bool = False

@@ -5,6 +5,8 @@
 - :mod:`common.canonical` — canonical JSON, row hashes and dataset version ids
 - :mod:`common.rowdiff` — the diff of two dataset row lists
 - :mod:`common.stats`, :mod:`common.compare` — run statistics and run comparison
+- :mod:`common.gate` — the regression gate's policy (practical thresholds, Holm, task-failure,
+  latency and cost gates)
 - :mod:`common.wire` — typed HTTP bodies shared by the collector's handlers and its clients
 
 Rule (checked by import-linter, see ``[tool.importlinter]`` in pyproject.toml): nothing in

@@ -24,6 +24,7 @@ __all__ = [
     "PRICES_FILE_ENV",
     "ModelPrice",
     "PricingError",
+    "check_file",
     "cost_usd",
     "known_models",
     "load_prices",
@@ -159,17 +160,23 @@ def _validate_entry(model: str, entry: Any, where: str, provider: str | None) ->
                       provider=provider)
 
 
-def _read_file(path: str) -> dict[str, dict[str, Any]]:
+def _read_file(path: str, source: str = PRICES_FILE_ENV) -> dict[str, dict[str, Any]]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
-        raise PricingError(f"price file {path} ({PRICES_FILE_ENV}) cannot be read: "
+        raise PricingError(f"price file {path} ({source}) cannot be read: "
                            f"{e.strerror or e}") from None
     try:
         data = json.loads(text)
     except ValueError as e:
-        raise PricingError(f"price file {path} ({PRICES_FILE_ENV}) is not valid JSON: {e}") from None
+        raise PricingError(f"price file {path} ({source}) is not valid JSON: {e}") from None
     return _validate(data, f"price file {path}")
+
+
+def check_file(path: str, source: str = "given as an argument") -> None:
+    """Validate the price file at ``path``; a :class:`PricingError` names ``source``
+    (how the file was given) instead of ``SPYGLASS_PRICES_FILE``."""
+    _read_file(path, source)
 
 
 # -------------------------------------------------------------------------- the table

@@ -1,17 +1,19 @@
-"""Run statistics and baseline comparison, with numpy and scipy.
+"""Run statistics and the paired tests of a baseline comparison, with numpy and scipy.
 
 Pure numpy/scipy (no tracer, no scorers): the ``evals`` runner uses it for run summaries and
 the collector's ``/api/evals/compare`` route uses it for comparisons, so both report the
-same numbers.
+same numbers. The verdict policy (practical thresholds, Holm, gates) is :mod:`common.gate`.
 
 - A metric's mean (a pass rate for pass/fail scorers) gets a 95% bootstrap confidence
   interval (``scipy.stats.bootstrap``, fixed seed so the interval is reproducible; see
   :func:`bootstrap_ci` for the method by sample size).
-- A comparison pairs the rows both runs scored. Pass/fail metrics use the exact McNemar
-  test (``scipy.stats.binomtest`` on the discordant pairs); numeric metrics use the
-  Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) with a paired bootstrap interval of
-  the mean difference. The verdict is *improved* or *regressed* only when the test is
-  significant at ``alpha`` and the paired delta is at least ``min_delta`` in size.
+- Paired tests: pass/fail metrics use McNemar's test, exact at every size
+  (:func:`mcnemar_exact`: a binomial test on the discordant pairs); numbers use the
+  Wilcoxon signed-rank test with Pratt's handling of zero differences
+  (:func:`wilcoxon_signed_rank`), whose p-value is the exact permutation (sign-flip)
+  probability up to :data:`EXACT_MAX_N` non-zero differences and a tie-corrected normal
+  approximation with continuity correction only beyond it.
+- :func:`holm` adjusts a family of p-values (Holm–Bonferroni).
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from scipy import stats as sps
+from common.lazy import lazy_module
+
+# Imported on first use: callers that only import this module (the collector's evals
+# routes, `evals --help`) must not pay seconds for scipy.
+np = lazy_module("numpy")
+sps = lazy_module("scipy.stats")
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000
@@ -93,6 +99,161 @@ def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95)) -> dict
     if arr.size == 0:
         return {f"p{int(q)}": None for q in qs}
     return {f"p{int(q)}": float(np.percentile(arr, q)) for q in qs}
+
+
+# -- paired tests -------------------------------------------------------------------------
+
+#: Up to this many non-zero paired differences the Wilcoxon p-value is exact (the
+#: permutation distribution of the signed-rank statistic, computed by dynamic programming);
+#: beyond it, the normal approximation with tie correction and continuity correction.
+EXACT_MAX_N = 50
+
+WILCOXON_EXACT = "wilcoxon-exact"
+WILCOXON_NORMAL = "wilcoxon-normal"
+MCNEMAR_EXACT = "mcnemar-exact"
+
+TWO_SIDED, GREATER, LESS = "two-sided", "greater", "less"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One paired test: its name, p-value, statistic and how many pairs carried
+    information (non-zero differences; discordant pairs for McNemar)."""
+
+    test: str
+    p_value: float
+    statistic: float | None
+    n: int
+    alternative: str = TWO_SIDED
+
+    @property
+    def min_p(self) -> float:
+        """The smallest p-value this test could have given with these ``n`` informative
+        pairs, whatever their signs: an exact sign-flip or binomial test's most extreme
+        outcome (all pairs one way) has probability 2^-n per side. A test whose ``min_p``
+        is not below alpha can never reject (used to keep it out of a Holm family)."""
+        if self.test == WILCOXON_NORMAL:
+            return 0.0
+        sides = 1 if self.alternative != TWO_SIDED else 2
+        return min(1.0, sides * 0.5 ** self.n)
+
+
+def _clean_differences(diffs: Sequence[float], scale: Sequence[float] | None = None) -> np.ndarray:
+    """``diffs`` with floating-point noise removed: a difference within 1e-12 of the
+    values' magnitude is zero, and magnitudes equal to 12 significant digits tie (0.801 -
+    0.8 and 0.501 - 0.5 are the same difference of 0.001)."""
+    d = np.asarray(diffs, dtype=float)
+    if d.size == 0:
+        return d
+    mag = np.maximum(1.0, np.abs(np.asarray(scale, dtype=float))) if scale is not None else 1.0
+    d = np.where(np.abs(d) <= 1e-12 * mag, 0.0, d)
+    top = float(np.max(np.abs(d)))
+    if top == 0.0:
+        return d
+    # Round relative to the largest difference so near-equal magnitudes share one rank.
+    return np.round(d / top, 12) * top
+
+
+def pratt_ranks(diffs: Sequence[float]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pratt's ranking: rank ``|d|`` over every pair, zeros included (ties get midranks),
+    then drop the zeros. Returns (ranks of the non-zero differences, their signs, the
+    number of zeros)."""
+    d = np.asarray(diffs, dtype=float)
+    ranks = sps.rankdata(np.abs(d))
+    nonzero = d != 0
+    return ranks[nonzero], np.sign(d[nonzero]), int(np.sum(~nonzero))
+
+
+def _exact_signed_rank_p(ranks: np.ndarray, zeros: int, t_plus: float, alternative: str) -> float:
+    """P-value of ``T+ = t_plus`` under the exact sign-flip distribution of Pratt ranks.
+
+    Under H0 each non-zero difference is positive or negative with probability 1/2,
+    independently. Doubled midranks are integers; a non-zero difference's doubled rank is
+    ``2·zeros + v`` with ``v`` its doubled rank among the non-zero ones, so
+    ``2·T+ = 2·zeros·k + V`` for ``k`` positives with rank sum ``V``, and the joint law of
+    ``(k, V)`` is built one difference at a time (O(m⁴) for m differences; m is at most
+    :data:`EXACT_MAX_N`)."""
+    m = ranks.size
+    v = np.rint(2 * (ranks - zeros)).astype(int)
+    total_v = int(v.sum())
+    prob = np.zeros((m + 1, total_v + 1))
+    prob[0, 0] = 1.0
+    for vi in v:
+        shifted = np.zeros_like(prob)
+        shifted[1:, vi:] = prob[:-1, : total_v + 1 - vi]
+        prob = 0.5 * (prob + shifted)
+    k = np.arange(m + 1)[:, None]
+    values = 2 * zeros * k + np.arange(total_v + 1)[None, :]  # 2·T+ for each cell
+    observed = 2 * t_plus
+    center = (2 * zeros * m + total_v) / 2.0  # E[2·T+] = sum of doubled ranks / 2
+    eps = 1e-7
+    if alternative == GREATER:
+        mask = values >= observed - eps
+    elif alternative == LESS:
+        mask = values <= observed + eps
+    else:
+        mask = np.abs(values - center) >= abs(observed - center) - eps
+    return float(min(1.0, prob[mask].sum()))
+
+
+def wilcoxon_signed_rank(diffs: Sequence[float], alternative: str = TWO_SIDED, *,
+                         scale: Sequence[float] | None = None) -> TestResult:
+    """Wilcoxon signed-rank test of paired differences (current − baseline) with Pratt's
+    zero handling.
+
+    ``alternative``: ``two-sided``, ``greater`` (the differences tend to be positive) or
+    ``less``. Exact (``wilcoxon-exact``) up to :data:`EXACT_MAX_N` non-zero differences,
+    ties and zeros included; beyond that ``wilcoxon-normal``: ``(T+ − E) / sd`` with
+    ``E = Σr/2``, ``sd² = Σr²/4`` over the non-zero differences' Pratt ranks (exact
+    moments under ties and zeros) and a continuity correction of 1/2. No non-zero
+    difference gives p = 1. ``scale``: the paired values' magnitudes, to tell float noise
+    from a difference (see :func:`_clean_differences`).
+    """
+    d = _clean_differences(diffs, scale)
+    ranks, signs, zeros = pratt_ranks(d)
+    m = ranks.size
+    if m == 0:
+        return TestResult(WILCOXON_EXACT, 1.0, 0.0, 0, alternative)
+    t_plus = float(ranks[signs > 0].sum())
+    if m <= EXACT_MAX_N:
+        return TestResult(WILCOXON_EXACT, _exact_signed_rank_p(ranks, zeros, t_plus, alternative),
+                          t_plus, m, alternative)
+    mean = float(ranks.sum()) / 2.0
+    sd = math.sqrt(float(np.sum(ranks ** 2)) / 4.0)
+    if alternative == GREATER:
+        p = sps.norm.sf((t_plus - mean - 0.5) / sd)
+    elif alternative == LESS:
+        p = sps.norm.cdf((t_plus - mean + 0.5) / sd)
+    else:
+        z = max(0.0, abs(t_plus - mean) - 0.5) / sd
+        p = 2.0 * sps.norm.sf(z)
+    return TestResult(WILCOXON_NORMAL, float(min(1.0, p)), t_plus, m, alternative)
+
+
+def mcnemar_exact(worse: int, better: int, alternative: str = TWO_SIDED) -> TestResult:
+    """McNemar's test of paired pass/fail verdicts, exact: the discordant pairs (``worse``
+    pass → fail, ``better`` fail → pass) are Binomial(worse + better, 1/2) under H0
+    (``scipy.stats.binomtest``). ``greater``: more pass → fail flips than fail → pass."""
+    n = worse + better
+    if n == 0:
+        return TestResult(MCNEMAR_EXACT, 1.0, 0.0, 0, alternative)
+    p = float(sps.binomtest(worse, n, 0.5, alternative=alternative).pvalue)
+    return TestResult(MCNEMAR_EXACT, min(1.0, p), float(worse), n, alternative)
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm–Bonferroni adjusted p-values, in the input order (None stays None and does not
+    count towards the family). ``adjusted_(i) = max_{j≤i} min(1, (m − j + 1)·p_(j))`` over
+    the p-values sorted ascending; rejecting where ``adjusted < alpha`` controls the
+    family-wise error rate at ``alpha``."""
+    indexed = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    m = len(indexed)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(indexed)):
+        running = max(running, min(1.0, (m - rank) * float(p)))
+        out[i] = running
+    return out
 
 
 def metric_kind(values: Sequence[Any], passed: Sequence[bool | None] = ()) -> str:
@@ -177,7 +338,7 @@ def compare_metric(
         "baseline": {"mean": mean_of(baseline), "n": len(baseline)},
         "current": {"mean": mean_of(current), "n": len(current)},
         "n_shared": 0, "delta": None, "delta_ci": [None, None], "test": None, "p_value": None,
-        "worse": 0, "better": 0, "verdict": NOT_COMPARABLE, "flipped": [],
+        "n_tested": 0, "worse": 0, "better": 0, "verdict": NOT_COMPARABLE, "flipped": [],
     }
     shared = [rid for rid in current if rid in baseline
               and baseline[rid].value is not None and current[rid].value is not None]
@@ -196,20 +357,13 @@ def compare_metric(
         worse = int(np.sum(good_a & ~good_b))
         better = int(np.sum(~good_a & good_b))
         out["worse"], out["better"] = worse, better
-        out["test"] = "mcnemar_exact"
-        n = worse + better
-        out["p_value"] = float(sps.binomtest(worse, n, 0.5).pvalue) if n else 1.0
+        result = mcnemar_exact(worse, better)
     else:
         out["worse"] = int(np.sum(diffs < 0 if higher_is_better else diffs > 0))
         out["better"] = int(np.sum(diffs > 0 if higher_is_better else diffs < 0))
-        out["test"] = "wilcoxon"
-        if np.count_nonzero(diffs) == 0:
-            out["p_value"] = 1.0
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                p = sps.wilcoxon(diffs).pvalue
-            out["p_value"] = _finite(p) if _finite(p) is not None else 1.0
+        result = wilcoxon_signed_rank(diffs, scale=np.maximum(np.abs(a), np.abs(b)))
+    out["test"], out["p_value"], out["n_tested"] = result.test, result.p_value, result.n
+    out["min_p"] = result.min_p
     out["verdict"] = _verdict(delta, out["p_value"], alpha, min_delta, higher_is_better)
     return out
 

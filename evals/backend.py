@@ -1,6 +1,7 @@
 """Where ``evals`` stores results: a running collector, else an in-process one.
 
-``connect()`` asks ``SPYGLASS_ENDPOINT`` (default ``http://127.0.0.1:4318``) for
+``connect()`` asks ``SPYGLASS_ENDPOINT`` (else the running ``spyglass serve``'s endpoint
+file, see common/endpoint.py; else ``http://127.0.0.1:4318``) for
 ``/healthz``. When it answers, results and traces go there. When nothing answers, it
 starts a collector inside this process over ``SPYGLASS_DATA_DIR`` (port 0, for the
 duration of the command) and says so in one line on stderr, so traces and results still
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from common.endpoint import discovered_endpoint
 from evals.client import Client
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
@@ -42,9 +44,10 @@ class Backend:
 
 
 def endpoint_from_env() -> str:
-    """``SPYGLASS_ENDPOINT`` (then ``OTEL_EXPORTER_OTLP_ENDPOINT``), else the default."""
+    """``SPYGLASS_ENDPOINT`` (then ``OTEL_EXPORTER_OTLP_ENDPOINT``), else the running
+    ``spyglass serve`` on this machine (its endpoint file), else the default."""
     return (os.environ.get("SPYGLASS_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-            or DEFAULT_ENDPOINT).rstrip("/")
+            or discovered_endpoint() or DEFAULT_ENDPOINT).rstrip("/")
 
 
 def project_from_env(project: str | None = None) -> str | None:
@@ -61,7 +64,7 @@ def answers(url: str, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def _start_embedded() -> Any:
+def _start_embedded(endpoint: str = DEFAULT_ENDPOINT) -> Any:
     """An in-process collector over ``SPYGLASS_DATA_DIR`` on a free loopback port."""
     try:
         from collector.server import start_in_thread
@@ -76,7 +79,13 @@ def _start_embedded() -> Any:
     try:
         return start_in_thread(settings), settings
     except DataDirLockedError as exc:
-        raise BackendError(str(exc)) from None
+        # `evals` has no --data-dir: say what works for it.
+        raise BackendError(
+            f"no collector answers at {endpoint}, and data directory "
+            f"{exc.data_dir or settings.data_dir} is in use by another Spyglass process (pid "
+            f"{exc.holder}): if it is `spyglass serve`, point evals at it with "
+            "SPYGLASS_ENDPOINT=http://HOST:PORT; otherwise stop it, or set SPYGLASS_DATA_DIR "
+            "to another directory") from None
     except (StorageError, OSError, RuntimeError) as exc:
         raise BackendError(f"cannot start an in-process collector over {settings.data_dir}: "
                            f"{exc}") from None
@@ -95,7 +104,7 @@ def connect(project: str | None = None, *, quiet: bool = False) -> Iterator[Back
         finally:
             client.close()
         return
-    server, settings = _start_embedded()
+    server, settings = _start_embedded(endpoint)
     where = settings.clickhouse_url or settings.data_dir
     if not quiet:
         print(f"evals: no collector at {endpoint}; using an in-process one over {where} "

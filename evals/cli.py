@@ -1,6 +1,7 @@
 """The ``evals`` command: run suites, manage datasets, list and compare runs.
 
-Exit status of ``evals run``: 0 when nothing regressed, 1 on a regression, 2 on a usage
+Exit status of ``evals run``: 0 when the gate passes, 1 when it fails (a regression, task
+failures, a latency/cost increase; see :mod:`common.gate`), 2 on a usage
 error (bad suite file, unknown eval, bad param, unreachable or locked store) with one line
 on stderr, 130 after Ctrl-C (SIGINT) and 143 after SIGTERM (the finished rows are saved and
 the run marked partial).
@@ -16,7 +17,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlencode
 
 import click
@@ -25,7 +26,9 @@ from evals.backend import Backend, BackendError, connect
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, parse_ref
 from evals.signing import SigningKeyError
-from evals.suite import EvalConfigError
+
+if TYPE_CHECKING:  # common.gate imports scipy: only when a run needs it
+    from common.gate import GateConfig
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -86,29 +89,48 @@ def cli(ctx: click.Context, project: str | None) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds per row attempt before it is recorded as timed out.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--min-delta", "min_deltas", multiple=True, metavar="[SCORER=]VALUE",
+              help="Smallest change that counts as a regression: 0.05 (absolute) or 5% (of the "
+                   "baseline mean), for SCORER or, without a name, every scorer.")
+@click.option("--max-error-rate", default=None, metavar="RATE",
+              help="Fail when more than this share of rows' tasks failed (0.5 or 50%; default "
+                   "0.5, applied without a baseline).")
+@click.option("--max-latency-increase", default=None, metavar="PCT",
+              help="Fail when per-row latency rose significantly by at least PCT (e.g. 20%).")
+@click.option("--max-cost-increase", default=None, metavar="PCT",
+              help="Fail when per-row cost rose significantly by at least PCT (e.g. 10%).")
 @click.pass_context
 def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: int | None,
             limit: int | None, baseline: str | None, params: tuple[str, ...],
             json_path: str | None, junit_path: str | None, markdown_path: str | None,
-            timeout: float | None, progress: bool | None) -> None:
+            timeout: float | None, progress: bool | None, min_deltas: tuple[str, ...],
+            max_error_rate: str | None, max_latency_increase: str | None,
+            max_cost_increase: str | None) -> None:
     """Run every Eval in SUITE (a Python file) and compare each with its baseline."""
     from evals import reports, tables
     from evals.session import RunRequest, execute
     from evals.suite import load_suite, parse_param, select
     from evals.tracing import setup
 
+    gate_options = _gate_options(min_deltas, max_error_rate, max_latency_increase, max_cost_increase)
     overrides = dict(parse_param(p) for p in params)
     suite_path, evals = load_suite(suite)
     chosen = select(evals, pattern)
     for ev in chosen:
         ev.param_grid(overrides)
+    known = {s.name for ev in chosen for s in ev.scorers} | {"task_success", "*"}
+    for name, spec in gate_options.min_delta.items():
+        if name not in known:
+            raise CommandError(f"--min-delta {name}={spec.text()}: no scorer named {name!r} "
+                               f"(scorers: {', '.join(sorted(known - {'*'}))})")
     for target in (json_path, junit_path, markdown_path):
         if target and not Path(target).resolve().parent.is_dir():
             raise CommandError(f"cannot write {target}: its folder does not exist")
     request = RunRequest(
         suite_path=suite_path, suite_label=_suite_label(suite_path), evals=chosen,
         param_overrides=overrides, concurrency=concurrency, limit=limit, baseline=baseline,
-        timeout_s=timeout, progress=sys.stderr.isatty() if progress is None else progress)
+        timeout_s=timeout, progress=sys.stderr.isatty() if progress is None else progress,
+        gate_options=gate_options)
 
     def go(backend: Backend) -> Any:
         tracing = setup(backend.url, backend.project, backend.api_key, _say)
@@ -122,9 +144,14 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
     for r in results:
         c.print()
         tables.print_run_header(c, r.run)
+        for failure in r.failures:  # why the gate fails, before any table
+            c.print(f"FAILED: {failure}")
         c.print(tables.summaries_table(r.summaries))
         if r.comparison:
             c.print(tables.comparison_table(r.comparison))
+            gates = tables.gates_table(r.comparison)
+            if gates is not None:
+                c.print(gates)
             flipped = tables.flipped_table(r.comparison)
             if flipped is not None:
                 c.print(flipped)
@@ -132,6 +159,9 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
             c.print("no baseline to compare with")
         if console_url:
             c.print(f"console: {_console_link(console_url, r)}")
+    if len(results) > 1:
+        c.print()
+        c.print(tables.sweep_table(results))
     stopped = next((r for r in results if r.interrupted), None)
     regressed = [r for r in results if r.regressed]
     if stopped is not None:
@@ -145,9 +175,41 @@ def run_cmd(ctx: click.Context, suite: str, pattern: str | None, concurrency: in
     if markdown_path:
         reports.write_markdown(Path(markdown_path), results)
     for r in regressed:
-        names = ", ".join(r.comparison["regressed"]) if r.comparison else ""
-        _say(f"evals: REGRESSION in {r.eval_name} (run {r.run['run_id'][:12]}): {names}")
+        where = f"{r.eval_name}{_params_label(r.params)} (run {r.run['run_id'][:12]})"
+        _say(f"evals: FAILED {where}: {r.failures[0]}")
+        for failure in r.failures[1:]:
+            _say(f"evals:   also: {failure}")
     sys.exit(code)
+
+
+def _params_label(params: dict[str, Any]) -> str:
+    return f" [{', '.join(f'{k}={v}' for k, v in params.items())}]" if params else ""
+
+
+def _gate_options(min_deltas: tuple[str, ...], max_error_rate: str | None,
+                  max_latency_increase: str | None, max_cost_increase: str | None) -> GateConfig:
+    """The gate options of ``evals run`` as a :class:`common.gate.GateConfig`."""
+    from common.gate import GateConfig, GateConfigError, MinDelta, parse_fraction
+
+    try:
+        deltas: dict[str, MinDelta] = {}
+        for item in min_deltas:
+            name, sep, value = item.rpartition("=")
+            spec = MinDelta.parse(value, f"--min-delta {item}")
+            if spec is not None:
+                deltas[name.strip() if sep else "*"] = spec
+        rate = None if max_error_rate is None else parse_fraction(max_error_rate, "--max-error-rate")
+        if rate is not None and rate > 1:
+            raise CommandError(f"--max-error-rate {max_error_rate}: must be between 0 and 1 (or 0%..100%)")
+        return GateConfig(
+            max_error_rate=rate,
+            max_latency_increase=(None if max_latency_increase is None
+                                  else parse_fraction(max_latency_increase, "--max-latency-increase")),
+            max_cost_increase=(None if max_cost_increase is None
+                               else parse_fraction(max_cost_increase, "--max-cost-increase")),
+            min_delta=deltas)
+    except GateConfigError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _console_link(base: str, result: Any) -> str:
@@ -362,6 +424,8 @@ def compare_cmd(ctx: click.Context, run_a: str, run_b: str, as_json: bool) -> No
         flipped = tables.flipped_table(comp)
         if flipped is not None:
             c.print(flipped)
+        for failure in comp.get("failures", []):
+            _say(f"evals: FAILED: {failure}")
     sys.exit(EXIT_REGRESSION if comp["verdict"] == "regressed" else EXIT_OK)
 
 
@@ -492,6 +556,20 @@ def keys_export(ctx: click.Context, output: str | None) -> None:
 
 # -- entry point ----------------------------------------------------------------------------
 
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors reported as one line (exit 2). ``EvalConfigError`` is looked up only when
+    ``evals.suite`` was imported (only code that imported it raises it): importing it up
+    front would load numpy and scipy (via evals.stats) for every command, ``--help``
+    included."""
+    errors: list[type[BaseException]] = [CommandError, BackendError, DatasetError, ApiError,
+                                         SigningKeyError]
+    suite = sys.modules.get("evals.suite")
+    if suite is not None:
+        errors.append(suite.EvalConfigError)
+    return tuple(errors)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: every user-fixable error is one line and exit 2."""
     try:
@@ -502,8 +580,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
         _fail(exc.format_message())
-    except (CommandError, EvalConfigError, BackendError, DatasetError, ApiError,
-            SigningKeyError) as exc:
+    except _user_errors() as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.session import EvalRunResult
+from evals.tables import sweep_rows
 
 
 def _label(result: EvalRunResult) -> str:
@@ -39,11 +40,14 @@ def to_json(results: Sequence[EvalRunResult], *, suite: str, exit_code: int) -> 
         "suite": suite, "exit_code": exit_code,
         "regressed": any(r.regressed for r in results),
         "interrupted": any(r.interrupted for r in results),
+        "failures": [{"eval": r.eval_name, "params": r.params, "run_id": r.run["run_id"],
+                      "failure": f} for r in results for f in r.failures],
         "runs": [{
             "eval": r.eval_name, "params": r.params, "run": r.run, "summaries": r.summaries,
-            "comparison": r.comparison, "regressed": r.regressed,
+            "comparison": r.comparison, "regressed": r.regressed, "failures": r.failures,
             "rows": [row.to_api() for row in r.results],
         } for r in results],
+        "sweep": sweep_rows(results),
     }
 
 
@@ -95,12 +99,32 @@ def to_junit(results: Sequence[EvalRunResult]) -> ET.ElementTree:
                     ET.SubElement(case, "failure", message=message).text = message
                 else:
                     ET.SubElement(case, "system-out").text = f"{scorer} = {score.value!r}"
+        counts["tests"] += 1
+        gate_case = ET.SubElement(suite, "testcase", classname=f"{r.eval_name}.gate", name="gate", time="0")
+        if r.failures:
+            counts["failures"] += 1
+            ET.SubElement(gate_case, "failure", message=r.failures[0]).text = "\n".join(r.failures)
+        else:
+            ET.SubElement(gate_case, "system-out").text = "passed"
+        for g in (r.comparison or {}).get("gates", []):
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", classname=f"{r.eval_name}.baseline",
+                                 name=f"gate::{g['gate']}", time="0")
+            ratio = "-" if g["ratio"] is None else f"{g['ratio']:.3f}x"
+            detail = (f"ratio {ratio} (limit +{g['limit']:.0%}), {g['test']} one-sided "
+                      f"p={_p(g['p_value'])}, Holm {_p(g.get('p_adjusted'))}: {g['verdict']}")
+            if g["verdict"] == "regressed":
+                counts["failures"] += 1
+                ET.SubElement(case, "failure", message=detail).text = detail
+            else:
+                ET.SubElement(case, "system-out").text = detail
         for comp in (r.comparison or {}).get("scorers", []):
             counts["tests"] += 1
             case = ET.SubElement(suite, "testcase", classname=f"{r.eval_name}.baseline",
                                  name=f"compare::{comp['scorer']}", time="0")
             detail = (f"delta {_fmt(comp['delta'])} (95% CI {_fmt(comp['delta_ci'][0])}.."
-                      f"{_fmt(comp['delta_ci'][1])}), {comp['test']} p={_p(comp['p_value'])}: "
+                      f"{_fmt(comp['delta_ci'][1])}), {comp['test']} p={_p(comp['p_value'])}, "
+                      f"Holm {_p(comp.get('p_adjusted'))}, min_delta {_fmt(comp.get('min_delta'))}: "
                       f"{comp['verdict']}")
             if comp["verdict"] == "regressed":
                 counts["failures"] += 1
@@ -133,6 +157,8 @@ def to_markdown(results: Sequence[EvalRunResult]) -> str:
     for r in results:
         comp = r.comparison
         verdict = _ICON.get(comp["verdict"], comp["verdict"]) if comp else "no baseline"
+        if r.failures and not comp:
+            verdict = "❌ failed (no baseline)"
         if r.interrupted:
             verdict += " (partial run)"
         lines.append(f"### {_label(r)} — {verdict}")
@@ -148,16 +174,25 @@ def to_markdown(results: Sequence[EvalRunResult]) -> str:
         if comp:
             info += f" · baseline `{comp['a']['run_id'][:12]}`"
         lines += [info, ""]
+        if r.failures:
+            lines += [f"**Failed:** {f}  " for f in r.failures] + [""]
         if comp:
-            lines += ["| scorer | baseline | current | Δ (95% CI) | test | p | verdict |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["| scorer | baseline | current | Δ (95% CI) | min Δ | test | p | p (Holm) | verdict |",
+                      "|---|---|---|---|---|---|---|---|---|"]
             for s in comp["scorers"]:
                 ci = s["delta_ci"]
                 delta = (f"{_fmt(s['delta'])} ({_fmt(ci[0])}, {_fmt(ci[1])})"
                          if s["delta"] is not None else "–")
                 lines.append(f"| {s['scorer']} | {_fmt(s['baseline']['mean'])} | "
-                             f"{_fmt(s['current']['mean'])} | {delta} | {s['test'] or '–'} | "
-                             f"{_p(s['p_value'])} | {_ICON.get(s['verdict'], s['verdict'])} |")
+                             f"{_fmt(s['current']['mean'])} | {delta} | {_fmt(s.get('min_delta'))} | "
+                             f"{s['test'] or '–'} | {_p(s['p_value'])} | {_p(s.get('p_adjusted'))} | "
+                             f"{_ICON.get(s['verdict'], s['verdict'])} |")
+            for g in comp.get("gates", []):
+                ratio = "–" if g["ratio"] is None else f"{g['ratio']:.2f}×"
+                lines.append(f"| {g['label']} (limit +{g['limit']:.0%}) | {_fmt(g['baseline'], 4)} | "
+                             f"{_fmt(g['current'], 4)} | {ratio} | +{g['limit']:.0%} | "
+                             f"{g['test'] or '–'} (one-sided) | {_p(g['p_value'])} | "
+                             f"{_p(g.get('p_adjusted'))} | {_ICON.get(g['verdict'], g['verdict'])} |")
             flips = [(s["scorer"], f) for s in comp["scorers"] for f in s["flipped"]
                      if f["direction"] == "pass->fail"]
             if flips:
@@ -173,7 +208,23 @@ def to_markdown(results: Sequence[EvalRunResult]) -> str:
                              f"({_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}) | {_fmt(s['pass_rate'])} | "
                              f"{s['n']} |")
         lines.append("")
+    if len(results) > 1:
+        lines += _sweep_markdown(results)
     return "\n".join(lines)
+
+
+def _sweep_markdown(results: Sequence[EvalRunResult]) -> list[str]:
+    family = next((r.comparison.get("family_size") for r in results if r.comparison), 0)
+    lines = [f"### All {len(results)} runs (Holm–Bonferroni over {family} tests)", "",
+             "| eval | params | scorer | mean (95% CI) | baseline | Δ | p | p (Holm) | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in sweep_rows(results):
+        params = ", ".join(f"{k}={v}" for k, v in row["params"].items()) or "–"
+        lines.append(f"| {row['eval']} | {params} | {row['scorer']} | {_fmt(row['mean'])} "
+                     f"({_fmt(row['ci'][0])}, {_fmt(row['ci'][1])}) | {_fmt(row['baseline_mean'])} | "
+                     f"{_fmt(row['delta'])} | {_p(row['p_value'])} | {_p(row['p_adjusted'])} | "
+                     f"{_ICON.get(row['verdict'] or '', row['verdict'] or '–')} |")
+    return [*lines, ""]
 
 
 def write_markdown(path: Path, results: Sequence[EvalRunResult]) -> None:

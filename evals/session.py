@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from common import gate
 from evals.backend import Backend
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, DatasetRef
@@ -37,6 +38,8 @@ class RunRequest:
     baseline: str | None = None  # None = same eval+params+dataset version; "latest"; "none"; an id
     timeout_s: float | None = None
     progress: bool = False
+    #: The gate options of ``evals run`` (they win over the suite's settings).
+    gate_options: gate.GateConfig = dataclasses.field(default_factory=gate.GateConfig)
 
 
 @dataclasses.dataclass
@@ -52,11 +55,13 @@ class EvalRunResult:
     results: list[RowResult]
     interrupted: bool
     signal: int | None = None
+    #: Why this run fails the gate, task failures first (empty: it passes).
+    failures: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def regressed(self) -> bool:
-        """True when the comparison with the baseline found a regression."""
-        return bool(self.comparison and self.comparison.get("verdict") == "regressed")
+        """True when the run fails the gate (see :mod:`common.gate`)."""
+        return bool(self.failures)
 
 
 def resolve_dataset(ev: Eval, suite_dir: Path, backend: Backend) -> Dataset:
@@ -165,9 +170,13 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         summaries = [scorer_summary(s, results, ev.threshold) for s in ev.scorers]
         summaries.append(task_success_summary(results, ev.threshold))
         status = "partial" if runner.interrupted else "complete"
+        config = ev.gate_config(request.gate_options)
+        run_stat = run_stats(results, duration, len(selected), runner.rows_wall_s)
+        # Stored with the run so every later comparison of it applies the same gate.
+        run_stat["gate"] = config.to_json()
         finished = backend.client.finish_run(run_id, {
             "status": status,
-            "stats": run_stats(results, duration, len(selected), runner.rows_wall_s),
+            "stats": run_stat,
             "summaries": summaries,
             "baseline_run_id": baseline["run_id"] if baseline else None,
         })
@@ -176,14 +185,29 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
         seal_run(backend.client, run=finished["run"], summaries=finished["summaries"],
                  rows=[r.to_api() for r in results], suite_path=request.suite_path,
                  task=ev.task, scorers=ev.scorers, params=params, say=say)
+        failed = sum(r.status != "ok" for r in results)
         out.append(EvalRunResult(ev.name, params, dataset, finished["run"], finished["summaries"],
                                  finished.get("comparison"), results, runner.interrupted,
-                                 runner.signal))
+                                 runner.signal,
+                                 gate.error_rate_failures(failed, len(results), config.max_error_rate,
+                                                          has_baseline=baseline is not None)))
         if runner.interrupted:
             say(f"evals: interrupted; saved {len(results)} of {len(selected)} rows of "
                 f"{ev.name}, run {run_id} marked partial")
             break
+    apply_gate(out)
     return out
+
+
+def apply_gate(results: Sequence[EvalRunResult]) -> None:
+    """One Holm family over every comparison of the suite run (all evals, params
+    combinations, scorers and gates), then each run's failures: with a baseline the
+    comparison's (task failures first), without one the error-rate rule."""
+    comparisons = [r.comparison for r in results if r.comparison]
+    gate.finalize(comparisons)
+    for r in results:
+        if r.comparison:
+            r.failures = list(r.comparison["failures"])
 
 
 def _mark_failed(backend: Backend, run_id: str, exc: BaseException, runner: Runner,

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from common.canonical import canonical_json
-from common.stats import DEFAULT_ALPHA, DEFAULT_MIN_DELTA
+from common.gate import GateConfig, GateConfigError, MinDelta, parse_fraction
+from common.stats import DEFAULT_ALPHA
 from evals.datasets import Dataset, DatasetRef
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -37,17 +38,34 @@ class EvalConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Threshold:
-    """When a change in a scorer counts: the paired test must give p < ``alpha`` and the
-    paired mean difference must be at least ``min_delta`` in size."""
+    """When a change in a scorer counts: the paired test must give a Holm-adjusted
+    p < ``alpha`` and the paired mean difference must be at least ``min_delta`` in size.
 
-    min_delta: float = DEFAULT_MIN_DELTA
+    ``min_delta``: an absolute amount (``0.05``), a share of the baseline mean's magnitude
+    (``"5%"``), or None for the default by kind (0.02 of pass rate for pass/fail scorers,
+    0.01 for scores in [0, 1], 1% of |baseline mean| otherwise; see docs/evals.md)."""
+
+    min_delta: float | str | None = None
     alpha: float = DEFAULT_ALPHA
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
             raise EvalConfigError(f"Threshold alpha must be between 0 and 1, got {self.alpha}")
-        if self.min_delta < 0:
-            raise EvalConfigError(f"Threshold min_delta must be >= 0, got {self.min_delta}")
+        try:
+            MinDelta.parse(self.min_delta)
+        except GateConfigError as exc:
+            raise EvalConfigError(f"Threshold {exc}") from None
+
+    @property
+    def min_delta_spec(self) -> MinDelta | None:
+        """``min_delta`` parsed (None: the default by kind)."""
+        return MinDelta.parse(self.min_delta)
+
+    @property
+    def min_delta_number(self) -> float | None:
+        """``min_delta`` when it is an absolute amount (what a run summary stores)."""
+        spec = self.min_delta_spec
+        return None if spec is None or spec.relative else spec.amount
 
 
 def _as_scorer(obj: Any, eval_name: str) -> Any:
@@ -76,6 +94,10 @@ class Eval:
       there is one run per combination.
     - ``thresholds``: per scorer name a :class:`Threshold` (or a dict with ``min_delta``,
       ``alpha``); ``min_delta`` / ``alpha`` set the default for every scorer.
+    - ``max_error_rate``: fail the run when more than this share of rows' tasks failed
+      (default 0.5, applied only when there is no baseline); ``max_latency_increase`` /
+      ``max_cost_increase`` (``0.2`` or ``"20%"``): fail when the paired per-row latency /
+      cost rose by at least that much, significantly (see docs/evals.md, the gate).
     - ``key``: the row column that identifies a row (pairs rows across runs and versions).
     - ``timeout``, ``concurrency``, ``retries``, ``retry_on``: runner defaults for this
       eval (``--timeout`` / ``--concurrency`` override); ``retry_on`` lists exception
@@ -91,8 +113,11 @@ class Eval:
         params: Mapping[str, Any] | None = None,
         *,
         thresholds: Mapping[str, Threshold | Mapping[str, float]] | None = None,
-        min_delta: float = DEFAULT_MIN_DELTA,
+        min_delta: float | str | None = None,
         alpha: float = DEFAULT_ALPHA,
+        max_error_rate: float | str | None = None,
+        max_latency_increase: float | str | None = None,
+        max_cost_increase: float | str | None = None,
         key: str | None = None,
         timeout: float | None = None,
         concurrency: int | None = None,
@@ -120,6 +145,17 @@ class Eval:
             if not isinstance(k, str) or not k:
                 raise EvalConfigError(f"eval {name!r}: param names must be strings")
         self.default_threshold = Threshold(min_delta, alpha)
+        try:
+            self.max_error_rate = (None if max_error_rate is None
+                                   else parse_fraction(max_error_rate, "max_error_rate"))
+            self.max_latency_increase = (None if max_latency_increase is None
+                                         else parse_fraction(max_latency_increase, "max_latency_increase"))
+            self.max_cost_increase = (None if max_cost_increase is None
+                                      else parse_fraction(max_cost_increase, "max_cost_increase"))
+        except GateConfigError as exc:
+            raise EvalConfigError(f"eval {name!r}: {exc}") from None
+        if self.max_error_rate is not None and self.max_error_rate > 1:
+            raise EvalConfigError(f"eval {name!r}: max_error_rate must be between 0 and 1")
         self.thresholds: dict[str, Threshold] = {}
         for scorer_name, t in (thresholds or {}).items():
             if scorer_name not in names and scorer_name not in RESERVED:
@@ -140,6 +176,30 @@ class Eval:
     def threshold(self, scorer_name: str) -> Threshold:
         """The threshold that applies to ``scorer_name``."""
         return self.thresholds.get(scorer_name, self.default_threshold)
+
+    def gate_config(self, overrides: GateConfig | None = None) -> GateConfig:
+        """The gate settings of this eval's runs: the suite's, with the ``evals run``
+        options (``overrides``) winning where they are set."""
+        deltas: dict[str, MinDelta] = {}
+        default = self.default_threshold.min_delta_spec
+        if default is not None:
+            deltas["*"] = default
+        for name, t in self.thresholds.items():
+            spec = t.min_delta_spec
+            if spec is not None:
+                deltas[name] = spec
+        o = overrides or GateConfig()
+        if o.min_delta.get("*") is not None:
+            # A run-wide --min-delta replaces the suite's run-wide and per-scorer values.
+            deltas = {}
+        deltas.update(o.min_delta)
+        return GateConfig(
+            max_error_rate=o.max_error_rate if o.max_error_rate is not None else self.max_error_rate,
+            max_latency_increase=(o.max_latency_increase if o.max_latency_increase is not None
+                                  else self.max_latency_increase),
+            max_cost_increase=(o.max_cost_increase if o.max_cost_increase is not None
+                               else self.max_cost_increase),
+            min_delta=deltas)
 
     def param_grid(self, overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """One params dict per run: the product of list-valued params, after ``overrides``

@@ -17,12 +17,18 @@ def scorer_summary(scorer: Any, results: Sequence[RowResult],
     pass rate, errors, the scorer's own ``summarize()``, and its regression thresholds.
 
     Rows whose task failed have no score: a pass/fail scorer counts them as fails, a
-    numeric one leaves them out (``missing``)."""
+    numeric one leaves them out of its mean (``missing``; a comparison counts them as the
+    worst value). A scorer that scored no row at all (the task failed on every row) is
+    shown as pass/fail with every row failed, mean 0, never as a label without a mean."""
     name = scorer.name
     scored = [next((s for s in r.scores if s.scorer == name), None) for r in results]
     values = [s.value if s is not None and s.error is None else None for s in scored]
     passed = [s.passed if s is not None and s.error is None else None for s in scored]
     kind = stats.metric_kind(values, passed)
+    unscored = all(v is None for v in values) and all(p is None for p in passed)
+    if unscored and results:
+        kind = stats.BINARY
+        passed = [False] * len(values)
     if kind == stats.BINARY:
         nums: list[float | None] = [
             None if p is None and not isinstance(v, bool) else float(p if p is not None else v)
@@ -40,13 +46,18 @@ def scorer_summary(scorer: Any, results: Sequence[RowResult],
             own = jsonable(scorer.summarize(real_scores)) or {}
         except Exception as exc:  # a broken summarize() must not lose the run
             own = {"error": f"summarize() raised {type(exc).__name__}: {exc}"}
+    if unscored and results:
+        own = {**own, "unscored_rows": len(values),
+               "note": f"no row was scored ({sum(r.status != 'ok' for r in results)}/"
+                       f"{len(results)} tasks failed)"}
     t = threshold(name)
     return {
         "scorer": name, "kind": kind,
         "higher_is_better": True if kind == stats.BINARY else bool(getattr(scorer, "higher_is_better", True)),
         **summary,
         "errors": sum(1 for s in scored if s is not None and s.error is not None),
-        "min_delta": t.min_delta, "alpha": t.alpha, "summary": own if isinstance(own, dict) else {"value": own},
+        "min_delta": t.min_delta_number, "alpha": t.alpha,
+        "summary": own if isinstance(own, dict) else {"value": own},
     }
 
 
@@ -56,7 +67,7 @@ def task_success_summary(results: Sequence[RowResult], threshold: Callable[[str]
     summary = stats.summarize_values(stats.BINARY, [1.0 if x else 0.0 for x in ok], ok)
     t = threshold(TASK_SUCCESS)
     return {"scorer": TASK_SUCCESS, "kind": stats.BINARY, "higher_is_better": True, **summary,
-            "errors": 0, "min_delta": t.min_delta, "alpha": t.alpha,
+            "errors": 0, "min_delta": t.min_delta_number, "alpha": t.alpha,
             "summary": {"errors": sum(r.status == "error" for r in results),
                         "timeouts": sum(r.status == "timeout" for r in results)}}
 

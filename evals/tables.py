@@ -54,17 +54,72 @@ def summaries_table(summaries: Sequence[dict[str, Any]], title: str | None = Non
 
 
 def comparison_table(comp: dict[str, Any]) -> Table:
-    """Per scorer: baseline and current means, paired delta with CI, test, p, verdict."""
+    """Per scorer: baseline and current means, paired delta with CI, the practical
+    threshold, test, raw and Holm-adjusted p, verdict."""
     t = Table(title=f"vs baseline {comp['a']['run_id'][:12]}: {comp['verdict'].upper()}",
               title_justify="left")
-    for col in ("scorer", "baseline", "current", "delta", "95% CI", "test", "p", "shared",
-                "worse/better", "verdict"):
+    for col in ("scorer", "baseline", "current", "delta", "95% CI", "min delta", "test", "p",
+                "p (Holm)", "shared", "worse/better", "verdict"):
         t.add_column(col, justify="left" if col in ("scorer", "test", "verdict") else "right")
     for s in comp["scorers"]:
         ci = s["delta_ci"]
         t.add_row(s["scorer"], _f(s["baseline"]["mean"]), _f(s["current"]["mean"]), _f(s["delta"]),
-                  f"{_f(ci[0])} .. {_f(ci[1])}", s["test"] or "-", _p(s["p_value"]),
-                  str(s["n_shared"]), f"{s['worse']}/{s['better']}", s["verdict"])
+                  f"{_f(ci[0])} .. {_f(ci[1])}", _f(s.get("min_delta")), s["test"] or "-",
+                  _p(s["p_value"]), _p(s.get("p_adjusted")), str(s["n_shared"]),
+                  f"{s['worse']}/{s['better']}", s["verdict"])
+    return t
+
+
+def gates_table(comp: dict[str, Any]) -> Table | None:
+    """The latency/cost gates of a comparison (None when the run set none)."""
+    gates = comp.get("gates") or []
+    if not gates:
+        return None
+    t = Table(title="latency / cost gates", title_justify="left")
+    for col in ("gate", "baseline mean", "current mean", "ratio", "limit", "test (one-sided)", "p",
+                "p (Holm)", "shared", "verdict"):
+        t.add_column(col, justify="left" if col in ("gate", "test (one-sided)", "verdict") else "right")
+    for g in gates:
+        t.add_row(g["label"], _f(g["baseline"], 4), _f(g["current"], 4),
+                  "-" if g["ratio"] is None else f"{g['ratio']:.2f}x", f"+{g['limit']:.0%}",
+                  g["test"] or "-", _p(g["p_value"]), _p(g.get("p_adjusted")), str(g["n_shared"]),
+                  g["verdict"])
+    return t
+
+
+def sweep_rows(results: Sequence[Any]) -> list[dict[str, Any]]:
+    """One line per (eval, params combination, scorer) of a suite run: the run's mean with
+    its 95% CI and, against its baseline, the delta, raw and Holm-adjusted p and the
+    verdict. Shared by the terminal table, JSON and Markdown."""
+    out = []
+    for r in results:
+        by_name = {s["scorer"]: s for s in (r.comparison or {}).get("scorers", [])}
+        for s in r.summaries:
+            comp = by_name.get(s["scorer"], {})
+            out.append({
+                "eval": r.eval_name, "params": r.params, "run_id": r.run["run_id"],
+                "scorer": s["scorer"], "kind": s["kind"], "mean": s["mean"],
+                "ci": [s["ci_low"], s["ci_high"]], "n": s["n"],
+                "baseline_mean": (comp.get("baseline") or {}).get("mean"),
+                "delta": comp.get("delta"), "test": comp.get("test"),
+                "p_value": comp.get("p_value"), "p_adjusted": comp.get("p_adjusted"),
+                "verdict": comp.get("verdict") if r.comparison else "no baseline",
+                "failed": bool(r.failures),
+            })
+    return out
+
+
+def sweep_table(results: Sequence[Any]) -> Table:
+    """Every eval × params combination of the suite run side by side (see :func:`sweep_rows`)."""
+    family = next((r.comparison.get("family_size") for r in results if r.comparison), 0)
+    t = Table(title=f"all {len(results)} runs (Holm over {family} tests)", title_justify="left")
+    for col in ("eval", "params", "scorer", "mean", "95% CI", "baseline", "delta", "p", "p (Holm)",
+                "verdict"):
+        t.add_column(col, justify="left" if col in ("eval", "params", "scorer", "verdict") else "right")
+    for row in sweep_rows(results):
+        t.add_row(row["eval"], _params(row["params"]), row["scorer"], _f(row["mean"]),
+                  f"{_f(row['ci'][0])} .. {_f(row['ci'][1])}", _f(row["baseline_mean"]),
+                  _f(row["delta"]), _p(row["p_value"]), _p(row["p_adjusted"]), row["verdict"] or "-")
     return t
 
 

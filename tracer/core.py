@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -280,8 +281,29 @@ def finish_error(spec: OpSpec, call: Call, exc: BaseException,
                 attrs[A.INPUTS] = call.inputs_json
             attrs.update(_explicit_attributes(call.frame.explicit))
             span.set_attributes(attrs)
-            span.record_exception(exc, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-        span.end()
+            message = exception_text(exc)
+            if message is None:
+                # Its __str__ raises: record a placeholder quietly instead of the SDK's
+                # record_exception (which calls str() and would fail loudly).
+                message = f"<{type(exc).__name__}: str() failed>"
+                span.add_event("exception", {
+                    "exception.type": type(exc).__qualname__, "exception.message": message,
+                    "exception.stacktrace": "".join(traceback.format_exception(exc)),
+                    "exception.escaped": "True"})
+            else:
+                span.record_exception(exc, escaped=True)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {message}"))
     except Exception:
         warn_once("finish_error", "could not record the error of op %r", spec.name)
+    try:
+        span.end()
+    except Exception:
+        warn_once("end", "could not end the span of op %r", spec.name)
+
+
+def exception_text(exc: BaseException) -> str | None:
+    """``str(exc)``, or None when the exception's ``__str__`` itself raises."""
+    try:
+        return str(exc)
+    except Exception:
+        return None

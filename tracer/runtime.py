@@ -149,7 +149,9 @@ def _project_exporter(inner: SpanExporter, overlay: dict[str, Any]) -> SpanExpor
             except Exception:
                 warn_once("export", "exporting %d spans raised", len(spans))
                 result = SpanExportResult.FAILURE
-            if result is not SpanExportResult.SUCCESS:
+            if result is SpanExportResult.SUCCESS:
+                EXPORTS["ok"] += 1
+            else:
                 self.failed_batches += 1
                 warn_once("export_failed", "could not export %d spans to the collector "
                           "(is it running and reachable?); they are dropped", len(spans),
@@ -345,7 +347,7 @@ def init(
             settings=settings, tracer=otel_tracer,
             serializer=Serializer(settings.max_value_chars, settings.redact,
                                   settings.redact_keys),
-            processor=processor, owns_provider=owns,
+            processor=processor, owns_provider=owns, otlp_export=exporter is None,
         )
         if not STATE.atexit_registered:
             atexit.register(_at_exit)
@@ -417,8 +419,42 @@ def shutdown(timeout_s: float | None = None) -> bool:
             return False
 
 
+EXPORTS = {"ok": 0}
+"""Batches exported successfully by this process (any init): the exit wait is skipped
+while it is 0 and the collector refuses connections."""
+
+
+def endpoint_refuses(url: str, timeout_s: float = 0.25) -> bool:
+    """True when nothing listens at ``url``'s host and port (the connection is refused at
+    once); False when it connects, or does not answer within ``timeout_s`` (a collector
+    behind a slow network may still take the spans)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout_s):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def _at_exit() -> None:
     try:
+        runtime = STATE.runtime
+        # A collector that was never reached and refuses connections now will not take
+        # the spans within the exit bound either: say so once and exit without waiting.
+        if (runtime is not None and EXPORTS["ok"] == 0 and runtime.otlp_export
+                and endpoint_refuses(runtime.settings.traces_url)):
+            STATE.runtime = None
+            runtime.processor.closed = True
+            warn_once("exit_refused", "no collector at %s (connection refused) and no span was "
+                      "ever exported; exiting without waiting for it, unsent spans are dropped",
+                      runtime.settings.endpoint, exc_info=False)
+            return
         shutdown()
     except Exception:  # nothing may fail the interpreter's exit
         pass

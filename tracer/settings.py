@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from common.endpoint import discovered_endpoint
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
 DEFAULT_PROJECT = "default"
 DEFAULT_FLUSH_TIMEOUT_S = 5.0
@@ -99,6 +101,9 @@ def _endpoint(arg: str | None, env: Mapping[str, str]) -> tuple[str, str]:
     if value := _env(env, "OTEL_EXPORTER_OTLP_ENDPOINT"):
         base = _base_url(value, "OTEL_EXPORTER_OTLP_ENDPOINT")
         return base, base + TRACES_PATH
+    # The `spyglass serve` running on this machine, wherever it listens.
+    if value := discovered_endpoint(env):
+        return value, value + TRACES_PATH
     return DEFAULT_ENDPOINT, DEFAULT_ENDPOINT + TRACES_PATH
 
 

@@ -26,6 +26,8 @@ class Runtime:
     serializer: Serializer
     processor: Any  # _SpyglassProcessor
     owns_provider: bool
+    #: Spans go to the collector over OTLP/HTTP (not to an exporter the caller passed).
+    otlp_export: bool = True
 
 
 class _State:

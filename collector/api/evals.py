@@ -53,7 +53,9 @@ def _condensed(comparison: dict[str, Any]) -> dict[str, Any]:
     return {
         "baseline_run_id": comparison["a"].get("run_id"), "verdict": comparison["verdict"],
         "regressed": comparison["regressed"], "improved": comparison["improved"],
-        "scorers": {s["scorer"]: {"delta": s["delta"], "p_value": s["p_value"], "verdict": s["verdict"]}
+        "failures": comparison.get("failures", []),
+        "scorers": {s["scorer"]: {"delta": s["delta"], "p_value": s["p_value"],
+                                  "p_adjusted": s.get("p_adjusted"), "verdict": s["verdict"]}
                     for s in comparison["scorers"]},
     }
 

@@ -72,12 +72,17 @@ class FeedbackController(QueryController):
     @post("/", sync_to_thread=True, responses=error_responses(400, 401, 403, 404), status_code=201)
     def create_feedback(self, request: Request[Any, Any, Any], data: JSONBody[FeedbackIn]) -> Feedback:
         """Attach a score, label or comment to a trace or span. 400 names the first bad
-        field; 404 when the trace is unknown and no ``project`` says where it belongs."""
+        field; 404 when the trace is unknown and no ``project`` says where it belongs (with
+        an API key: unknown in the key's project; the answer does not say whether it
+        exists in another one)."""
         item = validate_feedback(data)
         storage = storage_of(request)
         project = scoped_project(request, item.project)
-        if project is None:
-            located = locate_trace(storage, item.trace_id, None)
+        if item.project is None:
+            # Without an explicit project the trace must exist — in the API key's project
+            # when there is a key. The answer is the same whether the trace exists in
+            # another project or nowhere, so a key learns nothing about other projects.
+            located = locate_trace(storage, item.trace_id, project)
             if not located:
                 raise NotFound(f"no trace with id {item.trace_id}; pass 'project' to attach "
                                "feedback to a trace that has not arrived yet")

@@ -55,6 +55,13 @@ def rows_of(req: Any, auth_project: str | None, ttl_of: Any) -> tuple[list[bytes
                 except SpanRejected as exc:
                     rejected += 1
                     reason = reason or f"span {span.span_id.hex() or '?'} rejected: {exc}"
+                except Exception as exc:
+                    # A value no check foresaw (nesting too deep to encode, ...): this span
+                    # alone is lost, never the request.
+                    log.warning("span %s could not be normalized: %r", span.span_id.hex(), exc)
+                    rejected += 1
+                    reason = reason or (f"span {span.span_id.hex() or '?'} rejected: "
+                                        f"{type(exc).__name__}")
     return lines, rejected, reason
 
 
@@ -92,12 +99,14 @@ async def export_traces(request: Request) -> Response[bytes]:
         body = await _read_body(request, settings.max_body_bytes)
         if encoding == "gzip":
             body = otlp.gunzip(body, settings.max_body_bytes)
-        req = otlp.decode(body, media)
+        req, rejected, reason = otlp.decode(body, media)
         writer = request.app.state.writer
-        lines, rejected, reason = rows_of(req, _auth_project(request),
-                                          request.app.state.project_settings.ttl_days)
+        lines, rejected_rows, row_reason = rows_of(req, _auth_project(request),
+                                                   request.app.state.project_settings.ttl_days)
+        rejected, reason = rejected + rejected_rows, reason or row_reason
         if lines:
-            await writer.write(b"\n".join(lines), len(lines))
+            result = await writer.write(b"\n".join(lines), len(lines))
+            rejected, reason = rejected + result.rejected, reason or result.reason
     except (otlp.OTLPError, Backpressure) as err:
         if err.status_code >= 500 or err.status_code == 429:
             log.warning("ingest refused (%d): %s", err.status_code, err.message)

@@ -15,7 +15,7 @@ from collector.queries.errors import NotFound, error_responses
 from collector.queries.params import parse_choice, parse_hex_id, parse_limit
 from collector.queries.spans import SPAN_SELECT, span_from_row
 from collector.queries.sql import as_float, as_int, rfc3339_from_micros
-from collector.queries.trace_list import TraceQuery, find_page, summaries
+from collector.queries.trace_list import TraceQuery, find_page, ranked_models, summaries
 from collector.queries.traces import find_trace_spans
 from common.wire.traces import TraceDetail, TraceList, TraceSummary
 
@@ -27,6 +27,7 @@ def _summary(row: dict[str, Any]) -> TraceSummary:
     errors = as_int(row["t_error_count"])
     status = "error" if errors else ("ok" if as_int(row["t_ok_count"]) else "unset")
     start_us, end_us = as_int(row["t_start_us"]), as_int(row["t_end_us"])
+    models = ranked_models(row)
     return TraceSummary(
         trace_id=row["trace_id"],
         project=row["t_project"],
@@ -40,7 +41,8 @@ def _summary(row: dict[str, Any]) -> TraceSummary:
         input_tokens=as_int(row["t_input_tokens"]),
         output_tokens=as_int(row["t_output_tokens"]),
         cost_usd=as_float(row["t_cost_usd"]) or 0.0,
-        model=row["t_model"] or None,
+        model=models[0] if models else None,
+        models=models,
         user_id=row["t_user_id"] or None,
         session_id=row["t_session_id"] or None,
         tags=list(row["t_tags"] or []),

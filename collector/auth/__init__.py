@@ -15,8 +15,9 @@ from collector.auth.admin import (
     read_admin_token,
     write_admin_token,
 )
-from collector.auth.bind import check_bind, is_loopback
+from collector.auth.bind import check_bind, check_bind_early, is_loopback
 from collector.auth.keys import (
+    KEYS_MARKER_FILE,
     REFRESH_SECONDS,
     AuthError,
     KeyCache,
@@ -25,6 +26,7 @@ from collector.auth.keys import (
     hash_key,
     invalidate_key_caches,
     key_id_of,
+    note_active_keys,
     validate_project,
 )
 from collector.auth.middleware import (
@@ -38,6 +40,7 @@ __all__ = [
     "ADMIN_HEADER",
     "ADMIN_PREFIX",
     "ADMIN_TOKEN_FILE",
+    "KEYS_MARKER_FILE",
     "KEY_PROJECT_STATE",
     "PROTECTED_PREFIXES",
     "REFRESH_SECONDS",
@@ -47,11 +50,13 @@ __all__ = [
     "KeyRecord",
     "KeyStore",
     "check_bind",
+    "check_bind_early",
     "hash_key",
     "invalidate_key_caches",
     "is_loopback",
     "key_id_of",
     "key_project",
+    "note_active_keys",
     "read_admin_token",
     "validate_project",
     "write_admin_token",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import re
 import secrets
 import threading
@@ -16,6 +18,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from common.timetext import ch_text, rfc3339_from_ch
@@ -89,6 +92,7 @@ class KeyStore:
             {"key_id": key_id, "project": project, "key_hash": hash_key(key), "name": name,
              "created": created, "version": time.time_ns()},
         )
+        note_active_keys(self.storage, len(self.active_hashes()))
         return key, KeyRecord(key_id, project, name, rfc3339_from_ch(created), None)
 
     def list(self) -> list[KeyRecord]:
@@ -121,6 +125,7 @@ class KeyStore:
             {"key_id": wanted, "revoked": revoked, "version": time.time_ns()},
         )
         record = next(r for r in self.list() if r.key_id == wanted)
+        note_active_keys(self.storage, len(self.active_hashes()))
         return record
 
     def active_hashes(self) -> dict[str, tuple[str, str]]:
@@ -181,3 +186,37 @@ class KeyCache:
         if entry is None or not hmac.compare_digest(entry[0], hash_key(key.strip())):
             return None
         return entry[1]
+
+
+KEYS_MARKER_FILE = "keys.active"
+"""File in a chDB data directory holding the number of active keys, kept by every key
+change and by each start, so ``spyglass serve`` can refuse an open non-loopback bind
+before it opens (and migrates) storage (:func:`collector.auth.bind.check_bind_early`)."""
+
+_log = logging.getLogger("spyglass.auth")
+
+
+def note_active_keys(storage: Any, count: int) -> None:
+    """Record ``count`` active keys in the marker file of a chDB data directory (no-op for
+    a ClickHouse server, whose keys table answers quickly without opening anything)."""
+    data_dir = getattr(storage, "data_dir", None)
+    if data_dir is None:
+        return
+    try:
+        path = Path(data_dir) / KEYS_MARKER_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{count}\n")
+        os.replace(tmp, path)
+    except OSError as exc:  # the check after storage opens still holds
+        _log.warning("cannot record the key count in %s: %s", data_dir, exc)
+
+
+def marked_active_keys(data_dir: Path) -> int | None:
+    """Active keys according to the marker file; 0 for a data directory that holds no
+    store yet; None when unknown (a store written before the marker existed)."""
+    try:
+        return int((data_dir / KEYS_MARKER_FILE).read_text().strip())
+    except FileNotFoundError:
+        return None if (data_dir / "clickhouse").exists() else 0
+    except (OSError, ValueError):
+        return None

@@ -24,6 +24,15 @@ EXCEPTION_EVENT = "exception"
 EXCEPTION_TYPE = "exception.type"
 EXCEPTION_MESSAGE = "exception.message"
 
+# Column ranges every value is checked against before a row reaches the writer, so a bad
+# value rejects its span alone (partial_success) instead of failing a shared insert.
+# DateTime64(9) stores signed 64-bit nanoseconds: the last representable instant is
+# 2262-04-11T23:47:16.854775807Z. OTLP times are unsigned, so the lower end is the epoch.
+MAX_TIME_NS = 2**63 - 1
+# Token columns are UInt64; the total is input + output unless given, so each part is
+# held to half the range and the sum can never wrap.
+MAX_TOKENS = 2**63 - 1
+
 _SPAN_KINDS = {2: "server", 3: "client", 4: "producer", 5: "consumer"}
 _STATUS = {0: "unset", 1: "ok", 2: "error"}
 _encode = msgspec.json.Encoder().encode
@@ -69,6 +78,12 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
         convention.apply(m)
 
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if start > MAX_TIME_NS:
+        raise SpanRejected(f"start_time_unix_nano {start} is after 2262-04-11T23:47:16Z, "
+                           "the latest time storable")
+    if end > MAX_TIME_NS:
+        raise SpanRejected(f"end_time_unix_nano {end} is after 2262-04-11T23:47:16Z, "
+                           "the latest time storable")
     if end < start:
         end = start
     status = _STATUS.get(span.status.code, "unset")
@@ -80,7 +95,8 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
         if ev.name == EXCEPTION_EVENT and status == "error" and not error:
             etype, emsg = ev_attrs.get(EXCEPTION_TYPE, ""), ev_attrs.get(EXCEPTION_MESSAGE, "")
             error = f"{etype}: {emsg}" if etype and emsg else str(etype or emsg)
-        events.append({"name": ev.name, "time": rfc3339_from_ns(ev.time_unix_nano), "attributes": ev_attrs})
+        events.append({"name": ev.name, "time": rfc3339_from_ns(min(ev.time_unix_nano, MAX_TIME_NS)),
+                       "attributes": ev_attrs})
 
     remaining = {k: v for k, v in m.attrs.items() if k not in m.used} if m.used else m.attrs
     otel_kind = _SPAN_KINDS.get(span.kind)
@@ -97,6 +113,10 @@ def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) 
     output_tokens = m.output_tokens or 0
     cached_tokens = m.cached_tokens or 0
     total_tokens = m.total_tokens if m.total_tokens is not None else input_tokens + output_tokens
+    for label, count in (("input", input_tokens), ("output", output_tokens),
+                         ("cached", cached_tokens), ("total", total_tokens)):
+        if count > MAX_TOKENS:
+            raise SpanRejected(f"{label} token count {count} is out of range (at most {MAX_TOKENS})")
     kind = m.kind or DEFAULT_KIND
     cost = m.cost_usd
     if cost is None and m.model and (input_tokens or output_tokens):

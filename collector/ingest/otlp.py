@@ -72,6 +72,21 @@ def gunzip(body: bytes, limit: int) -> bytes:
 
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+# Deepest JSON nesting accepted. An OTLP span sits at depth 9; each level of a nested
+# attribute value (AnyValue -> arrayValue/kvlistValue -> values -> [...]) adds 3-4, so this
+# allows ~30 levels of nested attribute values, as deep as protobuf bodies get (upb's
+# recursion limit), while the parser, ParseDict and every recursive walk after it stay far
+# from Python's recursion limit.
+MAX_JSON_DEPTH = 128
+# Longest error message put in a response (protobuf parse errors can quote whole paths).
+MAX_MESSAGE = 300
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line, at most ``limit`` characters: error bodies never carry a
+    multi-line dump."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _hex_ids_to_base64(obj: dict[str, Any]) -> None:
@@ -82,30 +97,133 @@ def _hex_ids_to_base64(obj: dict[str, Any]) -> None:
             try:
                 obj[key] = base64.b64encode(bytes.fromhex(value)).decode()
             except ValueError:
-                raise OTLPError(400, f"{key} {value[:40]!r} is not hex") from None
+                raise ValueError(f"{key} {value[:40]!r} is not hex") from None
 
 
-def decode_json(body: bytes) -> ExportTraceServiceRequest:
-    """An OTLP/JSON export request (hex ids, enums as ints or names, 64-bit ints as
-    strings, camelCase or snake_case keys; unknown fields ignored)."""
+def json_depth_exceeds(doc: Any, limit: int) -> bool:
+    """True when ``doc`` (decoded JSON) nests lists/objects deeper than ``limit``; walks
+    iteratively, so any depth is safe to measure."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def load_json(body: bytes, what: str = "body") -> Any:
+    """JSON ``body`` decoded with a depth cap: 400 for invalid JSON, invalid UTF-8 or
+    nesting deeper than :data:`MAX_JSON_DEPTH` (never a RecursionError)."""
     try:
         doc = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
-        raise OTLPError(400, f"body is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise OTLPError(400, "body must be a JSON object with resourceSpans")
-    for rs in doc.get("resourceSpans") or doc.get("resource_spans") or []:
-        for ss in (rs or {}).get("scopeSpans") or (rs or {}).get("scope_spans") or []:
-            for span in (ss or {}).get("spans") or []:
-                if isinstance(span, dict):
+        raise OTLPError(400, one_line(f"{what} is not valid JSON: {exc}")) from None
+    except RecursionError:
+        raise OTLPError(400, f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels") from None
+    if json_depth_exceeds(doc, MAX_JSON_DEPTH):
+        raise OTLPError(400, f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
+    return doc
+
+
+def _field(obj: dict[str, Any], camel: str, snake: str) -> Any:
+    value = obj.get(camel)
+    return obj.get(snake) if value is None else value
+
+
+def _list_field(obj: dict[str, Any], camel: str, snake: str, where: str) -> list[Any]:
+    """A repeated field of an OTLP JSON object: a list (or absent/null), else 400."""
+    value = _field(obj, camel, snake)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise OTLPError(400, f"{where}.{camel} must be a JSON array, got {type(value).__name__}")
+    return value
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise OTLPError(400, f"{where} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _parse_into(message: Any, value: Any) -> None:
+    # ParseDict raises ParseError for most bad values, but other exception types for
+    # some (a key of the wrong type, ...): any failure means the value is malformed.
+    json_format.ParseDict(value, message, ignore_unknown_fields=True)
+
+
+def decode_json_partial(body: bytes) -> tuple[ExportTraceServiceRequest, int, str]:
+    """An OTLP/JSON export request (hex ids, enums as ints or names, 64-bit ints as
+    strings, camelCase or snake_case keys; unknown fields ignored), plus the number of
+    spans dropped as malformed and why the first one was.
+
+    The structure (resourceSpans/scopeSpans/spans arrays and objects, resources, scopes) is
+    checked before it is walked: a malformed structure is a 400 for the whole request. A
+    malformed span (a value of the wrong type, a bad id) is dropped alone so the rest of
+    the request is stored and the client hears about it in ``partial_success``."""
+    doc = _object(load_json(body), "body")
+    req = ExportTraceServiceRequest()
+    rejected = 0
+    reason = ""
+    for i, rs in enumerate(_list_field(doc, "resourceSpans", "resource_spans", "body")):
+        where = f"resourceSpans[{i}]"
+        rs = _object(rs, where)
+        out_rs = req.resource_spans.add()
+        try:
+            value = _field(rs, "resource", "resource")
+            if value is not None:
+                _parse_into(out_rs.resource, _object(value, f"{where}.resource"))
+            if (url := _field(rs, "schemaUrl", "schema_url")) is not None:
+                out_rs.schema_url = url if isinstance(url, str) else ""
+        except OTLPError:
+            raise
+        except Exception as exc:
+            raise OTLPError(400, one_line(f"{where}.resource is not an OTLP Resource: {exc}")) from None
+        for j, ss in enumerate(_list_field(rs, "scopeSpans", "scope_spans", where)):
+            swhere = f"{where}.scopeSpans[{j}]"
+            ss = _object(ss, swhere)
+            out_ss = out_rs.scope_spans.add()
+            scope = _field(ss, "scope", "scope")
+            if scope is not None:
+                try:
+                    _parse_into(out_ss.scope, _object(scope, f"{swhere}.scope"))
+                except OTLPError:
+                    raise
+                except Exception as exc:
+                    raise OTLPError(400, one_line(
+                        f"{swhere}.scope is not an OTLP InstrumentationScope: {exc}")) from None
+            for k, span in enumerate(_list_field(ss, "spans", "spans", swhere)):
+                kept = len(out_ss.spans)
+                try:
+                    if not isinstance(span, dict):
+                        raise ValueError(f"must be a JSON object, got {type(span).__name__}")
                     _hex_ids_to_base64(span)
-                    for link in span.get("links") or []:
+                    links = _field(span, "links", "links")
+                    if links is not None and not isinstance(links, list):
+                        raise ValueError("links must be a JSON array")
+                    for link in links or []:
                         if isinstance(link, dict):
                             _hex_ids_to_base64(link)
-    try:
-        return json_format.ParseDict(doc, ExportTraceServiceRequest(), ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        raise OTLPError(400, f"body is not an OTLP ExportTraceServiceRequest: {exc}") from None
+                    _parse_into(out_ss.spans.add(), span)
+                except Exception as exc:
+                    # Drop the span added for it (possibly half filled), and only it.
+                    while len(out_ss.spans) > kept:
+                        del out_ss.spans[-1]
+                    rejected += 1
+                    reason = reason or one_line(f"{swhere}.spans[{k}] rejected: {exc}")
+    return req, rejected, reason
+
+
+def decode_json(body: bytes) -> ExportTraceServiceRequest:
+    """:func:`decode_json_partial` without the count of dropped spans."""
+    return decode_json_partial(body)[0]
 
 
 def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
@@ -114,13 +232,18 @@ def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
     try:
         req.ParseFromString(body)
     except Exception as exc:  # protobuf raises DecodeError, sometimes others, on garbage
-        raise OTLPError(400, f"body is not an OTLP protobuf ExportTraceServiceRequest: {exc}") from None
+        raise OTLPError(400, one_line(
+            f"body is not an OTLP protobuf ExportTraceServiceRequest: {exc}")) from None
     return req
 
 
-def decode(body: bytes, media: str) -> ExportTraceServiceRequest:
-    """Decode an (already decompressed) body of ``media`` type."""
-    return decode_protobuf(body) if media == PROTOBUF else decode_json(body)
+def decode(body: bytes, media: str) -> tuple[ExportTraceServiceRequest, int, str]:
+    """Decode an (already decompressed) body of ``media`` type: the request, the number of
+    spans dropped while decoding (JSON only: a protobuf span cannot fail alone) and why the
+    first one was."""
+    if media == PROTOBUF:
+        return decode_protobuf(body), 0, ""
+    return decode_json_partial(body)
 
 
 def success_body(media: str, rejected: int = 0, message: str = "") -> bytes:

@@ -4,6 +4,7 @@ convention mappers share."""
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,7 +60,8 @@ def to_json_text(value: Any) -> str:
             try:
                 _decode(value)
                 return value
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):
+                # Nested too deeply to parse safely: keep it, encoded as a plain string.
                 pass
         return _encode(value).decode()
     return _encode(value).decode()
@@ -70,7 +72,7 @@ def json_value(text: Any) -> Any:
     if isinstance(text, str):
         try:
             return _decode(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return text
     return text
 
@@ -82,11 +84,13 @@ def as_int(value: Any) -> int:
     if isinstance(value, int):
         return max(value, 0)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return 0
         return max(int(value), 0)
     if isinstance(value, str):
         try:
             return max(int(float(value)), 0)
-        except ValueError:
+        except (ValueError, OverflowError):  # "nan", "inf", "x"
             return 0
     return 0
 
@@ -95,13 +99,13 @@ def as_float(value: Any) -> float | None:
     """A cost from an attribute value, or None when it is not a number."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
+    try:
+        if isinstance(value, (int, float, str)):
+            number = float(value)
+            # NaN and infinities are no price: the cost stays unknown (NULL).
+            return number if math.isfinite(number) else None
+    except (ValueError, OverflowError):
+        return None
     return None
 
 

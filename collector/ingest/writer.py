@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,6 +13,42 @@ from dataclasses import dataclass
 from collector.storage import Storage
 
 log = logging.getLogger("spyglass.ingest")
+
+# ClickHouse error codes that mean "these rows cannot be stored" rather than "storage is
+# failing": parse/convert/range errors. Ingest validates every value against its column
+# (collector/ingest/normalize.py), so these should never happen; if one does, the rows at
+# fault are found by bisection and rejected alone, and storage is not marked as failing.
+DATA_ERROR_CODES = frozenset({
+    6, 25, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 73, 76, 117, 130, 131, 132, 135, 153,
+    168, 190, 241, 242, 243, 321, 344, 349, 365, 407, 420, 441, 458, 619, 640,
+})
+_CODE = re.compile(r"Code: (\d+)\b")
+# Single-row inserts spent at most on finding bad rows of one request, so a pathological
+# request cannot keep the writer busy: past it the rest of the request is refused (400).
+MAX_BISECT_INSERTS = 64
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """True when an insert failed because of the rows it carried (not a transient fault)."""
+    match = _CODE.search(str(exc))
+    return bool(match) and int(match.group(1)) in DATA_ERROR_CODES
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of a storage error, without ClickHouse's stack dump."""
+    text = " ".join(str(exc).split())
+    cut = text.find(": While executing")
+    text = text[:cut] if cut > 0 else text
+    return text[:200]
+
+
+@dataclass
+class WriteResult:
+    """What happened to a request's rows: ``rejected`` rows storage refused as malformed
+    (found by bisection; the rest are stored) and why the first one was."""
+
+    rejected: int = 0
+    reason: str = ""
 
 
 class Backpressure(Exception):
@@ -29,7 +66,7 @@ class Backpressure(Exception):
 class _Pending:
     data: bytes
     spans: int
-    future: asyncio.Future[None]
+    future: asyncio.Future[WriteResult]
 
 
 class BatchWriter:
@@ -71,9 +108,10 @@ class BatchWriter:
         """Spans accepted but not yet acknowledged (queued or being inserted)."""
         return self._queued_spans + self._inflight_spans
 
-    async def write(self, data: bytes, spans: int) -> None:
-        """Store ``spans`` rows of JSONEachRow ``data``; returns once they are inserted.
-        Raises :class:`Backpressure` when full or when storage keeps failing."""
+    async def write(self, data: bytes, spans: int) -> WriteResult:
+        """Store ``spans`` rows of JSONEachRow ``data``; returns once they are inserted,
+        with the rows storage refused as malformed (normally none). Raises
+        :class:`Backpressure` when full or when storage keeps failing."""
         if self._task is None:
             self.start()
         if self._closing:
@@ -87,13 +125,13 @@ class BatchWriter:
                 f"{self.max_pending_spans}); retry later",
                 self.retry_after_s,
             )
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(data, spans, future))
         self._queued_spans += spans
         assert self._wakeup is not None
         self._wakeup.set()
         # Shield: a client that disconnects must not cancel an insert others share.
-        await asyncio.shield(future)
+        return await asyncio.shield(future)
 
     def _take_batch(self) -> list[_Pending]:
         batch: list[_Pending] = []
@@ -120,7 +158,8 @@ class BatchWriter:
                     if self._failing_since is None:
                         self._failing_since = time.monotonic()
                     log.error("insert of %d spans failed: %s", self._inflight_spans, exc)
-                    err = Backpressure(503, f"storage insert failed: {exc}", self.retry_after_s)
+                    err = Backpressure(503, f"storage insert failed: {_short(exc)}",
+                                       self.retry_after_s)
                     for item in batch:
                         if not item.future.done():
                             item.future.set_exception(err)
@@ -132,41 +171,57 @@ class BatchWriter:
                 return
 
     async def _insert(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> None:
-        """Insert ``batch`` as one insert. If that fails and the batch holds several
-        requests, insert them one by one so a request the storage refuses fails alone."""
+        """Insert ``batch`` as one insert. If storage refuses it for its data, insert the
+        requests one by one, and bisect a refused request's rows, so only the rows at fault
+        are rejected; every other row of the request and of the batch is stored. A
+        transient failure (storage down) fails the batch with 503 without retrying."""
         data = b"\n".join(item.data for item in batch)
         try:
             await loop.run_in_executor(self._executor, self.storage.insert_json_lines, self.table, data)
-        except Exception:
-            if len(batch) == 1:
+        except Exception as exc:
+            if not is_data_error(exc):
                 raise
+            log.warning("insert of %d spans refused for its data (%s); finding the rows at fault",
+                        sum(item.spans for item in batch), _short(exc))
         else:
             self._acknowledge(batch)
             return
-        failures = 0
-        last: Exception | None = None
         for item in batch:
             try:
-                await loop.run_in_executor(
-                    self._executor, self.storage.insert_json_lines, self.table, item.data)
+                result = await self._insert_rows(loop, item.data.split(b"\n"), [MAX_BISECT_INSERTS])
             except Exception as exc:
-                failures += 1
-                last = exc
-                log.error("insert of %d spans failed: %s", item.spans, exc)
-                if not item.future.done():
-                    item.future.set_exception(
-                        Backpressure(503, f"storage insert failed: {exc}", self.retry_after_s))
-            else:
-                self._acknowledge([item])
-        if failures == len(batch) and last is not None:
-            raise last
+                if not is_data_error(exc):
+                    raise
+                # Too many bad rows to isolate: refuse the rest of this request alone.
+                result = WriteResult(item.spans, f"rows refused by storage: {_short(exc)}")
+            self._acknowledge([item], result)
 
-    def _acknowledge(self, batch: list[_Pending]) -> None:
-        self.spans_written += sum(item.spans for item in batch)
+    async def _insert_rows(self, loop: asyncio.AbstractEventLoop, rows: list[bytes],
+                           budget: list[int]) -> WriteResult:
+        """Insert ``rows``, halving on data errors; rows refused alone are counted."""
+        try:
+            await loop.run_in_executor(self._executor, self.storage.insert_json_lines,
+                                       self.table, b"\n".join(rows))
+            return WriteResult()
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+            if len(rows) == 1:
+                return WriteResult(1, f"span refused by storage: {_short(exc)}")
+            budget[0] -= 2
+            if budget[0] < 0:
+                raise
+        mid = len(rows) // 2
+        left = await self._insert_rows(loop, rows[:mid], budget)
+        right = await self._insert_rows(loop, rows[mid:], budget)
+        return WriteResult(left.rejected + right.rejected, left.reason or right.reason)
+
+    def _acknowledge(self, batch: list[_Pending], result: WriteResult | None = None) -> None:
+        self.spans_written += sum(item.spans for item in batch) - (result.rejected if result else 0)
         self.inserts += 1
         for item in batch:
             if not item.future.done():
-                item.future.set_result(None)
+                item.future.set_result(result or WriteResult())
 
     async def close(self) -> None:
         """Refuse new writes, insert everything already accepted, then stop."""

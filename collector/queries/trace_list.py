@@ -181,7 +181,8 @@ SELECT
     sum(input_tokens) AS t_input_tokens,
     sum(output_tokens) AS t_output_tokens,
     sum(cost_usd) AS t_cost_usd,
-    anyIf(model, model != '') AS t_model,
+    sumMapIf([model], [toUInt64(1)], kind = 'llm' AND model != '') AS t_llm_models,
+    sumMapIf([model], [toUInt64(1)], model != '') AS t_models,
     anyIf(user_id, user_id != '') AS t_user_id,
     anyIf(session_id, session_id != '') AS t_session_id,
     arraySort(groupUniqArrayArray(tags)) AS t_tags
@@ -192,6 +193,21 @@ WHERE start_time >= fromUnixTimestamp64Nano({{lo:Int64}}, 'UTC')
   {project}
 GROUP BY project, trace_id
 """
+
+
+def ranked_models(row: dict[str, Any]) -> list[str]:
+    """The models of a trace's LLM spans, most-used first (ties by name); when it has no
+    LLM span with a model, those of its other spans (embeddings, ...)."""
+    for column in ("t_llm_models", "t_models"):
+        value = row.get(column)
+        if isinstance(value, dict):  # a tuple of arrays may arrive as {"1": keys, "2": counts}
+            value = list(value.values())
+        if value and len(value) == 2 and value[0]:
+            names, counts = value
+            pairs = sorted(zip(names, (int(c) for c in counts), strict=False),
+                           key=lambda p: (-p[1], p[0]))
+            return [name for name, _ in pairs]
+    return []
 
 
 def summaries(storage: Any, page: list[tuple[str, str, int]],

@@ -97,7 +97,8 @@ def run_data(storage: Any, run: dict[str, Any]) -> RunData:
     """Everything :func:`common.compare.compare_runs` needs of a stored run."""
     project, run_id = run["project"], run["run_id"]
     rows = storage.query(
-        "SELECT row_index, row_id, status, output, error, trace_id FROM eval_rows FINAL "
+        "SELECT row_index, row_id, status, output, error, trace_id, latency_ms, cost_usd "
+        "FROM eval_rows FINAL "
         "WHERE project = {p:String} AND run_id = {r:String} ORDER BY row_index",
         {"p": project, "r": run_id})
     scores = storage.query(
@@ -107,7 +108,8 @@ def run_data(storage: Any, run: dict[str, Any]) -> RunData:
         run=run_out(run),
         rows=[{"row_id": r["row_id"], "row_index": int(r["row_index"]), "status": r["status"],
                "output": parse_json_text(r["output"]), "error": r["error"],
-               "trace_id": r["trace_id"]} for r in rows],
+               "trace_id": r["trace_id"], "latency_ms": r["latency_ms"],
+               "cost_usd": r["cost_usd"]} for r in rows],
         scores=[{"row_id": s["row_id"], "scorer": s["scorer"], "value": score_value(s),
                  "passed": None if s["passed"] is None else bool(s["passed"])} for s in scores],
         summaries=read_summaries(storage, project, [run_id]).get(run_id, []),

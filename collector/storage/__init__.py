@@ -25,8 +25,12 @@ def open_storage(settings: Settings, migrate: bool = True) -> Storage:
     if settings.clickhouse_url:
         from collector.storage.clickhouse_engine import ClickHouseStorage
 
-        storage = ClickHouseStorage(settings.clickhouse_url)
+        storage = ClickHouseStorage(settings.clickhouse_url, cluster=settings.cluster or None)
     else:
+        if settings.cluster:
+            from collector.settings import SettingsError
+
+            raise SettingsError("--cluster needs --clickhouse-url: chDB is a single node")
         from collector.storage.chdb_engine import ChdbStorage
 
         storage = ChdbStorage(settings.data_dir)

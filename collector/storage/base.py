@@ -63,6 +63,16 @@ class Storage(abc.ABC):
         """Insert pre-encoded JSONEachRow ``data`` into ``table`` as one insert; the
         writer uses this to skip a second encoding pass."""
 
+    def schema_statements(self, statement: str) -> list[str]:
+        """The statements this engine runs for one single-node migration statement: itself,
+        or its cluster form (collector/storage/cluster.py)."""
+        return [statement]
+
+    def mutation_target(self, table: str) -> str:
+        """What follows ``ALTER TABLE`` for a mutation of ``table`` (the local tables of
+        every shard on a cluster)."""
+        return table
+
     @abc.abstractmethod
     def ping(self) -> None:
         """Raise :class:`StorageError` unless ClickHouse answers a trivial query."""

@@ -102,6 +102,18 @@ class ChdbStorage(Storage):
             except Exception as exc:
                 raise StorageError(str(exc)) from exc
 
+    def stream(self, sql: str, fmt: str = "Native") -> Iterator[bytes]:
+        """The result of ``sql`` in ``fmt``, block by block (``spyglass migrate`` copies
+        tables larger than memory this way)."""
+        with self._connection() as session:
+            try:
+                for chunk in session.send_query(sql, fmt):
+                    data = chunk.bytes()
+                    if data:
+                        yield data
+            except Exception as exc:
+                raise StorageError(str(exc)) from exc
+
     def insert_json_lines(self, table: str, data: bytes) -> None:
         """One streaming insert of JSONEachRow ``data``; returns once the part is written
         to the data directory (it survives the process being killed from then on)."""

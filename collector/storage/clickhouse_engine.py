@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,9 @@ from collector.storage.base import (
     decode_rows,
     param_value,
 )
+
+# Tables whose inserts carry a deduplication token (see insert_json_lines).
+DEDUP_TOKEN_TABLES = frozenset({"spans"})
 
 
 def parse_clickhouse_url(url: str) -> dict[str, Any]:
@@ -40,21 +44,34 @@ def parse_clickhouse_url(url: str) -> dict[str, Any]:
 
 class ClickHouseStorage(Storage):
     """A ClickHouse server over HTTP. Rows travel as JSONEachRow both ways so results
-    match the chDB engine value for value."""
+    match the chDB engine value for value.
+
+    With ``cluster``, migrations create the sharded, replicated schema of
+    collector/storage/cluster.py and every statement runs with its ``CLUSTER_SETTINGS``
+    (acknowledged inserts are on a quorum of replicas and visible to the next read)."""
 
     engine = "clickhouse"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cluster: str | None = None) -> None:
         import clickhouse_connect
+
+        from collector.storage.cluster import CLUSTER_SETTINGS, ClusterSchema
 
         self.url = url
         kwargs = parse_clickhouse_url(url)
         database = kwargs.pop("database", None)
+        self.schema: ClusterSchema | None = None
+        if cluster:
+            self.schema = ClusterSchema(cluster, database or "default")
+        self._settings = dict(SESSION_SETTINGS)
+        if self.schema:
+            self._settings.update(CLUSTER_SETTINGS)
         try:
             if database:
                 # The database may not exist yet on a fresh server: create it first.
                 bootstrap = clickhouse_connect.get_client(**kwargs)
-                bootstrap.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+                bootstrap.command(self.schema.create_database() if self.schema
+                                  else f"CREATE DATABASE IF NOT EXISTS `{database}`")
                 bootstrap.close()
                 kwargs["database"] = database
             # clickhouse-connect clients are not safe for concurrent use; one per thread.
@@ -77,7 +94,7 @@ class ClickHouseStorage(Storage):
             import clickhouse_connect
 
             client = clickhouse_connect.get_client(
-                **self._kwargs, settings=dict(SESSION_SETTINGS), autogenerate_session_id=False
+                **self._kwargs, settings=dict(self._settings), autogenerate_session_id=False
             )
             self._local.client = client
             with self._clients_lock:
@@ -107,12 +124,39 @@ class ClickHouseStorage(Storage):
         except Exception as exc:
             raise StorageError(str(exc)) from exc
 
+    def schema_statements(self, statement: str) -> list[str]:
+        """``statement`` itself on one server, its cluster form with ``--cluster``."""
+        return self.schema.rewrite(statement) if self.schema else [statement]
+
+    def mutation_target(self, table: str) -> str:
+        """``table``, or its local tables ``ON CLUSTER`` with ``--cluster``."""
+        return self.schema.mutation_target(table) if self.schema else table
+
     def insert_json_lines(self, table: str, data: bytes) -> None:
-        """One synchronous insert; the server acknowledges after writing the part."""
+        """One synchronous insert; the server acknowledges after writing the part.
+
+        Span batches carry a deduplication token (a hash of the rows), so when the writer
+        retries a batch whose first attempt did reach the server (a timeout after the
+        write), replicated tables keep one copy: the rows' ``ingested_at`` default differs
+        between attempts, so ClickHouse's own block hash would not match. Only tables whose
+        rows are whole in the data get one: a re-inserted identical settings row must not
+        vanish."""
+        settings = None
+        if table in DEDUP_TOKEN_TABLES:
+            token = hashlib.sha256(table.encode() + b"\0" + data).hexdigest()
+            settings = {"insert_deduplication_token": token}
         try:
-            self._client().raw_insert(table, insert_block=data, fmt="JSONEachRow")
+            self._client().raw_insert(table, insert_block=data, fmt="JSONEachRow",
+                                      settings=settings)
         except StorageError:
             raise
+        except Exception as exc:
+            raise StorageError(f"insert into {table} failed: {exc}") from exc
+
+    def insert_raw(self, table: str, data: bytes, fmt: str) -> None:
+        """Insert ``data`` already encoded in ``fmt`` (e.g. Native blocks from chDB)."""
+        try:
+            self._client().raw_insert(table, insert_block=data, fmt=fmt)
         except Exception as exc:
             raise StorageError(f"insert into {table} failed: {exc}") from exc
 

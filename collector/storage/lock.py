@@ -10,7 +10,13 @@ LOCK_NAME = "spyglass.lock"
 
 
 class DataDirLockedError(RuntimeError):
-    """Another process holds the data directory; the message names the path and its pid."""
+    """Another process holds the data directory; the message names the path and its pid
+    (also in ``data_dir`` and ``holder``, for callers that word their own advice)."""
+
+    def __init__(self, message: str, data_dir: Path | None = None, holder: str = "unknown") -> None:
+        super().__init__(message)
+        self.data_dir = data_dir
+        self.holder = holder
 
 
 class DataDirLock:
@@ -35,7 +41,8 @@ class DataDirLock:
             os.close(fd)
             raise DataDirLockedError(
                 f"data directory {self.path.parent} is in use by another Spyglass process "
-                f"(pid {holder}, lock file {self.path}); stop it or pass a different --data-dir"
+                f"(pid {holder}, lock file {self.path}); stop it or pass a different --data-dir",
+                self.path.parent, holder,
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

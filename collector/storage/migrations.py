@@ -55,17 +55,18 @@ def applied_versions(storage: Storage) -> set[int]:
 def migrate(storage: Storage, directory: Path = MIGRATIONS_DIR) -> list[int]:
     """Apply pending migrations in order; returns the numbers applied now. Idempotent:
     a second run applies nothing, and every statement is IF NOT EXISTS-safe."""
-    storage.command(
+    for statement in storage.schema_statements(
         "CREATE TABLE IF NOT EXISTS spyglass_migrations (version UInt32, name String, "
         "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
         "ENGINE = ReplacingMergeTree(applied_at) ORDER BY version"
-    )
+    ):
+        storage.command(statement)
     done = applied_versions(storage)
     applied: list[int] = []
     for migration in load_migrations(directory):
         if migration.version in done:
             continue
-        for statement in migration.statements:
+        for statement in (s for m in migration.statements for s in storage.schema_statements(m)):
             try:
                 storage.command(statement)
             except StorageError as exc:

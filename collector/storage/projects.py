@@ -44,7 +44,7 @@ class ProjectSettings:
         self.storage.insert("project_settings", [{"project": project, "ttl_days": days}])
         for table in ("spans", "trace_index"):
             self.storage.command(
-                f"ALTER TABLE {table} UPDATE ttl_days = {{days:UInt16}} WHERE project = {{p:String}}",
+                f"ALTER TABLE {self.storage.mutation_target(table)} UPDATE ttl_days = {{days:UInt16}} WHERE project = {{p:String}}",
                 {"days": days, "p": project},
             )
         with self._lock:

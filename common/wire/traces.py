@@ -55,7 +55,11 @@ class TraceSummary(msgspec.Struct, kw_only=True):
     input_tokens: int
     output_tokens: int
     cost_usd: float
+    #: The most-used model of the trace's LLM spans (``models[0]``).
     model: str | None
+    #: The models of the trace's LLM spans, most-used first (of its other spans when it
+    #: has no LLM span with a model).
+    models: list[str] = msgspec.field(default_factory=list)
     user_id: str | None
     session_id: str | None
     tags: list[str]

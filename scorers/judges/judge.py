@@ -81,6 +81,17 @@ class LLMJudge(Scorer):
 
     # -- configuration --------------------------------------------------------------------
 
+    def _factory_call(self) -> str:
+        """How this judge is made, for an example in a message: the built-in factory when
+        there is one (``llm_judge.toxicity(...)``), else the rubric constructor."""
+        import scorers.judges as judges  # the package imports this module: late import
+
+        example = "base_url='http://localhost:8000/v1', model='...'"
+        name = self.template.name
+        if name in getattr(judges, "BUILTIN", {}) and callable(getattr(judges, name, None)):
+            return f"llm_judge.{name}({example})"
+        return f"llm_judge.rubric('<criteria>', name={name!r}, {example})"
+
     def endpoint(self) -> tuple[OpenAICompatClient, str]:
         """The client and model to use, from arguments or the environment."""
         base_url = self._base_url or os.environ.get("SPYGLASS_JUDGE_BASE_URL")
@@ -90,8 +101,7 @@ class LLMJudge(Scorer):
         if missing:
             raise JudgeConfigError(
                 f"judge {self.name!r}: no judge endpoint configured; pass base_url= and model= "
-                f"(e.g. llm_judge.{self.template.name}(base_url='http://localhost:8000/v1', "
-                f"model='...')) or set {' and '.join(missing)}"
+                f"(e.g. {self._factory_call()}) or set {' and '.join(missing)}"
             )
         config = EndpointConfig(
             base_url=str(base_url), api_key=api_key, timeout_s=self.timeout_s,

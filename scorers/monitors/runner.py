@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from common.endpoint import resolve_endpoint
 from common.timetext import parse_when, relative_seconds, rfc3339
 from common.wire.feedback import FeedbackIn
 from common.wire.traces import SpanList
@@ -117,7 +118,8 @@ class MonitorRunner:
     def __init__(self, config: MonitorsConfig, endpoint: str | None = None,
                  api_key: str | None = None, client: httpx.Client | None = None) -> None:
         self.config = config
-        self.endpoint = (endpoint or config.endpoint or DEFAULT_ENDPOINT).rstrip("/")
+        # Argument, config, SPYGLASS_ENDPOINT, the running `spyglass serve`, the default.
+        self.endpoint = resolve_endpoint(endpoint or config.endpoint)
         headers = {"Authorization": f"Bearer {api_key or config.api_key}"} if (api_key or config.api_key) else {}
         self._client = client or httpx.Client(base_url=self.endpoint, timeout=30.0, headers=headers)
         self._queue: queue.Queue[tuple[Monitor, dict[str, Any]]] = queue.Queue(maxsize=config.queue_size)

@@ -23,10 +23,19 @@ def merge_spans(spans: Iterable[Span]) -> list[dict[str, Any]]:
 
 
 def redact(text: str, spans: Iterable[Span], template: str = "[{entity}]") -> str:
-    """``text`` with every span replaced by ``template`` formatted with its entity label."""
+    """``text`` with every span replaced by ``template`` formatted with its entity label.
+
+    Spans are clipped to the text; a span wholly outside it (or empty) replaces nothing,
+    so a detector's stale offsets can never append a label after the text."""
     out: list[str] = []
     pos = 0
-    for s in merge_spans(spans):
+    size = len(text)
+    inside = []
+    for s in spans:
+        start, end = max(int(s["start"]), 0), min(int(s["end"]), size)
+        if start < end:
+            inside.append({**s, "start": start, "end": end})
+    for s in merge_spans(inside):
         out.append(text[pos:s["start"]])
         out.append(template.format(entity=s["entity"]))
         pos = s["end"]

@@ -28,10 +28,18 @@ def open_collector(data_dir: Path, **settings: Any) -> RunningServer:
 
 
 @pytest.fixture(scope="module")
-def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """One in-process collector per test module (small body limit to test 413 cheaply)."""
-    server = open_collector(tmp_path_factory.mktemp("collector") / "data",
-                            max_body_bytes=2 * 1024 * 1024)
+def collector(tmp_path_factory: pytest.TempPathFactory, engine: str,
+              request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """One in-process collector per test module (small body limit to test 413 cheaply);
+    on the "server" engine (tests/conftest.py) it stores in a ClickHouse server."""
+    data_dir = tmp_path_factory.mktemp("collector") / "data"
+    extra = {}
+    if engine == "server":
+        from tests.conftest import engine_database_url
+
+        extra["clickhouse_url"] = engine_database_url(request.getfixturevalue("clickhouse").url,
+                                                      data_dir)
+    server = open_collector(data_dir, max_body_bytes=2 * 1024 * 1024, **extra)
     yield server
     server.stop()
 

@@ -1,10 +1,10 @@
 """The query API and keys on a ClickHouse server (the compose / cluster path): the same
-routes, SQL and answers as on chDB. Runs when SPYGLASS_TEST_CLICKHOUSE_URL names a server
-(e.g. http://default:@127.0.0.1:8123); each run uses its own database, dropped after."""
+routes, SQL and answers as on chDB. On SPYGLASS_TEST_CLICKHOUSE_URL when it names a server
+(e.g. http://default:@127.0.0.1:8123), else on the test server (tests/chserver); each run
+uses its own database, dropped after."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -17,19 +17,13 @@ from test_api_support import MINUTE, S, get, now_ns, send
 
 from tests.conftest import REPO_ROOT, start_server
 
-SERVER_URL = os.environ.get("SPYGLASS_TEST_CLICKHOUSE_URL", "")
-
-pytestmark = [
-    pytest.mark.clickhouse_server,
-    pytest.mark.skipif(not SERVER_URL, reason="set SPYGLASS_TEST_CLICKHOUSE_URL to a ClickHouse "
-                                              "server to run the server-engine API tests"),
-]
+pytestmark = [pytest.mark.clickhouse_server]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, clickhouse):
     database = f"spyglass_api_{uuid.uuid4().hex[:10]}"
-    url = urlparse(SERVER_URL)._replace(path=f"/{database}").geturl()
+    url = urlparse(clickhouse.url)._replace(path=f"/{database}").geturl()
     handle = start_server(tmp_path_factory.mktemp("ch") / "data", "--clickhouse-url", url)
     yield handle, url
     handle.stop()
@@ -50,7 +44,8 @@ def test_routes_answer_alike_on_a_server(server) -> None:
     base = now_ns() - 10 * MINUTE
     ids = send(handle.url, project, [
         (base + i * 1000, S("answer", children=[
-            S("chat", kind="llm", model="gpt-4o-mini", in_tok=10 * (i + 1), out_tok=2, cost=0.001,
+            S("chat", kind="llm", at_ms=1, model="gpt-4o-mini", in_tok=10 * (i + 1), out_tok=2,
+              cost=0.001,
               status="error" if i == 0 else "ok")])) for i in range(3)])
     traces = get(handle.url, "/api/traces", project=project, limit=2)
     assert [t["trace_id"] for t in traces["traces"]] == ids[::-1][:2]

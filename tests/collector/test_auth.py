@@ -211,6 +211,28 @@ def test_feedback_is_confined_to_the_keys_project(keyed: Keyed) -> None:
     assert [f["name"] for f in seen_by_alpha.json()["feedback"]] == ["x"]
 
 
+def test_feedback_to_an_unknown_trace_with_a_key_is_404_without_leaking(keyed: Keyed) -> None:
+    """Another project's trace and a trace that exists nowhere get the same 404 body, and
+    nothing is stored; naming the key's own project still allows early feedback."""
+    url = f"{keyed.server.url}/api/feedback"
+
+    def post(trace_id: str, **extra) -> httpx.Response:
+        return httpx.post(url, json={"trace_id": trace_id, "name": "probe", "value": 1, **extra},
+                          headers=bearer(keyed.alpha_key), timeout=30)
+
+    nowhere = "ab" * 16
+    other, unknown = post(keyed.beta_trace), post(nowhere)
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["error"].replace(keyed.beta_trace, "ID") == \
+        unknown.json()["error"].replace(nowhere, "ID")
+    assert keyed.beta not in other.text
+    for trace_id in (keyed.beta_trace, nowhere):
+        stored = keyed.get("/api/feedback", keyed.beta_key, trace_id=trace_id).json()["feedback"]
+        assert [f for f in stored if f["name"] == "probe"] == []
+    early = post(nowhere, project=keyed.alpha)
+    assert early.status_code == 201 and early.json()["project"] == keyed.alpha
+
+
 def test_revoked_key_is_refused_and_listing_shows_it(keyed: Keyed) -> None:
     keyed.server.stop()
     listed = spyglass("keys", "list", "--json", "--data-dir", str(keyed.data_dir))

@@ -195,7 +195,10 @@ def test_undecodable_json_is_400_with_json_status(collector):
     assert "not valid JSON" in r.json()["error"] and r.json()["code"] == 3
     r = httpx.post(f"{collector.url}/v1/traces", json={"resourceSpans": [{"scopeSpans": [
         {"spans": [{"traceId": "zz-not-hex", "spanId": "00"}]}]}]})
-    assert r.status_code == 400 and "traceId" in r.json()["error"]
+    # A malformed span is rejected alone (partial_success), not the whole request.
+    assert r.status_code == 200
+    assert r.json()["partialSuccess"]["rejectedSpans"] == "1"
+    assert "traceId" in r.json()["partialSuccess"]["errorMessage"]
 
 
 def test_bad_gzip_is_400(collector):
@@ -240,8 +243,11 @@ def test_wrong_method_is_a_json_error(collector):
 
 def test_ids_are_base64_in_protobuf_json_mapping_too(collector, project):
     # Some clients send protobuf's canonical JSON (base64 ids); hex is what OTLP mandates,
-    # and base64 of 16 bytes is not valid hex, so it is refused with a message, not stored wrong.
+    # and base64 of 16 bytes is not valid hex, so the span is refused with a message (alone,
+    # through partial_success), not stored wrong.
     tid = base64.b64encode(uuid.uuid4().bytes).decode()
     r = httpx.post(f"{collector.url}/v1/traces", json=otlp_json(project, "", [
         {"traceId": tid, "spanId": "3333333333333333", "name": "b64"}]))
-    assert r.status_code == 400 and "not hex" in r.json()["error"]
+    assert r.status_code == 200
+    assert r.json()["partialSuccess"]["rejectedSpans"] == "1"
+    assert "not hex" in r.json()["partialSuccess"]["errorMessage"]

@@ -120,7 +120,8 @@ def seed_evals(url: str, project: str) -> EvalSeed:
         good = [a for _, a in QUESTIONS]
         good[9] = "Toronto"
         bad = list(good)
-        for i in (0, 2, 4, 5, 6, 7):
+        # Seven flips: exact McNemar p = 2/2^7, still below 0.05 after Holm over both scorers.
+        for i in (0, 2, 4, 5, 6, 7, 8):
             bad[i] = "I am not sure."
         out.baseline_run, _ = _run(client, url, project, v1, good, None, {"model": "gpt-4o"})
         time.sleep(0.01)

@@ -242,6 +242,10 @@ def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject,
     runs = page.locator("table.runs-table tbody tr")
     expect(runs).to_have_count(2)
     expect(runs.first).to_contain_text("regressed")
+    # Each scorer's adjusted verdict next to its mean, and why the run failed the gate.
+    expect(runs.first.locator("td[data-scorer=exact_match] .scorer-verdict")).to_have_attribute(
+        "data-verdict", "regressed")
+    expect(runs.first.locator(".gate-failure")).to_contain_text("answer_length regressed")
     expect(runs.nth(1)).to_contain_text("90.0%")
     shot(page, artifacts_dir, "console-evals")
 
@@ -249,8 +253,8 @@ def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject,
     runs.first.get_by_role("link", name=seeded.evals.current_run[:12]).click()
     rows = page.locator("table.run-rows tbody tr")
     expect(rows).to_have_count(10)
-    expect(page.locator(".card[data-scorer=exact_match]")).to_contain_text("30.0%")
-    expect(rows.locator("td.error-text")).to_have_count(7)  # exact_match failed on 7 rows
+    expect(page.locator(".card[data-scorer=exact_match]")).to_contain_text("20.0%")
+    expect(rows.locator("td.error-text")).to_have_count(8)  # exact_match failed on 8 rows
     expect(rows.first.get_by_role("link", name="trace")).to_have_attribute("href", re.compile(r"/traces/[0-9a-f]{32}"))
     shot(page, artifacts_dir, "console-run")
     page.go_back()
@@ -263,8 +267,11 @@ def test_eval_comparison_marks_the_regression(page: Page, seeded: SeededProject,
     expect(page.locator(".overall-verdict")).to_have_attribute("data-verdict", "regressed")
     exact = page.locator("table.deltas tr[data-scorer=exact_match]")
     expect(exact).to_have_attribute("data-verdict", "regressed")
-    expect(exact).to_contain_text("-0.600")
+    expect(exact).to_contain_text("-0.700")
     expect(page.locator("table.deltas tr[data-scorer=task_success]")).to_have_attribute("data-verdict", "unchanged")
+    # The gate's reasons first, and the Holm-adjusted p next to the raw one.
+    expect(page.locator(".gate-failures")).to_contain_text("exact_match regressed")
+    expect(exact.locator("td.p-adjusted")).to_have_text(re.compile(r"^(<0\.001|0\.\d{3})$"))
 
     api = httpx.get(f"{seeded.server.url}/api/evals/compare",
                     params={"a": seeded.evals.baseline_run, "b": seeded.evals.current_run}).json()

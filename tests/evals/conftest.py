@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.chserver import engine_state
+from tests.conftest import engine_database_url
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -87,6 +90,8 @@ def embedded_evals(project: str, tmp_path: Path) -> Evals:
     data_dir = tmp_path / "data"
     env = {**_base_env(), "SPYGLASS_ENDPOINT": _dead_endpoint(),
            "SPYGLASS_DATA_DIR": str(data_dir), "SPYGLASS_PROJECT": project}
+    if engine_state.url:  # the "server" storage engine (tests/conftest.py)
+        env["SPYGLASS_CLICKHOUSE_URL"] = engine_database_url(engine_state.url, data_dir)
     return Evals(env, tmp_path, project, None, data_dir)
 
 

@@ -25,6 +25,9 @@ def test_locked_data_dir_is_one_line_exit_2(embedded_evals) -> None:
         assert len(errors) == 1
         assert str(e.data_dir) in errors[0] and "in use by another Spyglass process" in errors[0]
         assert f"pid {holder.process.pid}" in errors[0]
+        # evals has no --data-dir: the advice is what works for it.
+        assert "--data-dir" not in errors[0]
+        assert "SPYGLASS_ENDPOINT" in errors[0] and "SPYGLASS_DATA_DIR" in errors[0]
     finally:
         holder.stop()
 

@@ -1,27 +1,24 @@
 """The same datasets and runs on a ClickHouse server instead of chDB (the in-process
-collector started by ``evals`` with ``SPYGLASS_CLICKHOUSE_URL``). Runs when
-SPYGLASS_TEST_CLICKHOUSE_URL names a server."""
+collector started by ``evals`` with ``SPYGLASS_CLICKHOUSE_URL``): on
+SPYGLASS_TEST_CLICKHOUSE_URL when set, else on the test server (tests/chserver)."""
 
 from __future__ import annotations
 
 import json
-import os
+import uuid
 
 import pytest
 
+from tests.chserver import with_database
 from tests.evals.test_run import REGRESSION_SUITE
 
-SERVER_URL = os.environ.get("SPYGLASS_TEST_CLICKHOUSE_URL", "")
-pytestmark = [
-    pytest.mark.clickhouse_server,
-    pytest.mark.skipif(not SERVER_URL, reason="set SPYGLASS_TEST_CLICKHOUSE_URL to a ClickHouse "
-                                              "server to run the evals tests on it"),
-]
+pytestmark = [pytest.mark.clickhouse_server]
 
 
-def test_datasets_and_regression_on_a_clickhouse_server(embedded_evals) -> None:
+def test_datasets_and_regression_on_a_clickhouse_server(embedded_evals, clickhouse) -> None:
     e = embedded_evals
-    env = {"SPYGLASS_CLICKHOUSE_URL": SERVER_URL}
+    env = {"SPYGLASS_CLICKHOUSE_URL": with_database(clickhouse.url,
+                                                    f"spyglass_evals_{uuid.uuid4().hex[:8]}")}
     e.write("rows.jsonl", '{"id": 1, "q": "a"}\n{"id": 2, "q": "b"}\n')
     first = e.run("datasets", "push", "rows.jsonl", "--name", "ch", "--key", "id", extra_env=env)
     again = e.run("datasets", "push", "rows.jsonl", "--name", "ch", "--key", "id", extra_env=env)

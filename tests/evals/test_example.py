@@ -26,7 +26,7 @@ def test_docs_walkthrough_reports_the_regression(embedded_evals) -> None:
     suite.write_text(text.replace('STYLE = "short"', 'STYLE = "chatty"'))
     second = e.run("run", "examples/evals_suite.py", "--json", "second.json", "--markdown", "pr.md")
     assert second.returncode == 1, second.stderr
-    assert "evals: REGRESSION in capitals" in second.stderr
+    assert "evals: FAILED capitals [model=gpt-4o-mini] (run " in second.stderr
     comp = json.loads((e.cwd / "second.json").read_text())["runs"][0]["comparison"]
     verdicts = {s["scorer"]: s["verdict"] for s in comp["scorers"]}
     assert verdicts == {"concise": "regressed", "exact_match": "regressed", "rouge_l": "regressed",

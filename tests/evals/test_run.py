@@ -56,7 +56,7 @@ def test_worse_task_is_a_regression_with_statistics(server_evals) -> None:
     worse = e.run("run", "suite.py", "--json", "worse.json", "--junit", "worse.xml",
                   "--markdown", "worse.md", extra_env={"MODE": "worse"})
     assert worse.returncode == 1, worse.stderr
-    assert "evals: REGRESSION in qa" in worse.stderr and "exact" in worse.stderr
+    assert "evals: FAILED qa (run " in worse.stderr and "exact regressed" in worse.stderr
     link = next(ln for ln in worse.stdout.splitlines() if ln.startswith("console: "))[9:]
     page = httpx.get(link, timeout=30)
     # A console route (its page; 503 "not built" when console/dist is missing), not a 404.
@@ -69,7 +69,7 @@ def test_worse_task_is_a_regression_with_statistics(server_evals) -> None:
     assert comp["a"]["run_id"] == base["run"]["run_id"]  # default baseline: last complete run
     assert comp["verdict"] == "regressed" and set(comp["regressed"]) == {"exact", "brevity"}
     exact = next(s for s in comp["scorers"] if s["scorer"] == "exact")
-    assert exact["test"] == "mcnemar_exact" and exact["n_shared"] == 40
+    assert exact["test"] == "mcnemar-exact" and exact["n_shared"] == 40
     assert (exact["worse"], exact["better"]) == (12, 0)
     assert abs(exact["delta"] - (-12 / 40)) < 1e-12
     assert abs(exact["p_value"] - binomtest(12, 12, 0.5).pvalue) < 1e-12
@@ -78,7 +78,9 @@ def test_worse_task_is_a_regression_with_statistics(server_evals) -> None:
     assert all(f["direction"] == "pass->fail" for f in exact["flipped"])
     assert {r["row_index"] for r in comp["rows"][:12]} == _flipped_rows()  # flipped rows first
     brevity = next(s for s in comp["scorers"] if s["scorer"] == "brevity")
-    assert brevity["test"] == "wilcoxon" and brevity["verdict"] == "regressed"
+    # 12 non-zero differences: the exact signed-rank test (Pratt), 2 / 2^12 two-sided.
+    assert brevity["test"] == "wilcoxon-exact" and brevity["verdict"] == "regressed"
+    assert abs(brevity["p_value"] - 2 / 2**12) < 1e-12 and brevity["p_adjusted"] >= brevity["p_value"]
     summary = next(s for s in run["summaries"] if s["scorer"] == "exact")
     assert summary["kind"] == "binary" and abs(summary["mean"] - 28 / 40) < 1e-12
     assert summary["ci_low"] < summary["mean"] < summary["ci_high"]
@@ -97,7 +99,7 @@ def test_worse_task_is_a_regression_with_statistics(server_evals) -> None:
     assert "### qa — ❌ regressed" in markdown
     row = next(ln for ln in markdown.splitlines() if ln.startswith("| exact |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1:3] == ["1.000", "0.700"] and cells[4] == "mcnemar_exact" and "regressed" in cells[6]
+    assert cells[1:3] == ["1.000", "0.700"] and cells[5] == "mcnemar-exact" and "regressed" in cells[8]
     assert "Rows that flipped pass → fail (12)" in markdown
 
     # Fixing the task is an improvement over the (worse) last run; "none" compares nothing.

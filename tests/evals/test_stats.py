@@ -20,6 +20,7 @@ def test_binary_comparison_is_exact_mcnemar() -> None:
     result = stats.compare_metric(stats.BINARY, _rows(base, [v > 0 for v in base]),
                                   _rows(cur, [v > 0 for v in cur]))
     assert (result["worse"], result["better"]) == (8, 2)
+    assert result["test"] == "mcnemar-exact"
     assert result["p_value"] == sps.binomtest(8, 10, 0.5).pvalue
     assert result["delta"] == np.mean(np.array(cur) - np.array(base))
     assert result["verdict"] == stats.UNCHANGED  # p = 0.109 > 0.05
@@ -34,8 +35,11 @@ def test_numeric_comparison_is_wilcoxon_with_min_delta() -> None:
     base = rng.uniform(0.5, 0.9, 60)
     cur = base - rng.uniform(0.0, 0.1, 60)
     result = stats.compare_metric(stats.NUMERIC, _rows(list(base)), _rows(list(cur)))
-    assert result["test"] == "wilcoxon"
-    assert np.isclose(result["p_value"], sps.wilcoxon(cur - base).pvalue)
+    # 60 non-zero differences: above stats.EXACT_MAX_N, the tie-corrected normal approximation
+    # with continuity correction, as scipy computes it.
+    assert result["test"] == "wilcoxon-normal"
+    assert np.isclose(result["p_value"], sps.wilcoxon(cur - base, zero_method="pratt", correction=True,
+                                                      method="approx").pvalue)
     assert result["verdict"] == stats.REGRESSED
     lo, hi = result["delta_ci"]
     assert lo < result["delta"] < hi < 0

@@ -20,6 +20,9 @@ from common import pricing
 
 def _prices(args: argparse.Namespace) -> int:
     if args.file:
+        # Check the file named on the command line as such, so an error does not blame
+        # SPYGLASS_PRICES_FILE; then load it the way the environment variable would.
+        pricing.check_file(args.file)
         os.environ[pricing.PRICES_FILE_ENV] = args.file
     version = pricing.load_prices()
     rows = []

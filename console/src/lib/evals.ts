@@ -74,6 +74,10 @@ export interface ScorerDelta {
   b: number | null;
   delta: number | null;
   pValue: number | null;
+  /** Holm–Bonferroni adjusted over every test of the run (what the verdict used). */
+  pAdjusted: number | null;
+  /** The practical threshold that applied (absolute). */
+  minDelta: number | null;
   test: string;
   verdict: string;
 }
@@ -101,10 +105,49 @@ export function compareScorers(c: Obj): ScorerDelta[] {
       b: bv,
       delta: numOrNull(o.delta ?? (av !== null && bv !== null ? bv - av : null)),
       pValue: numOrNull(o.p_value ?? o.pvalue ?? o.p),
+      pAdjusted: numOrNull(o.p_adjusted),
+      minDelta: numOrNull(o.min_delta),
       test: str(o.test ?? o.method),
       verdict: str(o.verdict ?? o.status ?? "unchanged"),
     };
   });
+}
+
+export interface Gate {
+  gate: string;
+  label: string;
+  limit: number | null;
+  baseline: number | null;
+  current: number | null;
+  ratio: number | null;
+  nShared: number | null;
+  pValue: number | null;
+  pAdjusted: number | null;
+  test: string;
+  verdict: string;
+}
+
+/** The latency/cost gates of a comparison (empty unless the run set limits). */
+export function compareGates(c: Obj): Gate[] {
+  const gates = Array.isArray(c.gates) ? c.gates : [];
+  return gates.filter(isObj).map((o) => ({
+    gate: str(o.gate),
+    label: str(o.label ?? o.gate),
+    limit: numOrNull(o.limit),
+    baseline: numOrNull(o.baseline),
+    current: numOrNull(o.current),
+    ratio: numOrNull(o.ratio),
+    nShared: numOrNull(o.n_shared),
+    pValue: numOrNull(o.p_value),
+    pAdjusted: numOrNull(o.p_adjusted),
+    test: str(o.test),
+    verdict: str(o.verdict ?? "n/a"),
+  }));
+}
+
+/** Why the current run fails the gate, task failures first (empty when it passes). */
+export function compareFailures(c: Obj): string[] {
+  return Array.isArray(c.failures) ? c.failures.map((f) => str(f)) : [];
 }
 
 export interface RowSide {

@@ -5,12 +5,16 @@ import { ErrorBanner, Loading, Value } from "../components/common";
 import { fmtScore, VerdictBadge } from "../components/scores";
 import { SealPanel } from "../components/seal";
 import { useApi } from "../lib/api";
-import { comparedRows, compareScorers, isObj, runDataset, runEval, runId, runStarted, type ComparedRow, type Obj, type RowSide, type ScorerDelta } from "../lib/evals";
+import { comparedRows, compareFailures, compareGates, compareScorers, isObj, runDataset, runEval, runId, runStarted, type ComparedRow, type Obj, type RowSide, type ScorerDelta } from "../lib/evals";
 import { fmtNum, fmtTime } from "../lib/format";
 import { Link } from "../lib/router";
 import { fmtParams } from "./Evals";
 
 /** Red when the change is bad for this scorer (lower-is-better scorers invert), green when good. */
+function fmtP(p: number | null): string {
+  return p === null ? "–" : p < 0.001 ? "<0.001" : p.toFixed(3);
+}
+
 function deltaClass(d: ScorerDelta): string {
   if (!d.delta) return "";
   const good = d.higherIsBetter ? d.delta > 0 : d.delta < 0;
@@ -88,6 +92,8 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
   const runA = c && isObj(c.a) ? (c.a as Obj) : undefined;
   const runB = c && isObj(c.b) ? (c.b as Obj) : undefined;
   const deltas = c ? compareScorers(c) : [];
+  const gates = c ? compareGates(c) : [];
+  const failures = c ? compareFailures(c) : [];
   const rows = c ? comparedRows(c) : [];
   const changed = rows.filter((r) => r.changed);
   const shown = showAll ? rows : changed;
@@ -110,6 +116,16 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
           </span>
         ) : null}
       </div>
+      {failures.length ? (
+        <div class="error-banner gate-failures" role="alert">
+          <strong>Gate failed:</strong>
+          <ul>
+            {failures.map((f) => (
+              <li key={f}>{f}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       {!a || !b ? <ErrorBanner error={new Error("Pick two runs on the Evaluations page (this page needs ?a=RUN&b=RUN).")} /> : null}
       <ErrorBanner error={cmp.error} what="the comparison" />
       {cmp.loading && !c ? <Loading /> : null}
@@ -130,7 +146,9 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
                   <th class="num">Δ (B − A)</th>
                   <th class="num">95% CI of Δ</th>
                   <th class="num">Rows worse / better</th>
+                  <th class="num">min Δ</th>
                   <th class="num">p-value</th>
+                  <th class="num" title="Holm–Bonferroni adjusted over every test of the run">p (Holm)</th>
                   <th>Test</th>
                   <th>Verdict</th>
                 </tr>
@@ -144,7 +162,9 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
                     <td class={`num ${deltaClass(d)}`}>{d.delta === null ? "–" : `${d.delta > 0 ? "+" : ""}${fmtNum(d.delta, 3)}`}</td>
                     <td class="num ci">{d.ciLow === null || d.ciHigh === null ? "–" : `[${fmtNum(d.ciLow, 3)}, ${fmtNum(d.ciHigh, 3)}]`}</td>
                     <td class="num">{d.worse === null ? "–" : `${d.worse} / ${d.better ?? 0}`}</td>
-                    <td class="num">{d.pValue === null ? "–" : d.pValue < 0.001 ? "<0.001" : d.pValue.toFixed(3)}</td>
+                    <td class="num">{d.minDelta === null ? "–" : fmtNum(d.minDelta, 3)}</td>
+                    <td class="num">{fmtP(d.pValue)}</td>
+                    <td class="num p-adjusted">{fmtP(d.pAdjusted)}</td>
                     <td class="muted">{d.test || "–"}</td>
                     <td><VerdictBadge verdict={d.verdict} /></td>
                   </tr>
@@ -152,6 +172,40 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
               </tbody>
             </table>
           </div>
+          {gates.length ? (
+            <div class="table-wrap">
+              <table class="table gates">
+                <thead>
+                  <tr>
+                    <th>Gate</th>
+                    <th class="num">A mean</th>
+                    <th class="num">B mean</th>
+                    <th class="num">B / A</th>
+                    <th class="num">Limit</th>
+                    <th class="num">p-value (one-sided)</th>
+                    <th class="num">p (Holm)</th>
+                    <th>Test</th>
+                    <th>Verdict</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {gates.map((g) => (
+                    <tr key={g.gate} data-gate={g.gate} data-verdict={g.verdict.toLowerCase()} class={g.verdict.toLowerCase() === "regressed" ? "row-error" : ""}>
+                      <td>{g.label}</td>
+                      <td class="num">{g.baseline === null ? "–" : fmtNum(g.baseline, 4)}</td>
+                      <td class="num">{g.current === null ? "–" : fmtNum(g.current, 4)}</td>
+                      <td class="num">{g.ratio === null ? "–" : `${fmtNum(g.ratio, 2)}×`}</td>
+                      <td class="num">{g.limit === null ? "–" : `+${Math.round(g.limit * 100)}%`}</td>
+                      <td class="num">{fmtP(g.pValue)}</td>
+                      <td class="num">{fmtP(g.pAdjusted)}</td>
+                      <td class="muted">{g.test || "–"}</td>
+                      <td><VerdictBadge verdict={g.verdict} /></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : null}
           <div class="view-head">
             <h2 class="section-title">
               {showAll ? `All rows (${rows.length}${Number(c.rows_total) > rows.length ? ` of ${String(c.rows_total)}` : ""})` : `Changed rows (${changed.length})`}

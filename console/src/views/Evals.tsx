@@ -33,6 +33,29 @@ function baselineCell(r: Obj, q: string) {
   );
 }
 
+/** A scorer's stored verdict against the run's baseline, with its Holm-adjusted p (the
+ * runs of a params grid side by side make the sweep table). */
+function scorerVerdict(r: Obj, scorer: string) {
+  const cmp = isObj(r.comparison) ? r.comparison : null;
+  const s = cmp && isObj(cmp.scorers) && isObj(cmp.scorers[scorer]) ? (cmp.scorers[scorer] as Obj) : null;
+  if (!s) return null;
+  const verdict = String(s.verdict ?? "");
+  if (verdict !== "regressed" && verdict !== "improved") return null;
+  const p = s.p_adjusted ?? s.p_value;
+  const pText = typeof p === "number" ? (p < 0.001 ? "<0.001" : p.toFixed(3)) : "–";
+  return (
+    <div class="small scorer-verdict" data-verdict={verdict} title="Against the run's baseline; p adjusted with Holm–Bonferroni over the run's tests">
+      <VerdictBadge verdict={verdict} /> <span class="muted">p (Holm) {pText}</span>
+    </div>
+  );
+}
+
+/** The first reason the run failed the gate ("task failed on 20/20 rows"), if any. */
+function firstFailure(r: Obj): string {
+  const cmp = isObj(r.comparison) ? r.comparison : null;
+  return cmp && Array.isArray(cmp.failures) && cmp.failures.length ? String(cmp.failures[0]) : "";
+}
+
 export function EvalsView({ project, query }: { project: string; query: URLSearchParams }) {
   const evalFilter = query.get("eval") ?? "";
   const runs = useApi<{ runs: Obj[] }>("/api/evals/runs", { project: project || undefined, eval: evalFilter || undefined, limit: 200 });
@@ -119,11 +142,19 @@ export function EvalsView({ project, query }: { project: string; query: URLSearc
                         <td class="ellipsis wide" title={fmtParams(r.params)}>{fmtParams(r.params)}</td>
                         {scorers.map((s) => {
                           const sum = sums.find((x) => x.scorer === s);
-                          return <td key={s} data-scorer={s}>{sum ? <ScoreWithCI s={sum} stacked /> : "–"}</td>;
+                          return (
+                            <td key={s} data-scorer={s}>
+                              {sum ? <ScoreWithCI s={sum} stacked /> : "–"}
+                              {scorerVerdict(r, s)}
+                            </td>
+                          );
                         })}
                         <td class="num" data-col="latency">{runStats(r).p50 === null ? "–" : `${fmtMs(runStats(r).p50)} / ${fmtMs(runStats(r).p95)}`}</td>
                         <td class="num">{fmtCost(runStats(r).cost)}</td>
-                        <td>{baselineCell(r, q)}</td>
+                        <td title={firstFailure(r)}>
+                          {baselineCell(r, q)}
+                          {firstFailure(r) ? <div class="small error-text gate-failure">{firstFailure(r)}</div> : null}
+                        </td>
                       </tr>
                     );
                   })}
