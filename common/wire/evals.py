@@ -21,7 +21,11 @@ RunId = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{32}$", description="32 hex ch
 TraceId = Annotated[str, Meta(pattern=r"^([0-9a-fA-F]{32})?$", description="32 hex, or empty")]
 SpanId = Annotated[str, Meta(pattern=r"^([0-9a-fA-F]{16})?$", description="16 hex, or empty")]
 VersionId = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$", description="64 lowercase hex")]
-Count = Annotated[int, Meta(ge=0)]
+# Bounded by the store's column types (UInt64, UInt32, UInt16), so a body the store cannot
+# hold is a 400 naming the field, not a storage error.
+Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+Index = Annotated[int, Meta(ge=0, le=2**32 - 1)]
+Small = Annotated[int, Meta(ge=0, le=2**16 - 1)]
 Text = Annotated[str, Meta(max_length=100_000)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Time = Annotated[str, Meta(description="RFC 3339 time")]
@@ -60,7 +64,7 @@ class RunCreate(Struct, omit_defaults=True):
     code: RunCode | None = None
     started_at: Time | None = None
     row_limit: Count | None = None
-    concurrency: Count = 0
+    concurrency: Index = 0
     baseline_run_id: RunId | None = None
     status: Literal["running"] = "running"
 
@@ -79,7 +83,7 @@ class ScoreIn(Struct, omit_defaults=True):
 class RowIn(Struct, omit_defaults=True):
     """One finished row of a run with its scores."""
 
-    row_index: Count
+    row_index: Index
     row_id: Annotated[str, Meta(min_length=1, max_length=1000)]
     status: RowStatus
     row: dict[str, Any] | None = None
@@ -87,7 +91,7 @@ class RowIn(Struct, omit_defaults=True):
     output: Any = None
     error: Text | None = None
     error_type: Annotated[str, Meta(max_length=200)] | None = None
-    attempts: Count = 1
+    attempts: Small = 1
     latency_ms: float | None = None
     input_tokens: Count = 0
     output_tokens: Count = 0
