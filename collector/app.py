@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import pkgutil
@@ -14,11 +15,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 import collector.api
+from collector.alerts.worker import AlertWorker
 from collector.auth import AuthMiddleware
 from collector.ingest.writer import BatchWriter
 from collector.settings import Settings
 from collector.storage import Storage, StorageError, open_storage
 from collector.storage.projects import ProjectSettings
+from collector.workers import load_workers
 
 log = logging.getLogger("spyglass")
 
@@ -81,10 +84,23 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
                          max_pending_spans=settings.writer_max_pending_spans,
                          retry_after_s=settings.retry_after_s)
 
+    alerts = AlertWorker(storage, settings.alert_interval_ms / 1000,
+                         backoff_s=settings.alert_retry_backoff_ms / 1000)
+
+    workers = load_workers(settings)
+
     async def start_writer() -> None:
         writer.start()
+        if settings.alert_interval_ms:
+            alerts.start()
+        for worker in workers:
+            worker.start()
 
     async def stop() -> None:
+        # The alert thread queries storage: stop it before storage closes.
+        await asyncio.to_thread(alerts.stop)
+        for worker in workers:
+            await asyncio.to_thread(worker.stop)
         await writer.close()
         log.info("writer flushed: %d spans in %d inserts", writer.spans_written, writer.inserts)
         if owns_storage:
@@ -107,7 +123,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
             # Route docstrings are the API reference (GET /schema).
             use_handler_docstrings=True,
         ),
-        state=State({"settings": settings, "storage": storage, "writer": writer,
+        state=State({"settings": settings, "storage": storage, "writer": writer, "alerts": alerts,
                      "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
         debug=False,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from collector.auth import AuthError
+from collector.cli_alerts import alerts
 from collector.cli_keys import keys
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError
@@ -123,6 +124,7 @@ def schema() -> None:
 def _add_subcommands() -> None:
     """Mount ``keys`` and every command registered under :data:`COMMANDS_GROUP`."""
     main.add_command(keys)
+    main.add_command(alerts)
     for ep in entry_points(group=COMMANDS_GROUP):
         # A registered command that fails to import is a broken install: let it raise.
         main.add_command(ep.load(), name=ep.name)

@@ -40,6 +40,15 @@ class Settings:
     # Days spans are kept when a project has no TTL of its own; 0 keeps them forever.
     default_ttl_days: int = 0
     log_level: str = "info"
+    # Alerts: how often the collector evaluates every rule (0 turns evaluation off), and the
+    # first wait between webhook retries (doubling).
+    alert_interval_ms: int = 30_000
+    alert_retry_backoff_ms: int = 1_000
+    # Most rows one GET /api/export/traces streams (a request may ask for fewer).
+    export_max_rows: int = 100_000
+    # Extra background workers (package.module:factory, comma separated) beside those of the
+    # spyglass.workers entry points; "off" runs none (see collector/workers.py).
+    workers: str = ""
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **args: Any) -> Settings:

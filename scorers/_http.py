@@ -27,6 +27,8 @@ from scorers.base import ScorerError
 log = logging.getLogger("spyglass.scorers")
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+# Failures before any answer: retried like a retryable status.
+_TRANSIENT = (httpx.TimeoutException, httpx.TransportError)
 
 
 class ProviderError(ScorerError):
@@ -134,6 +136,28 @@ class OpenAICompatClient:
             raise ProviderError(f"{self._url(path)} answered a JSON {type(body).__name__}, not an object")
         return body
 
+    @property
+    def attempts(self) -> int:
+        """How many times a request is sent at most (the first try plus the retries)."""
+        return self.config.max_retries + 1
+
+    def _after(self, path: str, attempt: int, resp: httpx.Response | None,
+               exc: Exception | None) -> tuple[dict[str, Any] | None, float]:
+        """What attempt ``attempt`` (0-based) leads to: ``(body, 0)`` on success, or
+        ``(None, delay)`` before the next try. Raises ``ProviderError`` when the answer
+        is final (a non-retryable status) or no attempt is left. The one retry policy
+        both :meth:`post` and :meth:`apost` follow."""
+        if resp is not None and resp.status_code < 300:
+            return self._check(path, resp, attempt + 1), 0.0
+        if resp is not None and resp.status_code not in RETRY_STATUSES:
+            raise self._fail(path, attempt + 1, resp, None)
+        if attempt + 1 == self.attempts:
+            raise self._fail(path, self.attempts, resp, exc)
+        delay = self._delay(attempt, resp)
+        log.info("scorers: %s %s, retrying in %.2fs", self._url(path),
+                 f"HTTP {resp.status_code}" if resp is not None else type(exc).__name__, delay)
+        return None, delay
+
     # -- sync ------------------------------------------------------------------------------
 
     def _client(self) -> httpx.Client:
@@ -145,25 +169,17 @@ class OpenAICompatClient:
     def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` as JSON with retries; the decoded JSON object on success."""
         client = self._client()
-        attempts = self.config.max_retries + 1
-        resp: httpx.Response | None = None
-        for attempt in range(attempts):
+        for attempt in range(self.attempts):
+            resp: httpx.Response | None = None
             exc: Exception | None = None
-            resp = None
             with self._sync_sem:
                 try:
                     resp = client.post(self._url(path), json=payload, headers=self.config.headers())
-                except (httpx.TimeoutException, httpx.TransportError) as e:
+                except _TRANSIENT as e:
                     exc = e
-            if resp is not None and resp.status_code < 300:
-                return self._check(path, resp, attempt + 1)
-            if resp is not None and resp.status_code not in RETRY_STATUSES:
-                raise self._fail(path, attempt + 1, resp, None)
-            if attempt + 1 == attempts:
-                raise self._fail(path, attempts, resp, exc)
-            delay = self._delay(attempt, resp)
-            log.info("scorers: %s %s, retrying in %.2fs", self._url(path),
-                     f"HTTP {resp.status_code}" if resp is not None else type(exc).__name__, delay)
+            body, delay = self._after(path, attempt, resp, exc)
+            if body is not None:
+                return body
             time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -181,25 +197,17 @@ class OpenAICompatClient:
     async def apost(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Async :meth:`post`."""
         sem, client = self._async_parts()
-        attempts = self.config.max_retries + 1
-        resp: httpx.Response | None = None
-        for attempt in range(attempts):
+        for attempt in range(self.attempts):
+            resp: httpx.Response | None = None
             exc: Exception | None = None
-            resp = None
             async with sem:
                 try:
                     resp = await client.post(self._url(path), json=payload, headers=self.config.headers())
-                except (httpx.TimeoutException, httpx.TransportError) as e:
+                except _TRANSIENT as e:
                     exc = e
-            if resp is not None and resp.status_code < 300:
-                return self._check(path, resp, attempt + 1)
-            if resp is not None and resp.status_code not in RETRY_STATUSES:
-                raise self._fail(path, attempt + 1, resp, None)
-            if attempt + 1 == attempts:
-                raise self._fail(path, attempts, resp, exc)
-            delay = self._delay(attempt, resp)
-            log.info("scorers: %s %s, retrying in %.2fs", self._url(path),
-                     f"HTTP {resp.status_code}" if resp is not None else type(exc).__name__, delay)
+            body, delay = self._after(path, attempt, resp, exc)
+            if body is not None:
+                return body
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 

@@ -150,41 +150,18 @@ class Guardrail:
     def check(self, text: str, *, raise_on_block: bool = False, **fields: Any) -> GuardrailResult:
         """Check ``text`` (the ``output`` field; other fields by keyword) synchronously."""
         _require_text(text)
-        result = self._run_traced(self._check_op, text, fields)
-        if raise_on_block and result.blocked:
-            raise GuardrailBlocked(result)
-        return result
+        with _Call(text, fields) as call:
+            self._check_op(scorers=self._names, chars=len(text))
+        return call.verdict(raise_on_block)
 
     async def acheck(self, text: str, *, raise_on_block: bool = False, **fields: Any) -> GuardrailResult:
         """Check ``text`` without blocking the event loop; slow scorers run concurrently."""
         _require_text(text)
-        call = _Call(text, fields)
-        token = _CALL.set(call)
-        parent = _tracing._PARENT.set(_tracing._current_span())
-        try:
+        with _Call(text, fields) as call:
             await self._acheck_op(scorers=self._names, chars=len(text))
-        finally:
-            _tracing._PARENT.reset(parent)
-            _CALL.reset(token)
-        result = call.take()
-        if raise_on_block and result.blocked:
-            raise GuardrailBlocked(result)
-        return result
+        return call.verdict(raise_on_block)
 
     # -- tracing shell --------------------------------------------------------------------
-
-    def _run_traced(self, op: Any, text: str, fields: Mapping[str, Any]) -> GuardrailResult:
-        call = _Call(text, fields)
-        token = _CALL.set(call)
-        # Remember the caller's span: with tracing off no guardrail span exists, and the
-        # verdict must not be written onto the caller's span instead.
-        parent = _tracing._PARENT.set(_tracing._current_span())
-        try:
-            op(scorers=self._names, chars=len(text))
-        finally:
-            _tracing._PARENT.reset(parent)
-            _CALL.reset(token)
-        return call.take()
 
     def _traced_sync(self, scorers: list[str], chars: int) -> dict[str, Any]:
         call = _CALL.get()
@@ -238,54 +215,53 @@ class Guardrail:
     def _should_skip_slow(self, state: _State) -> bool:
         return self.on_fail != "flag" and state.blocking(self.on_fail, self.fail_open)
 
-    def _evaluate_sync(self, text: str, fields: Mapping[str, Any]) -> GuardrailResult:
-        t0 = time.perf_counter()
+    def _cheap_pass(self, text: str, fields: Mapping[str, Any]) -> tuple[_State, dict[str, Any] | None]:
+        """Run the rule scorers inline; then the fields for the slow ones, or None when
+        there are none or a cheap check already decided (they are marked skipped)."""
         state = _State()
         self._run_cheap(text, fields, state)
-        if self.slow:
-            if self._should_skip_slow(state):
-                state.skipped = [s.name for s in self.slow]
-            else:
-                slow_fields = self._slow_fields(text, fields, state)
-                with _tracing.scorer_kind("guardrail"):
-                    calls = [_SlowCall(s, slow_fields) for s in self.slow]
-                deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
-                for call in calls:
-                    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                    if not call.done.wait(remaining):
-                        state.error(call.scorer, TimeoutError(f"timed out after {self.timeout_s}s"))
-                    elif call.error is not None:
-                        state.error(call.scorer, call.error)
-                    else:
-                        state.add(call.score)  # type: ignore[arg-type]
+        if not self.slow:
+            return state, None
+        if self._should_skip_slow(state):
+            state.skipped = [s.name for s in self.slow]
+            return state, None
+        return state, self._slow_fields(text, fields, state)
+
+    def _evaluate_sync(self, text: str, fields: Mapping[str, Any]) -> GuardrailResult:
+        t0 = time.perf_counter()
+        state, slow_fields = self._cheap_pass(text, fields)
+        if slow_fields is not None:
+            with _tracing.scorer_kind("guardrail"):
+                calls = [_SlowCall(s, slow_fields) for s in self.slow]
+            deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+            for call in calls:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not call.done.wait(remaining):
+                    state.error(call.scorer, TimeoutError(f"timed out after {self.timeout_s}s"))
+                elif call.error is not None:
+                    state.error(call.scorer, call.error)
+                else:
+                    state.add(call.score)  # type: ignore[arg-type]
         return self._result(text, state, t0)
 
     async def _evaluate_async(self, text: str, fields: Mapping[str, Any]) -> GuardrailResult:
         t0 = time.perf_counter()
-        state = _State()
-        self._run_cheap(text, fields, state)
-        if self.slow:
-            if self._should_skip_slow(state):
-                state.skipped = [s.name for s in self.slow]
-            else:
-                slow_fields = self._slow_fields(text, fields, state)
-                token = _tracing._KIND.set("guardrail")
-                try:
-                    outcomes = await asyncio.gather(
-                        *(asyncio.wait_for(s.ascore(slow_fields), self.timeout_s) for s in self.slow),
-                        return_exceptions=True,
-                    )
-                finally:
-                    _tracing._KIND.reset(token)
-                for s, outcome in zip(self.slow, outcomes, strict=True):
-                    if isinstance(outcome, Score):
-                        state.add(outcome)
-                    elif isinstance(outcome, asyncio.TimeoutError | TimeoutError):
-                        state.error(s, TimeoutError(f"timed out after {self.timeout_s}s"))
-                    elif isinstance(outcome, BaseException):
-                        if isinstance(outcome, asyncio.CancelledError):
-                            raise outcome
-                        state.error(s, outcome)
+        state, slow_fields = self._cheap_pass(text, fields)
+        if slow_fields is not None:
+            with _tracing.scorer_kind("guardrail"):
+                outcomes = await asyncio.gather(
+                    *(asyncio.wait_for(s.ascore(slow_fields), self.timeout_s) for s in self.slow),
+                    return_exceptions=True,
+                )
+            for s, outcome in zip(self.slow, outcomes, strict=True):
+                if isinstance(outcome, Score):
+                    state.add(outcome)
+                elif isinstance(outcome, asyncio.TimeoutError | TimeoutError):
+                    state.error(s, TimeoutError(f"timed out after {self.timeout_s}s"))
+                elif isinstance(outcome, BaseException):
+                    if isinstance(outcome, asyncio.CancelledError):
+                        raise outcome
+                    state.error(s, outcome)
         return self._result(text, state, t0)
 
     def _result(self, text: str, state: _State, t0: float) -> GuardrailResult:
@@ -318,18 +294,40 @@ def _require_text(text: Any) -> None:
 
 
 class _Call:
-    """One check in flight: its text and fields in, its result out."""
+    """One check in flight: its text and fields in, its result out.
 
-    __slots__ = ("fields", "result", "text")
+    As a context manager it makes itself the current check (the traced op reads it from
+    ``_CALL``) and remembers the caller's span: with tracing off no guardrail span exists,
+    and the verdict must not be written onto the caller's span instead.
+    """
+
+    __slots__ = ("fields", "result", "text", "tokens")
 
     def __init__(self, text: str, fields: Mapping[str, Any]) -> None:
         self.text, self.fields = text, fields
         self.result: GuardrailResult | None = None
+        self.tokens: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> _Call:
+        self.tokens = (_CALL.set(self), _tracing._PARENT.set(_tracing._current_span()))
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        call_token, parent_token = self.tokens  # type: ignore[misc]
+        _tracing._PARENT.reset(parent_token)
+        _CALL.reset(call_token)
 
     def take(self) -> GuardrailResult:
         if self.result is None:
             raise ScorerError("guardrail check produced no result")
         return self.result
+
+    def verdict(self, raise_on_block: bool) -> GuardrailResult:
+        """The result; with ``raise_on_block``, ``GuardrailBlocked`` when it blocks."""
+        result = self.take()
+        if raise_on_block and result.blocked:
+            raise GuardrailBlocked(result)
+        return result
 
 
 class _State:

@@ -249,12 +249,21 @@ def _output_attributes(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
         attrs.update(_explicit_attributes(explicit))
 
 
+def _end_attributes(spec: OpSpec, call: Call, extra: dict[str, Any] | None) -> dict[str, Any]:
+    """What a failed span carries: name, kind, static attributes, ``extra``, inputs."""
+    attrs: dict[str, Any] = {**spec.static_attrs, **extra} if extra else dict(spec.static_attrs)
+    if call.inputs_json is not None:
+        attrs[A.INPUTS] = call.inputs_json
+    return attrs
+
+
 def finish_ok(spec: OpSpec, runtime: Runtime, call: Call, output: Any,
               chunks: list[Any] | None = None, extra: dict[str, Any] | None = None) -> None:
     """Record inputs, output, ``extra`` and LLM attributes in one update; end the span."""
     span = call.span
     try:
         if span.is_recording():
+            # Inline rather than _end_attributes: this runs for every traced call.
             attrs: dict[str, Any] = {**spec.static_attrs, **extra} if extra else dict(
                 spec.static_attrs)
             if call.inputs_json is not None:
@@ -275,10 +284,7 @@ def finish_error(spec: OpSpec, call: Call, exc: BaseException,
     span = call.span
     try:
         if span.is_recording():
-            attrs: dict[str, Any] = {**spec.static_attrs, **extra} if extra else dict(
-                spec.static_attrs)
-            if call.inputs_json is not None:
-                attrs[A.INPUTS] = call.inputs_json
+            attrs = _end_attributes(spec, call, extra)
             attrs.update(_explicit_attributes(call.frame.explicit))
             span.set_attributes(attrs)
             message = exception_text(exc)

@@ -25,48 +25,56 @@ def _wrap_stream(result: Any, spec: OpSpec, runtime: Runtime, call: Call) -> Any
         return None
 
 
+def _llm_returned(spec: OpSpec, runtime: Runtime, call: Call, result: Any) -> Any:
+    """An ``llm`` op returned ``result``: a returned, unconsumed stream (stream=True) keeps
+    the span open until it is consumed (its usage arrives with the chunks)."""
+    stream = _wrap_stream(result, spec, runtime, call)
+    if stream is not None:
+        return stream
+    finish_ok(spec, runtime, call, result)
+    return result
+
+
+def _raised(spec: OpSpec, call: Call, tokens: tuple[Any, Any], exc: BaseException) -> None:
+    """The call raised ``exc``: record it on the span; the caller re-raises."""
+    Call.leave(tokens)
+    finish_error(spec, call, exc)
+
+
+# The sync and async paths differ only in ``await``; what follows the call is shared
+# above. The common case (not an llm op) ends the span inline: one call less per op.
 def _call_sync(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
                kwargs: dict[str, Any]) -> Any:
-    fn = spec.fn
     call = start(spec, runtime, args, kwargs)
     if call is None:
-        return fn(*args, **kwargs)
+        return spec.fn(*args, **kwargs)
     tokens = call.enter()
     try:
-        result = fn(*args, **kwargs)
+        result = spec.fn(*args, **kwargs)
     except BaseException as exc:
-        Call.leave(tokens)
-        finish_error(spec, call, exc)
+        _raised(spec, call, tokens, exc)
         raise
     Call.leave(tokens)
     if spec.kind == "llm":
-        # A returned, unconsumed stream (stream=True): its usage arrives with the chunks.
-        stream = _wrap_stream(result, spec, runtime, call)
-        if stream is not None:
-            return stream
+        return _llm_returned(spec, runtime, call, result)
     finish_ok(spec, runtime, call, result)
     return result
 
 
 async def _call_async(spec: OpSpec, runtime: Runtime, args: tuple[Any, ...],
                       kwargs: dict[str, Any]) -> Any:
-    fn = spec.fn
     call = start(spec, runtime, args, kwargs)
     if call is None:
-        return await fn(*args, **kwargs)
+        return await spec.fn(*args, **kwargs)
     tokens = call.enter()
     try:
-        result = await fn(*args, **kwargs)
+        result = await spec.fn(*args, **kwargs)
     except BaseException as exc:
-        Call.leave(tokens)
-        finish_error(spec, call, exc)
+        _raised(spec, call, tokens, exc)
         raise
     Call.leave(tokens)
     if spec.kind == "llm":
-        # A returned, unconsumed stream (stream=True): its usage arrives with the chunks.
-        stream = _wrap_stream(result, spec, runtime, call)
-        if stream is not None:
-            return stream
+        return _llm_returned(spec, runtime, call, result)
     finish_ok(spec, runtime, call, result)
     return result
 

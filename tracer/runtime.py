@@ -1,4 +1,8 @@
-"""``tracer.init``: the OpenTelemetry provider, sampler, processor and exporter Spyglass uses.
+"""``tracer.init`` / ``flush`` / ``shutdown``: the lifecycle of Spyglass's tracing pipeline.
+
+The pipeline's pieces (exporter, processor, sampler) are the classes of
+``tracer.pipeline``; this module decides which provider they attach to and when they
+are swapped or closed.
 
 ``tracer.state.STATE`` holds the live :class:`~tracer.state.Runtime` (``None`` until
 ``init``), so the ``@op`` wrapper decides with one attribute read whether to trace at all.
@@ -13,240 +17,27 @@ OpenTelemetry allows the global provider to be set only once.
 from __future__ import annotations
 
 import atexit
-import threading
-import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace as trace_api
 
 from common import attributes as A
 from tracer._log import logger, warn_once
-from tracer.serialize import Serializer, utf8_safe
+from tracer.background import run_bounded, start_background
+from tracer.serialize import Serializer
 from tracer.settings import Settings, resolve
-from tracer.state import STATE, Runtime
+from tracer.state import EXPORTS, STATE, Runtime
 
-__all__ = ["STATE", "Runtime", "flush", "init", "settings", "shutdown"]
+__all__ = ["EXPORTS", "STATE", "Runtime", "endpoint_refuses", "flush", "init", "settings",
+           "shutdown"]
 
 if TYPE_CHECKING:
-    from opentelemetry.context import Context
-    from opentelemetry.sdk.trace import ReadableSpan, Span
     from opentelemetry.sdk.trace.export import SpanExporter
+
 
 SCOPE_NAME = "spyglass.tracer"
 SCOPE_VERSION = "0.1.0"
-
-
-def run_bounded(fn: Callable[[], Any], timeout_s: float, what: str) -> bool:
-    """Run ``fn`` on a daemon thread and wait at most ``timeout_s``; True if it finished.
-
-    The OTel SDK's flush and shutdown wait for an export that, with the collector down or
-    black-holed, can take the exporter's whole retry budget; a daemon thread lets the
-    caller (and the interpreter at exit) move on when the budget is spent.
-    """
-    return wait_bounded(start_background(fn, what), timeout_s, what)
-
-
-def start_background(fn: Callable[[], Any], what: str) -> threading.Event:
-    """Run ``fn`` on a daemon thread; the returned event is set when it has finished."""
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            fn()
-        except Exception:
-            warn_once(f"bounded:{what}", "%s failed", what)
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name=f"spyglass-{what}", daemon=True).start()
-    return done
-
-
-def wait_bounded(done: threading.Event, timeout_s: float, what: str) -> bool:
-    """Wait at most ``timeout_s`` for ``done``; log once when the budget ran out."""
-    finished = done.wait(max(timeout_s, 0.0))
-    if not finished:
-        warn_once(f"timeout:{what}", "%s did not finish within %.1fs; continuing without it",
-                  what, timeout_s, exc_info=False)
-    return finished
-
-
-# ---------------------------------------------------------------- exporter
-
-
-def _utf8_attributes(attributes: Any) -> Any:
-    """``attributes`` itself, or a copy whose strings protobuf can encode: one lone
-    surrogate anywhere (any instrumentation's attribute) would fail the whole batch."""
-    if not attributes:
-        return attributes
-    bad = [k for k, v in attributes.items() if isinstance(v, str) and utf8_safe(v) is not v]
-    if not bad:
-        return attributes
-    fixed = dict(attributes)
-    for key in bad:
-        fixed[key] = utf8_safe(fixed[key])
-    return fixed
-
-
-def _project_exporter(inner: SpanExporter, overlay: dict[str, Any]) -> SpanExporter:
-    """Wrap ``inner`` so every exported span's resource carries ``overlay`` (at least
-    ``spyglass.project``): spans of an application's own provider, or of a provider an
-    earlier ``init`` created, get the current project."""
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import Event, ReadableSpan
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-    from opentelemetry.trace import Status
-
-    class ProjectExporter(SpanExporter):
-        """Adds the project to each span's resource, then hands the batch on."""
-
-        def __init__(self) -> None:
-            self.inner = inner
-            self._resources: weakref.WeakKeyDictionary[Any, Resource] = (
-                weakref.WeakKeyDictionary())
-            self.failed_batches = 0
-
-        def _resource(self, resource: Resource) -> Resource:
-            try:
-                merged = self._resources.get(resource)
-            except TypeError:
-                merged = None
-            if merged is None:
-                merged = resource.merge(Resource(overlay))
-                try:
-                    self._resources[resource] = merged
-                except TypeError:
-                    pass
-            return merged
-
-        def _with_project(self, span: ReadableSpan) -> ReadableSpan:
-            current = span.resource.attributes
-            attributes = _utf8_attributes(span.attributes)
-            events = span.events
-            if any(_utf8_attributes(e.attributes) is not e.attributes for e in events):
-                events = tuple(Event(e.name, _utf8_attributes(e.attributes), e.timestamp)
-                               for e in events)
-            status = span.status
-            if status.description and utf8_safe(status.description) is not status.description:
-                status = Status(status.status_code, utf8_safe(status.description))
-            if (attributes is span.attributes and events is span.events
-                    and status is span.status
-                    and all(current.get(k) == v for k, v in overlay.items())):
-                return span
-            return ReadableSpan(
-                name=span.name, context=span.context, parent=span.parent,
-                resource=self._resource(span.resource), attributes=attributes,
-                events=events, links=span.links, kind=span.kind, status=status,
-                start_time=span.start_time, end_time=span.end_time,
-                instrumentation_scope=span.instrumentation_scope,
-            )
-
-        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-            try:
-                batch = [self._with_project(s) for s in spans]
-                result = self.inner.export(batch)
-            except Exception:
-                warn_once("export", "exporting %d spans raised", len(spans))
-                result = SpanExportResult.FAILURE
-            if result is SpanExportResult.SUCCESS:
-                EXPORTS["ok"] += 1
-            else:
-                self.failed_batches += 1
-                warn_once("export_failed", "could not export %d spans to the collector "
-                          "(is it running and reachable?); they are dropped", len(spans),
-                          exc_info=False)
-            return result
-
-        def shutdown(self) -> None:
-            self.inner.shutdown()
-
-        def force_flush(self, timeout_millis: int = 30_000) -> bool:
-            return self.inner.force_flush(timeout_millis)
-
-    return ProjectExporter()
-
-
-# ---------------------------------------------------------------- processor
-
-
-def _make_processor(batch: Any) -> Any:
-    from opentelemetry.sdk.trace import SpanProcessor
-
-    from tracer.context import context_attributes
-
-    class SpyglassProcessor(SpanProcessor):
-        """Applies ``tracer.attributes(...)`` to every span started inside it and forwards
-        spans to a swappable batch processor (``init`` again swaps it)."""
-
-        def __init__(self) -> None:
-            self.batch = batch
-            self.closed = False
-            self._flush_lock = threading.Lock()
-            self._flushing: threading.Event | None = None
-
-        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-            if self.closed:
-                return
-            try:
-                extra = context_attributes()
-                if extra:
-                    span.set_attributes(extra)
-            except Exception:
-                warn_once("on_start", "could not apply tracer.attributes(...) to a span")
-
-        def on_end(self, span: ReadableSpan) -> None:
-            if not self.closed:
-                self.batch.on_end(span)
-
-        def shutdown(self) -> None:
-            if self.closed:
-                return
-            self.closed = True
-            run_bounded(self.batch.shutdown, STATE.runtime.settings.flush_timeout_s
-                        if STATE.runtime else 5.0, "shutdown")
-
-        def force_flush(self, timeout_millis: int = 30_000) -> bool:
-            if self.closed:
-                return True
-            # With the collector down a flush can outlive its caller's budget; callers
-            # that flush often (per request) join the running one instead of piling up
-            # threads. The running flush keeps exporting while the queue is not empty.
-            with self._flush_lock:
-                pending = self._flushing
-                if pending is None or pending.is_set():
-                    pending = start_background(
-                        lambda: self.batch.force_flush(timeout_millis), "flush")
-                    self._flushing = pending
-            return wait_bounded(pending, timeout_millis / 1000, "flush")
-
-    return SpyglassProcessor()
-
-
-def _sampler(rate: float) -> Any:
-    from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
-
-    class SwitchableSampler(Sampler):
-        """ParentBased(TraceIdRatioBased(rate)), with a rate ``init`` can change later:
-        the root decides, every child follows its parent."""
-
-        def __init__(self) -> None:
-            self.set_rate(rate)
-
-        def set_rate(self, value: float) -> None:
-            self.rate = value
-            self.delegate = ParentBased(TraceIdRatioBased(value))
-
-        def should_sample(self, parent_context: Any, trace_id: int, name: str,
-                          kind: Any = None, attributes: Any = None, links: Any = None,
-                          trace_state: Any = None) -> Any:
-            return self.delegate.should_sample(parent_context, trace_id, name, kind,
-                                               attributes, links, trace_state)
-
-        def get_description(self) -> str:
-            return f"Spyglass({self.delegate.get_description()})"
-
-    return SwitchableSampler()
 
 
 def _resource_attributes(settings: Settings) -> dict[str, Any]:
@@ -261,16 +52,6 @@ def _resource_attributes(settings: Settings) -> dict[str, Any]:
             "service.name=" not in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")):
         attrs[A.SERVICE_NAME] = settings.project
     return attrs
-
-
-def _exporter(settings: Settings) -> SpanExporter:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    from tracer._log import quiet_exporter_logs
-
-    quiet_exporter_logs()
-    headers = {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else None
-    return OTLPSpanExporter(endpoint=settings.traces_url, headers=headers)
 
 
 # ---------------------------------------------------------------- public
@@ -303,56 +84,79 @@ def init(
                        sample_rate=sample_rate, service_name=service_name,
                        flush_timeout_s=flush_timeout_s, max_value_chars=max_value_chars,
                        redact=redact, redact_keys=redact_keys, enabled=enabled)
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
     with STATE.lock:
         _close_runtime(settings.flush_timeout_s, wait=False)
         if not settings.enabled:
             logger.info("spyglass: tracing disabled by configuration; @op passes calls through")
             return settings
-        from opentelemetry.sdk.resources import Resource
-
-        current = trace_api.get_tracer_provider()
-        ours = _resource_attributes(settings)
-        # On an application's provider only the project is added; its service name stays.
-        attached = isinstance(current, TracerProvider) and current is not STATE.provider
-        overlay = {A.PROJECT: settings.project} if attached else ours
-        batch = BatchSpanProcessor(_project_exporter(exporter or _exporter(settings), overlay))
-        processor = _make_processor(batch)
-        owns = False
-        if STATE.provider is not None and current is STATE.provider:
-            provider = STATE.provider
-            provider.sampler.set_rate(settings.sample_rate)
-            owns = True
-        elif isinstance(current, TracerProvider):
-            provider = current  # the application's own provider: add to it, keep its sampler
-            if settings.sample_rate < 1.0:
-                logger.warning("spyglass: the application's TracerProvider decides sampling; "
-                               "sample_rate=%s is not applied", settings.sample_rate)
-        else:
-            provider = TracerProvider(sampler=_sampler(settings.sample_rate),
-                                      resource=Resource.create(ours), shutdown_on_exit=False)
-            owns = True
-            if _is_default_provider(current):
-                trace_api.set_tracer_provider(provider)
-                STATE.provider = provider
-            else:
-                logger.warning("spyglass: the global TracerProvider (%s) is not the "
-                               "OpenTelemetry SDK's; @op spans use Spyglass's own provider",
-                               type(current).__name__)
-        provider.add_span_processor(processor)
-        otel_tracer = provider.get_tracer(SCOPE_NAME, SCOPE_VERSION)
-        STATE.runtime = Runtime(
-            settings=settings, tracer=otel_tracer,
-            serializer=Serializer(settings.max_value_chars, settings.redact,
-                                  settings.redact_keys),
-            processor=processor, owns_provider=owns, otlp_export=exporter is None,
-        )
+        STATE.runtime = _start(settings, exporter)
         if not STATE.atexit_registered:
             atexit.register(_at_exit)
             STATE.atexit_registered = True
     return settings
+
+
+def _start(settings: Settings, exporter: SpanExporter | None) -> Runtime:
+    """Build the pipeline for ``settings`` and attach it to the provider spans go to."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from tracer import pipeline
+
+    current = trace_api.get_tracer_provider()
+    ours = _resource_attributes(settings)
+    # On an application's provider only the project is added; its service name stays.
+    attached = isinstance(current, TracerProvider) and current is not STATE.provider
+    overlay = {A.PROJECT: settings.project} if attached else ours
+    batch = BatchSpanProcessor(pipeline.ProjectExporter(
+        exporter or pipeline.otlp_exporter(settings), overlay))
+    processor = pipeline.SpyglassProcessor(batch, _shutdown_timeout_s)
+    provider, owns = _provider_for(current, settings, ours)
+    provider.add_span_processor(processor)
+    return Runtime(
+        settings=settings, tracer=provider.get_tracer(SCOPE_NAME, SCOPE_VERSION),
+        serializer=Serializer(settings.max_value_chars, settings.redact, settings.redact_keys),
+        processor=processor, owns_provider=owns, otlp_export=exporter is None,
+    )
+
+
+def _provider_for(current: Any, settings: Settings, resource: dict[str, Any]) -> tuple[Any, bool]:
+    """(the provider to add Spyglass's processor to, whether Spyglass owns it).
+
+    Spyglass's own provider from an earlier ``init`` is reused (its sampler takes the
+    new rate); an application's SDK provider is joined as it is; otherwise Spyglass
+    creates one and installs it globally when the global one is still the default.
+    """
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from tracer.pipeline import SwitchableSampler
+
+    if STATE.provider is not None and current is STATE.provider:
+        STATE.provider.sampler.set_rate(settings.sample_rate)
+        return STATE.provider, True
+    if isinstance(current, TracerProvider):
+        # The application's own provider: add to it, keep its sampler.
+        if settings.sample_rate < 1.0:
+            logger.warning("spyglass: the application's TracerProvider decides sampling; "
+                           "sample_rate=%s is not applied", settings.sample_rate)
+        return current, False
+    provider = TracerProvider(sampler=SwitchableSampler(settings.sample_rate),
+                              resource=Resource.create(resource), shutdown_on_exit=False)
+    if _is_default_provider(current):
+        trace_api.set_tracer_provider(provider)
+        STATE.provider = provider
+    else:
+        logger.warning("spyglass: the global TracerProvider (%s) is not the "
+                       "OpenTelemetry SDK's; @op spans use Spyglass's own provider",
+                       type(current).__name__)
+    return provider, True
+
+
+def _shutdown_timeout_s() -> float:
+    """The live configuration's flush budget (5 s when tracing is off)."""
+    runtime = STATE.runtime
+    return runtime.settings.flush_timeout_s if runtime else 5.0
 
 
 def _is_default_provider(provider: Any) -> bool:
@@ -417,11 +221,6 @@ def shutdown(timeout_s: float | None = None) -> bool:
         except Exception:
             warn_once("shutdown", "shutdown failed")
             return False
-
-
-EXPORTS = {"ok": 0}
-"""Batches exported successfully by this process (any init): the exit wait is skipped
-while it is 0 and the collector refuses connections."""
 
 
 def endpoint_refuses(url: str, timeout_s: float = 0.25) -> bool:

@@ -24,7 +24,7 @@ class Runtime:
     settings: Settings
     tracer: trace_api.Tracer
     serializer: Serializer
-    processor: Any  # _SpyglassProcessor
+    processor: Any  # tracer.pipeline.SpyglassProcessor (imported only by init: needs the SDK)
     owns_provider: bool
     #: Spans go to the collector over OTLP/HTTP (not to an exporter the caller passed).
     otlp_export: bool = True
@@ -41,3 +41,8 @@ class _State:
 
 
 STATE = _State()
+
+EXPORTS = {"ok": 0}
+"""Batches exported successfully by this process (any init; counted by
+``tracer.pipeline.ProjectExporter``): the exit wait is skipped while it is 0 and the
+collector refuses connections."""

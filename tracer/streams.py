@@ -91,6 +91,64 @@ class _Recorder:
         self.done = True
         finish_error(self.spec, self.call, exc, self._stream_attributes(False))
 
+    # -- the step protocol every proxy below follows, sync or async ----------------------
+
+    def stepped(self, tokens: tuple[Any, Any], item: Any) -> Any:
+        """The inner stream yielded ``item``: leave the span's context, record it."""
+        Call.leave(tokens)
+        self.chunk(item)
+        return item
+
+    def stopped(self, tokens: tuple[Any, Any], exc: BaseException) -> None:
+        """The inner stream raised ``exc``: exhausted, closed early, or failed."""
+        Call.leave(tokens)
+        if isinstance(exc, StopIteration | StopAsyncIteration):
+            self.finish(closed_early=False)
+        elif isinstance(exc, GeneratorExit):
+            self.finish(closed_early=True)
+        else:
+            self.fail(exc)
+
+    def close_failed(self, tokens: tuple[Any, Any], exc: BaseException) -> None:
+        """Closing the inner stream raised ``exc``."""
+        Call.leave(tokens)
+        self.fail(exc)
+
+    def closed(self, tokens: tuple[Any, Any]) -> None:
+        """The inner stream was closed before its end."""
+        Call.leave(tokens)
+        self.finish(closed_early=True)
+
+    def finalize(self) -> None:
+        """The proxy is being collected: a stream nobody finished ends as closed early."""
+        try:
+            if not self.done:
+                self.finish(closed_early=True)
+        except BaseException:  # finalizers must not raise
+            pass
+
+
+def _step(rec: _Recorder, method: Any, *args: Any) -> Any:
+    """One step of a sync stream, run with the stream's span current."""
+    tokens = rec.call.enter()
+    try:
+        item = method(*args)
+    except BaseException as exc:
+        rec.stopped(tokens, exc)
+        raise
+    return rec.stepped(tokens, item)
+
+
+async def _astep(rec: _Recorder, method: Any, *args: Any) -> Any:
+    """One step of an async stream, run with the stream's span current."""
+    tokens = rec.call.enter()
+    try:
+        item = await method(*args)
+    except BaseException as exc:
+        rec.stopped(tokens, exc)
+        raise
+    return rec.stepped(tokens, item)
+
 
 def _assembled_message(chunks: list[Any]) -> Any:
     """The reply a stream of provider chunks adds up to (text, or the messages), or None
@@ -114,151 +172,102 @@ def _assembled_message(chunks: list[Any]) -> Any:
     return messages
 
 
-class TracedGenerator(Generator[Any, Any, Any]):
+class _Proxy:
+    """What every stream proxy shares: the inner stream, its recorder, and every other
+    attribute (``gi_frame``, ``response``, ...) read from the inner stream."""
+
+    __slots__ = ("_inner", "_rec")
+
+    def __init__(self, inner: Any, rec: _Recorder) -> None:
+        self._inner = inner
+        self._rec = rec
+
+    def __del__(self) -> None:
+        # Cannot await here; an event loop finalizes a real async generator itself.
+        self._rec.finalize()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class TracedGenerator(_Proxy, Generator[Any, Any, Any]):
     """A generator proxy: same iteration, ``send``, ``throw`` and ``close`` semantics."""
 
-    __slots__ = ("_gen", "_rec")
-
-    def __init__(self, gen: Generator[Any, Any, Any], rec: _Recorder) -> None:
-        self._gen = gen
-        self._rec = rec
+    __slots__ = ()
 
     def __iter__(self) -> TracedGenerator:
         return self
 
     def __next__(self) -> Any:
-        return self.send(None)
-
-    def _step(self, method: Any, *args: Any) -> Any:
-        rec = self._rec
-        tokens = rec.call.enter()
-        try:
-            item = method(*args)
-        except StopIteration:
-            Call.leave(tokens)
-            rec.finish(closed_early=False)
-            raise
-        except GeneratorExit:
-            Call.leave(tokens)
-            rec.finish(closed_early=True)
-            raise
-        except BaseException as exc:
-            Call.leave(tokens)
-            rec.fail(exc)
-            raise
-        Call.leave(tokens)
-        rec.chunk(item)
-        return item
+        return _step(self._rec, self._inner.send, None)
 
     def send(self, value: Any) -> Any:
         """Resume the generator with ``value``."""
-        return self._step(self._gen.send, value)
+        return _step(self._rec, self._inner.send, value)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:  # type: ignore[override]
         """Raise an exception inside the generator."""
         if val is None and tb is None:
-            return self._step(self._gen.throw, typ)
-        return self._step(self._gen.throw, typ, val, tb)
+            return _step(self._rec, self._inner.throw, typ)
+        return _step(self._rec, self._inner.throw, typ, val, tb)
 
     def close(self) -> None:
         """Close the generator early; the span ends as closed early."""
         rec = self._rec
         if rec.done:
-            self._gen.close()
+            self._inner.close()
             return
         tokens = rec.call.enter()
         try:
-            self._gen.close()
+            self._inner.close()
         except BaseException as exc:
-            Call.leave(tokens)
-            rec.fail(exc)
+            rec.close_failed(tokens, exc)
             raise
-        Call.leave(tokens)
-        rec.finish(closed_early=True)
+        rec.closed(tokens)
 
     def __del__(self) -> None:
+        # A sync generator can be closed right here, inside its span.
         try:
             if not self._rec.done:
                 self.close()
         except BaseException:  # finalizers must not raise
             pass
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._gen, name)  # gi_frame, gi_running … of the real generator
 
-
-class TracedAsyncGenerator(AsyncGenerator[Any, Any]):
+class TracedAsyncGenerator(_Proxy, AsyncGenerator[Any, Any]):
     """An async generator proxy: same ``async for``, ``asend``, ``athrow``, ``aclose``."""
 
-    __slots__ = ("_agen", "_rec")
-
-    def __init__(self, agen: AsyncGenerator[Any, Any], rec: _Recorder) -> None:
-        self._agen = agen
-        self._rec = rec
+    __slots__ = ()
 
     def __aiter__(self) -> TracedAsyncGenerator:
         return self
 
     async def __anext__(self) -> Any:
-        return await self._step(self._agen.asend, None)
-
-    async def _step(self, method: Any, *args: Any) -> Any:
-        rec = self._rec
-        tokens = rec.call.enter()
-        try:
-            item = await method(*args)
-        except StopAsyncIteration:
-            Call.leave(tokens)
-            rec.finish(closed_early=False)
-            raise
-        except GeneratorExit:
-            Call.leave(tokens)
-            rec.finish(closed_early=True)
-            raise
-        except BaseException as exc:
-            Call.leave(tokens)
-            rec.fail(exc)
-            raise
-        Call.leave(tokens)
-        rec.chunk(item)
-        return item
+        return await _astep(self._rec, self._inner.asend, None)
 
     async def asend(self, value: Any) -> Any:
         """Resume the async generator with ``value``."""
-        return await self._step(self._agen.asend, value)
+        return await _astep(self._rec, self._inner.asend, value)
 
     async def athrow(self, typ: Any, val: Any = None, tb: Any = None) -> Any:  # type: ignore[override]
         """Raise an exception inside the async generator."""
         if val is None and tb is None:
-            return await self._step(self._agen.athrow, typ)
-        return await self._step(self._agen.athrow, typ, val, tb)
+            return await _astep(self._rec, self._inner.athrow, typ)
+        return await _astep(self._rec, self._inner.athrow, typ, val, tb)
 
     async def aclose(self) -> None:
         """Close the stream early; the span ends as closed early."""
         rec = self._rec
         if rec.done:
-            await self._agen.aclose()
+            await self._inner.aclose()
             return
         tokens = rec.call.enter()
         try:
-            await self._agen.aclose()
+            await self._inner.aclose()
         except BaseException as exc:
-            Call.leave(tokens)
-            rec.fail(exc)
+            rec.close_failed(tokens, exc)
             raise
-        Call.leave(tokens)
-        rec.finish(closed_early=True)
-
-    def __del__(self) -> None:
-        # Cannot await here; the event loop finalizes the real async generator itself.
-        try:
-            if not self._rec.done:
-                self._rec.finish(closed_early=True)
-        except BaseException:  # finalizers must not raise
-            pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._agen, name)
+        rec.closed(tokens)
 
 
 def traced_generator(gen: Generator[Any, Any, Any], spec: OpSpec, runtime: Runtime,
@@ -273,39 +282,24 @@ def traced_async_generator(agen: AsyncGenerator[Any, Any], spec: OpSpec, runtime
     return TracedAsyncGenerator(agen, _Recorder(spec, runtime, call))
 
 
-class TracedIterator:
+class TracedIterator(_Proxy):
     """Wraps a stream object an ``llm`` op *returned* (e.g. the OpenAI SDK's ``Stream``):
     the span stays open until the caller has consumed or closed it. Every other
     attribute (``response``, context-manager use …) is the stream's own."""
 
-    __slots__ = ("_inner", "_it", "_rec")
+    __slots__ = ("_it",)
 
     def __init__(self, inner: Any, rec: _Recorder) -> None:
-        self._inner = inner
+        super().__init__(inner, rec)
         self._it: Any = None
-        self._rec = rec
 
     def __iter__(self) -> TracedIterator:
         return self
 
     def __next__(self) -> Any:
-        rec = self._rec
         if self._it is None:
             self._it = iter(self._inner)
-        tokens = rec.call.enter()
-        try:
-            item = next(self._it)
-        except StopIteration:
-            Call.leave(tokens)
-            rec.finish(closed_early=False)
-            raise
-        except BaseException as exc:
-            Call.leave(tokens)
-            rec.fail(exc)
-            raise
-        Call.leave(tokens)
-        rec.chunk(item)
-        return item
+        return _step(self._rec, next, self._it)
 
     def close(self) -> Any:
         """Close the underlying stream; the span ends as closed early."""
@@ -328,48 +322,23 @@ class TracedIterator:
         finally:
             self._rec.finish(closed_early=True)
 
-    def __del__(self) -> None:
-        try:
-            if not self._rec.done:
-                self._rec.finish(closed_early=True)
-        except BaseException:  # finalizers must not raise
-            pass
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class TracedAsyncIterator:
+class TracedAsyncIterator(_Proxy):
     """``TracedIterator`` for async streams (the OpenAI SDK's ``AsyncStream`` …)."""
 
-    __slots__ = ("_inner", "_it", "_rec")
+    __slots__ = ("_it",)
 
     def __init__(self, inner: Any, rec: _Recorder) -> None:
-        self._inner = inner
+        super().__init__(inner, rec)
         self._it: Any = None
-        self._rec = rec
 
     def __aiter__(self) -> TracedAsyncIterator:
         return self
 
     async def __anext__(self) -> Any:
-        rec = self._rec
         if self._it is None:
             self._it = self._inner.__aiter__()
-        tokens = rec.call.enter()
-        try:
-            item = await self._it.__anext__()
-        except StopAsyncIteration:
-            Call.leave(tokens)
-            rec.finish(closed_early=False)
-            raise
-        except BaseException as exc:
-            Call.leave(tokens)
-            rec.fail(exc)
-            raise
-        Call.leave(tokens)
-        rec.chunk(item)
-        return item
+        return await _astep(self._rec, self._it.__anext__)
 
     async def aclose(self) -> None:
         """Close the underlying stream; the span ends as closed early."""
@@ -398,16 +367,6 @@ class TracedAsyncIterator:
             return await exit_(*exc_info) if callable(exit_) else None
         finally:
             self._rec.finish(closed_early=True)
-
-    def __del__(self) -> None:
-        try:
-            if not self._rec.done:
-                self._rec.finish(closed_early=True)
-        except BaseException:  # finalizers must not raise
-            pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 _NOT_STREAMS = (str, bytes, bytearray, dict, list, tuple, set, frozenset)

@@ -111,7 +111,7 @@ class MonitoringController(QueryController):
         width_p = where.param(buckets.width, "UInt32")
         storage = storage_of(request)
         totals = storage.query(
-            f"SELECT name, count() AS n, avg(value_number) AS mean FROM feedback {where.sql()} "
+            f"SELECT name, count() AS n, avg(value_number) AS mean FROM feedback FINAL {where.sql()} "
             f"GROUP BY name ORDER BY n DESC, name LIMIT {MAX_SCORE_NAMES}", where.params)
         names = [r["name"] for r in totals]
         series: list[ScoreSeries] = []
@@ -119,7 +119,7 @@ class MonitoringController(QueryController):
             where.add(f"name IN {where.param(names, 'Array(String)')}")
             rows = storage.query(
                 f"SELECT name, toUnixTimestamp(toStartOfInterval(created_at, INTERVAL {width_p} "
-                f"SECOND)) AS b, count() AS n, avg(value_number) AS mean FROM feedback "
+                f"SECOND)) AS b, count() AS n, avg(value_number) AS mean FROM feedback FINAL "
                 f"{where.sql()} GROUP BY name, b", where.params)
             cells = {(r["name"], as_int(r["b"])): r for r in rows}
             for t in totals:

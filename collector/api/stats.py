@@ -14,7 +14,7 @@ from collector.queries.sql import SPANS, Filters, as_float, as_int
 from common.timetext import rfc3339, rfc3339_from_epoch
 from common.wire.stats import Point, Series, Stats, TimedPoint
 
-GROUPS = ("model", "name", "kind", "provider", "status")
+GROUPS = ("model", "name", "kind", "provider", "status", "user_id", "session_id")
 
 
 # One pass over the (deduplicated) spans: per (bucket, group) partial states, then the
@@ -81,7 +81,7 @@ class StatsController(QueryController):
         project_scope: NamedDependency[str | None],
         buckets: NamedDependency[Buckets],
         group_by: Annotated[str | None, QueryParameter(
-            description="model | name | kind | provider | status")] = None,
+            description="model | name | kind | provider | status | user_id | session_id (cost and tokens per user or session)")] = None,
         name: Annotated[str | None, QueryParameter(description="only spans with this name")] = None,
         kind: Annotated[str | None, QueryParameter(
             description="only spans of this kind (llm, tool, ...)")] = None,

@@ -10,6 +10,8 @@ from msgspec import Meta
 SOURCES = ("human", "scorer", "judge")
 MAX_NAME = 200
 MAX_TEXT = 100_000
+MAX_BATCH = 1000
+"""Most items one ``POST /api/feedback`` stores (a list body)."""
 
 # Ids and names are checked by the collector after decoding (hex, not blank), so its 400
 # says "must be 32 hex characters" rather than quoting a regular expression.
@@ -30,12 +32,31 @@ class FeedbackIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_
     trace_id: TraceId
     name: Name
     value: Value
+    id: Annotated[str, Meta(max_length=64, description=(
+        "the client's own id (letters, digits, - and _): posting an id that is already "
+        "stored stores nothing new, so retries and replays are idempotent"))] | None = None
     span_id: SpanId | None = None
     project: Annotated[str, Meta(max_length=128)] | None = None
     source: Annotated[str, Meta(max_length=20, description="human (default) | scorer | judge")] | None = None
     author: Annotated[str, Meta(max_length=MAX_NAME)] | None = None
     comment: Text | None = None
     metadata: dict[str, Any] | None = None
+
+
+FeedbackBatch = Annotated[list[FeedbackIn], Meta(min_length=1, max_length=MAX_BATCH)]
+"""A list body of ``POST /api/feedback``: up to MAX_BATCH items stored in one insert."""
+
+
+def feedback_id(*parts: str) -> str:
+    """A deterministic feedback id from its parts (monitor, span, scorer): 32 hex characters,
+    so the same score posted twice, after a restart or a lost state file, is stored once."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 class Feedback(msgspec.Struct, kw_only=True):
@@ -52,6 +73,14 @@ class Feedback(msgspec.Struct, kw_only=True):
     comment: str | None
     metadata: dict[str, Any] | None
     created_at: str
+
+
+class FeedbackBatchResult(msgspec.Struct, kw_only=True):
+    """The answer to a list body: how many items were new and how many ids were stored already."""
+
+    stored: int
+    duplicates: int
+    ids: list[str]
 
 
 class FeedbackList(msgspec.Struct, kw_only=True):

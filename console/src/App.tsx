@@ -10,12 +10,16 @@ import { EvalsView } from "./views/Evals";
 import { EvalRunView } from "./views/EvalRun";
 import { EvalCompareView } from "./views/EvalCompare";
 import { DatasetsView } from "./views/Datasets";
+import { AlertsView } from "./views/Alerts";
+import { MonitorsView } from "./views/Monitors";
 
 const NAV = [
   { href: "/traces", label: "Traces", prefix: "/traces" },
   { href: "/monitoring", label: "Monitoring", prefix: "/monitoring" },
   { href: "/evals", label: "Evaluations", prefix: "/evals" },
   { href: "/datasets", label: "Datasets", prefix: "/datasets" },
+  { href: "/monitors", label: "Monitors", prefix: "/monitors" },
+  { href: "/alerts", label: "Alerts", prefix: "/alerts" },
 ];
 
 function ProjectSwitcher({ project }: { project: string }) {
@@ -82,6 +86,8 @@ export function App() {
   else if ((m = match("/evals/runs/:id", path))) body = <EvalRunView project={project} runId={m.id} query={loc.query} />;
   else if (path === "/datasets") body = <DatasetsView project={project} query={loc.query} name={null} />;
   else if ((m = match("/datasets/:name", path))) body = <DatasetsView project={project} query={loc.query} name={m.name} />;
+  else if (path === "/monitors") body = <MonitorsView project={project} />;
+  else if (path === "/alerts") body = <AlertsView project={project} query={loc.query} />;
   else body = <NotFound path={path} />;
 
   const q = project ? `?project=${encodeURIComponent(project)}` : "";

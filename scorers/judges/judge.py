@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ _CACHE_WARNED: list[bool] = []
 # Endpoints that rejected response_format: later calls there go without it.
 _NO_JSON_MODE: set[str] = set()
 _NO_JSON_MODE_LOCK = threading.Lock()
+_CHAT = "chat/completions"
 
 
 def _content(response: Mapping[str, Any]) -> str | None:
@@ -143,6 +145,17 @@ class LLMJudge(Scorer):
         return cache_key(template=self.template.name, prompt=self.template.fingerprint(), model=model,
                          temperature=self.temperature, inputs=dict(fields))
 
+    def _json_mode_fallback(self, payload: dict[str, Any], exc: ProviderError,
+                            base_url: str) -> dict[str, Any] | None:
+        """The payload to send again when the endpoint rejected ``response_format`` (the
+        endpoint is remembered, so later calls leave it out), else None."""
+        if "response_format" not in payload or not self._json_mode_rejected(exc):
+            return None
+        with _NO_JSON_MODE_LOCK:
+            _NO_JSON_MODE.add(base_url)
+        payload.pop("response_format")
+        return payload
+
     def _llm(self, is_async: bool, client: OpenAICompatClient) -> Any:
         """The chat call as an ``llm`` op; the tracer reads model and usage from its return."""
         cached = self._llm_async if is_async else self._llm_sync
@@ -155,14 +168,12 @@ class LLMJudge(Scorer):
             async def chat_completion(messages: list[dict[str, str]], model: str, **params: Any) -> dict:
                 payload = judge._payload(messages, model, base_url) | params
                 try:
-                    return await client.apost("chat/completions", payload)
+                    return await client.apost(_CHAT, payload)
                 except ProviderError as exc:
-                    if "response_format" in payload and judge._json_mode_rejected(exc):
-                        with _NO_JSON_MODE_LOCK:
-                            _NO_JSON_MODE.add(base_url)
-                        payload.pop("response_format")
-                        return await client.apost("chat/completions", payload)
-                    raise
+                    retry = judge._json_mode_fallback(payload, exc, base_url)
+                    if retry is None:
+                        raise
+                    return await client.apost(_CHAT, retry)
 
             fn: Any = _tracing.traced_function(chat_completion, name=f"{self.name}.llm", kind="llm")
             self._llm_async = (client, fn)
@@ -170,14 +181,12 @@ class LLMJudge(Scorer):
             def chat_completion(messages: list[dict[str, str]], model: str, **params: Any) -> dict:  # type: ignore[misc]
                 payload = judge._payload(messages, model, base_url) | params
                 try:
-                    return client.post("chat/completions", payload)
+                    return client.post(_CHAT, payload)
                 except ProviderError as exc:
-                    if "response_format" in payload and judge._json_mode_rejected(exc):
-                        with _NO_JSON_MODE_LOCK:
-                            _NO_JSON_MODE.add(base_url)
-                        payload.pop("response_format")
-                        return client.post("chat/completions", payload)
-                    raise
+                    retry = judge._json_mode_fallback(payload, exc, base_url)
+                    if retry is None:
+                        raise
+                    return client.post(_CHAT, retry)
 
             fn = _tracing.traced_function(chat_completion, name=f"{self.name}.llm", kind="llm")
             self._llm_sync = (client, fn)
@@ -197,23 +206,24 @@ class LLMJudge(Scorer):
         value, reasoning = parse_reply(hit["content"], self.template)
         return self._finish(value, reasoning, {"model": hit["model"], "cached": True, "usage": hit["usage"]})
 
-    def _accept(self, response: dict[str, Any], model: str, cache: JudgeCache | None, key: str,
-                last: bool) -> Score | None:
+    def _accept(self, response: dict[str, Any], call: _JudgeCall, last: bool) -> Score | None:
         content = _content(response)
         try:
             value, reasoning = parse_reply(content, self.template)
         except JudgeReplyError as exc:
             if last:
-                raise JudgeReplyError(f"{exc.problem}; judge {self.name!r}, model {model!r}",
+                raise JudgeReplyError(f"{exc.problem}; judge {self.name!r}, model {call.model!r}",
                                       exc.reply) from None
             return None
         usage = response.get("usage")
-        used_model = response.get("model") or model
-        if cache is not None:
-            cache.put(key, content or "", used_model, usage)
+        used_model = response.get("model") or call.model
+        if call.cache is not None:
+            call.cache.put(call.key, content or "", used_model, usage)
         return self._finish(value, reasoning, {"model": used_model, "cached": False, "usage": usage})
 
-    def _score(self, **fields: Any) -> Score:
+    def _begin(self, fields: Mapping[str, Any], is_async: bool) -> Score | _JudgeCall:
+        """The cached score, or what the chat call needs: the one preparation both
+        :meth:`_score` and :meth:`_ascore` share."""
         client, model = self.endpoint()
         cache = self.cache()
         key = self._key(model, fields)
@@ -221,26 +231,37 @@ class LLMJudge(Scorer):
         if score is not None:
             return score
         messages = self.template.messages(fields)
-        llm = self._llm(False, client)
+        return _JudgeCall(self._llm(is_async, client), messages, model, cache, key)
+
+    def _score(self, **fields: Any) -> Score:
+        call = self._begin(fields, is_async=False)
+        if isinstance(call, Score):
+            return call
         for attempt in range(self.reparse_attempts + 1):
-            response = llm(messages=messages, model=model)
-            score = self._accept(response, model, cache, key, attempt == self.reparse_attempts)
+            response = call.llm(messages=call.messages, model=call.model)
+            score = self._accept(response, call, attempt == self.reparse_attempts)
             if score is not None:
                 return score
         raise AssertionError("unreachable")
 
     async def _ascore(self, **fields: Any) -> Score:
-        client, model = self.endpoint()
-        cache = self.cache()
-        key = self._key(model, fields)
-        score = self._from_cache(cache, key)
-        if score is not None:
-            return score
-        messages = self.template.messages(fields)
-        llm = self._llm(True, client)
+        call = self._begin(fields, is_async=True)
+        if isinstance(call, Score):
+            return call
         for attempt in range(self.reparse_attempts + 1):
-            response = await llm(messages=messages, model=model)
-            score = self._accept(response, model, cache, key, attempt == self.reparse_attempts)
+            response = await call.llm(messages=call.messages, model=call.model)
+            score = self._accept(response, call, attempt == self.reparse_attempts)
             if score is not None:
                 return score
         raise AssertionError("unreachable")
+
+
+@dataclass
+class _JudgeCall:
+    """One judging call past the cache: the traced chat op and what it is asked."""
+
+    llm: Any
+    messages: list[dict[str, str]]
+    model: str
+    cache: JudgeCache | None
+    key: str

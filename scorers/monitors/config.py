@@ -136,6 +136,7 @@ class MonitorsConfig:
     page_size: int = 200
     queue_size: int = 1000
     workers: int = 4
+    batch_size: int = 200  # scores per POST /api/feedback (the collector takes up to 1000)
     start: str = "now"  # now | beginning | a relative window like -1h | RFC 3339
     state_file: str | None = None
     trace_project: str | None = None  # trace the monitors' own scorer/judge calls here
@@ -147,15 +148,17 @@ class MonitorsConfig:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise MonitorConfigError(f"monitor names must be unique: {dupes}")
-        for key in ("poll_interval_s", "page_size", "queue_size", "workers"):
+        for key in ("poll_interval_s", "page_size", "queue_size", "workers", "batch_size"):
             if not float(getattr(self, key)) > 0:
                 raise MonitorConfigError(f"{key} must be positive, got {getattr(self, key)}")
         if not 1 <= int(self.page_size) <= 1000:
             raise MonitorConfigError(f"page_size must be within 1..1000, got {self.page_size}")
+        if not 1 <= int(self.batch_size) <= 1000:
+            raise MonitorConfigError(f"batch_size must be within 1..1000, got {self.batch_size}")
 
 
 _TOP_KEYS = {"monitors", "endpoint", "api_key", "poll_interval_s", "page_size", "queue_size",
-             "workers", "start", "state_file", "trace_project"}
+             "workers", "batch_size", "start", "state_file", "trace_project"}
 _MONITOR_KEYS = {"name", "project", "scorers", "filter", "sample_rate", "fields"}
 
 

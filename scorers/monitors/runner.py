@@ -2,7 +2,9 @@
 
 Reading never waits on scoring: a poller pages through ``GET /api/spans`` (ascending,
 in arrival order, resuming from its cursor) and hands sampled spans to a bounded queue;
-workers score them and ``POST /api/feedback``. When the queue is full the span is dropped,
+workers score them and ``POST /api/feedback`` a batch at a time (one request, one log line
+per batch), each score with a deterministic id so that re-scoring a span never stores a
+second row. When the queue is full the span is dropped,
 counted in ``stats["dropped"]`` and logged, so a slow judge never backs up into anything.
 """
 
@@ -26,7 +28,7 @@ import msgspec
 
 from common.endpoint import resolve_endpoint
 from common.timetext import parse_when, relative_seconds, rfc3339
-from common.wire.feedback import FeedbackIn
+from common.wire.feedback import FeedbackBatchResult, FeedbackIn, feedback_id
 from common.wire.traces import SpanList
 from scorers.base import Score, Scorer
 from scorers.monitors.config import Monitor, MonitorsConfig
@@ -125,7 +127,7 @@ class MonitorRunner:
         self._queue: queue.Queue[tuple[Monitor, dict[str, Any]]] = queue.Queue(maxsize=config.queue_size)
         self._stats_lock = threading.Lock()
         self.stats: dict[str, int] = {k: 0 for k in (
-            "fetched", "sampled", "enqueued", "dropped", "scored", "posted", "errors")}
+            "fetched", "sampled", "enqueued", "dropped", "scored", "posted", "duplicates", "errors")}
         self._walks = {m.name: _Walk() for m in config.monitors}
         self._stop = threading.Event()
         self._stop_poll = threading.Event()
@@ -236,7 +238,14 @@ class MonitorRunner:
         return out
 
     def score_span(self, monitor: Monitor, span: Mapping[str, Any]) -> list[Score]:
-        """Run the monitor's scorers on one span and post each score as feedback."""
+        """Run the monitor's scorers on one span and post its scores (one request)."""
+        outbox: list[FeedbackIn] = []
+        scores = self._score_into(monitor, span, outbox)
+        self._post_batch(outbox)
+        return scores
+
+    def _score_into(self, monitor: Monitor, span: Mapping[str, Any], outbox: list[FeedbackIn]) -> list[Score]:
+        """Score one span and append its feedback bodies to ``outbox`` (posted by the caller)."""
         fields = self.fields_of(monitor, span)
         scores = []
         for scorer in monitor.scorers:
@@ -249,17 +258,19 @@ class MonitorRunner:
                 continue
             self._count("scored")
             scores.append(score)
-            self._post(monitor, scorer, span, score)
+            body = self._body(monitor, scorer, span, score)
+            if body is not None:
+                outbox.append(body)
         return scores
 
-    def _post(self, monitor: Monitor, scorer: Scorer, span: Mapping[str, Any], score: Score) -> None:
+    def _body(self, monitor: Monitor, scorer: Scorer, span: Mapping[str, Any], score: Score) -> FeedbackIn | None:
         from scorers.judges.judge import LLMJudge
 
         if isinstance(score.value, float) and not math.isfinite(score.value):
             self._count("errors")
             log.warning("monitors: %r scorer %r gave %s on span %s; not stored",
                         monitor.name, score.name, score.value, span.get("span_id"))
-            return
+            return None
 
         meta: dict[str, Any] = {"monitor": monitor.name, "passed": score.passed}
         try:
@@ -268,41 +279,85 @@ class MonitorRunner:
                 meta["score"] = json.loads(encoded)
         except (TypeError, ValueError):
             pass
-        body = msgspec.to_builtins(FeedbackIn(
+        return FeedbackIn(
+            # The same (project, monitor, span, score) always has the same id, and the
+            # collector stores an id once: restarts, retries and a lost state file re-post
+            # without adding rows.
+            id=feedback_id(monitor.project, monitor.name, span["span_id"], score.name),
             trace_id=span["trace_id"], span_id=span["span_id"], project=span.get("project"),
             name=score.name, value=score.value,
             source="judge" if isinstance(scorer, LLMJudge) else "scorer",
             author=f"monitor:{monitor.name}", comment=score.reason or "", metadata=meta,
-        ))
+        )
+
+    def _post_batch(self, outbox: list[FeedbackIn]) -> None:
+        """Post scores in requests of at most ``batch_size`` items; one log line per batch."""
+        size = self.config.batch_size
+        for start in range(0, len(outbox), size):
+            self._post_chunk(outbox[start:start + size])
+
+    def _post_chunk(self, chunk: list[FeedbackIn]) -> None:
+        if not chunk:
+            return
+        body = msgspec.json.encode(chunk)
+        err = ""
         for attempt in range(3):
             try:
-                resp = self._client.post("/api/feedback", json=body)
+                resp = self._client.post("/api/feedback", content=body,
+                                         headers={"Content-Type": "application/json"})
             except httpx.HTTPError as exc:
                 err = str(exc)
             else:
                 if resp.status_code in (200, 201):
-                    self._count("posted")
+                    try:
+                        result = msgspec.json.decode(resp.content, type=FeedbackBatchResult)
+                    except msgspec.DecodeError:
+                        result = FeedbackBatchResult(stored=len(chunk), duplicates=0, ids=[])
+                    self._count("posted", len(chunk))
+                    self._count("duplicates", result.duplicates)
+                    log.info("monitors: posted %d score(s): %d new, %d already stored",
+                             len(chunk), result.stored, result.duplicates)
                     return
                 err = f"HTTP {resp.status_code}: {_error_text(resp)}"
                 if resp.status_code < 500 and resp.status_code != 429:
                     break
             time.sleep(0.2 * (2 ** attempt))
-        self._count("errors")
-        log.warning("monitors: feedback for span %s not stored: %s", span["span_id"], err)
+        self._count("errors", len(chunk))
+        log.warning("monitors: %d score(s) not stored: %s", len(chunk), err)
+
+    def _take(self, first: tuple[Monitor, dict[str, Any]] | None) -> list[tuple[Monitor, dict[str, Any]]]:
+        """``first`` plus whatever is queued, up to ``batch_size`` spans."""
+        taken = [first] if first is not None else []
+        while len(taken) < self.config.batch_size:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return taken
+
+    def _score_batch(self, taken: list[tuple[Monitor, dict[str, Any]]]) -> None:
+        outbox: list[FeedbackIn] = []
+        try:
+            for monitor, span in taken:
+                try:
+                    self._score_into(monitor, span, outbox)
+                except Exception:
+                    self._count("errors")
+                    log.exception("monitors: scoring span %s failed", span.get("span_id"))
+            self._post_batch(outbox)
+        finally:
+            for _ in taken:
+                self._queue.task_done()
 
     def process_pending(self) -> int:
-        """Score everything queued, in this thread; the number of spans scored."""
+        """Score everything queued, in this thread, posting a batch at a time; spans scored."""
         n = 0
         while True:
-            try:
-                monitor, span = self._queue.get_nowait()
-            except queue.Empty:
+            taken = self._take(None)
+            if not taken:
                 return n
-            try:
-                self.score_span(monitor, span)
-            finally:
-                self._queue.task_done()
-            n += 1
+            self._score_batch(taken)
+            n += len(taken)
 
     # -- running --------------------------------------------------------------------------
 
@@ -317,16 +372,10 @@ class MonitorRunner:
     def _worker(self) -> None:
         while not self._stop.is_set():
             try:
-                monitor, span = self._queue.get(timeout=0.2)
+                first = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            try:
-                self.score_span(monitor, span)
-            except Exception:
-                self._count("errors")
-                log.exception("monitors: scoring span %s failed", span.get("span_id"))
-            finally:
-                self._queue.task_done()
+            self._score_batch(self._take(first))
 
     def _poller(self) -> None:
         last_error, last_error_at, last_stats_at = "", 0.0, time.monotonic()

@@ -124,3 +124,31 @@ def test_bad_query_parameters(seeded) -> None:
     assert "'trace_id'" in get(url, "/api/feedback", expect=400, trace_id="zz")["error"]
     assert "'source'" in get(url, "/api/feedback", expect=400, source="robot")["error"]
     assert "'cursor'" in get(url, "/api/feedback", expect=400, cursor="AAAA")["error"]
+
+
+def test_a_list_body_stores_a_batch_and_client_ids_are_idempotent(seeded) -> None:
+    url, project, ids, chat_span = seeded
+    batch = [{"id": f"batch-{i}", "trace_id": ids[0], "span_id": chat_span, "name": "batch_score",
+              "value": i / 10, "source": "scorer"} for i in range(5)]
+    assert _post(url, batch, 201) == {"stored": 5, "duplicates": 0, "ids": [f"batch-{i}" for i in range(5)]}
+    # A replay (a restarted monitor) plus one new item, and an id repeated inside one body.
+    again = [*batch, {**batch[0], "id": "batch-5"}, {**batch[0], "id": "batch-5"}]
+    assert _post(url, again, 201)["stored"] == 1
+    stored = get(url, "/api/feedback", project=project, name="batch_score")["feedback"]
+    assert sorted(f["id"] for f in stored) == [f"batch-{i}" for i in range(6)]
+    # A single item with a stored id answers the stored item, not a second row.
+    single = _post(url, {**batch[2], "value": 0.99}, 201)
+    assert single["id"] == "batch-2" and single["value"] == 0.2
+    assert len(get(url, "/api/feedback", project=project, name="batch_score")["feedback"]) == 6
+    series = get(url, "/api/console/scores", project=project, since="-1h")["series"]
+    assert next(s for s in series if s["name"] == "batch_score")["count"] == 6
+
+
+def test_bad_batches_name_the_item(seeded) -> None:
+    url, _, ids, _ = seeded
+    good = {"trace_id": ids[0], "name": "x", "value": 1}
+    error = _post(url, [good, {**good, "name": "  "}], 400)
+    assert "'[1].name'" in error["error"], error
+    assert "'[0].id'" in _post(url, [{**good, "id": "has space"}], 400)["error"]
+    assert "error" in _post(url, [], 400)
+    assert "error" in _post(url, [good] * 1001, 400)

@@ -23,7 +23,10 @@ def _live(server: ServerHandle) -> dict:
 def test_feedback_request_body_is_documented(spyglass_server: ServerHandle) -> None:
     schema = _live(spyglass_server)
     body = schema["paths"]["/api/feedback"]["post"]["requestBody"]
-    ref = body["content"]["application/json"]["schema"]["$ref"]
+    # One item or a list of them (a batch, issue 15).
+    one, many = body["content"]["application/json"]["schema"]["oneOf"]
+    ref = one["$ref"]
+    assert many == {"type": "array", "items": {"$ref": ref}}
     fields = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert set(fields["required"]) == {"trace_id", "name", "value"}
     assert {"span_id", "project", "source", "author", "comment", "metadata"} <= set(fields["properties"])

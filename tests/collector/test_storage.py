@@ -195,3 +195,44 @@ def test_json_text_columns_hold_json(storage: Storage):
     (row,) = storage.query("SELECT attributes, metadata, events, cost_usd FROM spans WHERE project = 'js'")
     assert json.loads(row["attributes"]) == {"a": 1}
     assert row["cost_usd"] is None
+
+
+_FEEDBACK_UPGRADE = r"""
+import shutil, sys
+from pathlib import Path
+from collector.settings import Settings
+from collector.storage import open_storage
+from collector.storage.migrations import MIGRATIONS_DIR, migrate
+tmp = Path(sys.argv[1])
+old = tmp / "old"
+old.mkdir()
+for path in MIGRATIONS_DIR.glob("*.sql"):
+    if int(path.name[:4]) <= 51:
+        shutil.copy(path, old / path.name)
+storage = open_storage(Settings.load(env={}, data_dir=tmp / "data"), migrate=False)
+migrate(storage, old)
+row = {"id": "a1", "project": "p", "trace_id": "t", "span_id": "", "name": "n", "value_type": "number",
+       "value_number": 1.0, "value_string": "", "source": "human", "author": "", "comment": "",
+       "metadata": "", "created_at": "2026-01-01 00:00:00.000000"}
+storage.insert("feedback", [row, {**row, "id": "b2"}])
+assert 52 in migrate(storage)
+engine = storage.query("SELECT engine FROM system.tables WHERE database = currentDatabase() "
+                       "AND name = 'feedback'")[0]["engine"]
+storage.insert("feedback", [{**row, "created_at": "2026-01-02 00:00:00.000000"}])
+ids = [r["id"] for r in storage.query("SELECT id FROM feedback FINAL ORDER BY id")]
+print(engine, ids)
+storage.close()
+"""
+
+
+def test_feedback_upgrade_keeps_rows_and_folds_a_reposted_id(tmp_path: Path):
+    """0052 rebuilds feedback as a ReplacingMergeTree keyed by id: rows stored before the
+    upgrade survive, and a second row with the same id is folded (in a subprocess: chDB
+    allows one data directory per process)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _FEEDBACK_UPGRADE, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "ReplacingMergeTree ['a1', 'b2']"

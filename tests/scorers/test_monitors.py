@@ -172,6 +172,41 @@ def test_state_file_resumes_where_it_stopped(spyglass_server, project: str, tmp_
     assert (resumed["fetched"], resumed["posted"]) == (1, 1)
 
 
+def test_a_lost_state_file_never_stores_a_score_twice(spyglass_server, project: str, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 15: deleting the state file re-reads every span; the deterministic feedback ids
+    and the collector's dedup keep exactly one score per (monitor, span, scorer), posted in
+    batches (one request and one log line per batch, not per score)."""
+    url = spyglass_server.url
+    state = tmp_path / "state.json"
+    send_spans(url, project, [("answer", "chain", f"mail {i}@example.com" if i % 2 else f"plain {i}")
+                              for i in range(12)])
+    wait_for_spans(url, project, 12)
+
+    def run() -> dict[str, int]:
+        return MonitorRunner(config(project, url, state_file=str(state), sample_rate=0.7,
+                                    batch_size=10)).run_once()
+
+    with caplog.at_level(logging.INFO, logger="spyglass.monitors"):
+        first = run()
+    chosen = first["sampled"]
+    assert 1 <= chosen <= 12 and first["posted"] == 2 * chosen and first["duplicates"] == 0
+    batch_lines = [r for r in caplog.records if "posted" in r.getMessage()]
+    assert len(batch_lines) == -(-2 * chosen // 10)  # ceil: one line per batch of 10 scores
+    state.unlink()
+    second = run()
+    assert (second["sampled"], second["posted"], second["duplicates"]) == (chosen, 2 * chosen, 2 * chosen)
+
+    items = feedback(url, project)
+    assert len(items) == 2 * chosen
+    per_key = {}
+    for f in items:
+        per_key[(f["span_id"], f["name"])] = per_key.get((f["span_id"], f["name"]), 0) + 1
+    assert set(per_key.values()) == {1} and len(per_key) == 2 * chosen
+    series = httpx.get(f"{url}/api/console/scores", params={"project": project, "since": "-1h"}).json()["series"]
+    assert {s["name"]: s["count"] for s in series} == {"pii": chosen, "confidential": chosen}
+
+
 def test_start_now_skips_spans_that_started_before(spyglass_server, project: str) -> None:
     url = spyglass_server.url
     send_spans(url, project, [("answer", "chain", "old")])

@@ -79,6 +79,8 @@ export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Spa
   const outMessages = attrs["gen_ai.output.messages"];
   const totalTokens = span.total_tokens ?? (span.input_tokens ?? 0) + (span.output_tokens ?? 0);
   const attrKeys = Object.keys(attrs).sort();
+  // Streaming LLM calls record when their first token arrived.
+  const ttft = attrs["spyglass.llm.time_to_first_token_ms"];
 
   return (
     <div class="span-detail" aria-label={`Span ${span.name}`}>
@@ -105,6 +107,7 @@ export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Spa
           </div>
         ) : null}
         {span.cost_usd ? <div><dt>Cost</dt><dd>{fmtCost(span.cost_usd)}</dd></div> : null}
+        {typeof ttft === "number" ? <div><dt>Time to first token</dt><dd data-testid="ttft">{fmtMs(ttft)}</dd></div> : null}
         {offsetMs !== null ? <div><dt>Starts at</dt><dd>+{fmtMs(offsetMs)}</dd></div> : null}
         {span.user_id ? <div><dt>User</dt><dd><Link href={tracesWhere("user_id", span.user_id)} title="Traces of this user">{span.user_id}</Link></dd></div> : null}
         {span.session_id ? <div><dt>Session</dt><dd><Link href={tracesWhere("session_id", span.session_id)} title="Traces of this session">{span.session_id}</Link></dd></div> : null}

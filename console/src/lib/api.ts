@@ -99,6 +99,16 @@ export async function apiPost<T>(path: string, body: unknown): Promise<T> {
   return (text ? JSON.parse(text) : {}) as T;
 }
 
+export async function apiDelete(path: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(path, { method: "DELETE", headers: headers({ Accept: "application/json" }) });
+  } catch (e) {
+    throw new ApiError(`Cannot reach the collector (${(e as Error).message})`, 0, path);
+  }
+  if (!res.ok) throw await readError(res, path);
+}
+
 export interface ApiState<T> {
   data: T | undefined;
   error: ApiError | undefined;

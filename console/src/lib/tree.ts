@@ -60,3 +60,31 @@ export function parentMap(roots: SpanNode[]): Map<string, SpanNode | null> {
   walk(roots, null);
   return m;
 }
+
+export interface Usage {
+  tokens: number;
+  cost: number;
+}
+
+/** Tokens and cost of each span's subtree (the span plus all its descendants), by span id. */
+export function subtreeUsage(roots: SpanNode[]): Map<string, Usage> {
+  const out = new Map<string, Usage>();
+  const walk = (n: SpanNode): Usage => {
+    const own = spanUsage(n.span);
+    const total = { ...own };
+    for (const c of n.children) {
+      const u = walk(c);
+      total.tokens += u.tokens;
+      total.cost += u.cost;
+    }
+    out.set(n.span.span_id, total);
+    return total;
+  };
+  for (const r of roots) walk(r);
+  return out;
+}
+
+/** One span's own tokens (total, or input + output) and cost. */
+export function spanUsage(s: Span): Usage {
+  return { tokens: s.total_tokens ?? (s.input_tokens ?? 0) + (s.output_tokens ?? 0), cost: s.cost_usd ?? 0 };
+}

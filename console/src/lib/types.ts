@@ -25,3 +25,11 @@ export type Values = Schemas["Values"];
 
 export const OP_KINDS = ["llm", "retrieval", "embedding", "rerank", "tool", "agent", "chain", "guardrail", "evaluator"];
 export const STATUSES = ["ok", "error", "unset"];
+export type AlertRule = Schemas["AlertRule"];
+export type AlertRuleIn = Schemas["AlertRuleIn"];
+export type AlertList = Schemas["AlertList"];
+export type AlertEvent = Schemas["AlertEvent"];
+export type AlertHistory = Schemas["AlertHistory"];
+export type MonitorIn = Schemas["MonitorIn"];
+export type MonitorOut = Schemas["MonitorOut"];
+export type MonitorList = Schemas["MonitorList"];

@@ -5,7 +5,7 @@ import { SpanDetail } from "../components/span-detail";
 import { useApi } from "../lib/api";
 import { fmtCost, fmtInt, fmtMs, fmtTime, parseJson } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
-import { buildTree, parentMap, visibleNodes, type SpanNode } from "../lib/tree";
+import { buildTree, parentMap, spanUsage, subtreeUsage, visibleNodes, type SpanNode, type Usage } from "../lib/tree";
 import type { TraceDetail } from "../lib/types";
 
 function Waterfall({ node, t0, total }: { node: SpanNode; t0: number; total: number }) {
@@ -46,6 +46,20 @@ function GuardrailVerdict({ node }: { node: SpanNode }) {
   );
 }
 
+/** Tokens and cost in the tree: the span's own, and for a parent the sum over its subtree. */
+function UsageCell({ node, subtree }: { node: SpanNode; subtree: Usage | undefined }) {
+  const own = spanUsage(node.span);
+  const showSum = node.children.length > 0 && subtree && (subtree.tokens || subtree.cost);
+  if (!own.tokens && !own.cost && !showSum) return null;
+  const text = (u: Usage) => [u.tokens ? `${fmtInt(u.tokens)} tok` : "", u.cost ? fmtCost(u.cost) : ""].filter(Boolean).join(" · ");
+  return (
+    <span class="tree-usage muted small" data-testid="span-usage">
+      {own.tokens || own.cost ? <span class="usage-own" title="This span's tokens and cost">{text(own)}</span> : null}
+      {showSum ? <span class="usage-sum" title="Tokens and cost of this span and everything under it">Σ {text(subtree!)}</span> : null}
+    </span>
+  );
+}
+
 const ROW_CAP = 1000;
 
 export function TraceView({ project, traceId, query }: { project: string; traceId: string; query: URLSearchParams }) {
@@ -53,6 +67,7 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
   const spans = trace.data?.spans ?? [];
   const roots = useMemo(() => buildTree(spans), [trace.data]);
   const parents = useMemo(() => parentMap(roots), [roots]);
+  const usage = useMemo(() => subtreeUsage(roots), [roots]);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const visible = useMemo(() => visibleNodes(roots, collapsed), [roots, collapsed]);
   // The time axis spans the whole trace, so folding a subtree never rescales the bars.
@@ -210,6 +225,7 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
                         <KindBadge kind={n.span.kind} />
                         <span class="span-name" title={n.span.name}>{n.span.name}</span>
                         <GuardrailVerdict node={n} />
+                        <UsageCell node={n} subtree={usage.get(id)} />
                       </div>
                       <Waterfall node={n} t0={t0} total={total} />
                     </div>

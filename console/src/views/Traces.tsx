@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, StatusBadge } from "../components/common";
 import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
-import { useApi } from "../lib/api";
+import { apiUrl, useApi } from "../lib/api";
 import { fmtAgo, fmtCost, fmtInt, fmtMs, fmtTime, rangeParams } from "../lib/format";
 import { useProjects } from "../lib/project";
 import { Link, navigate, setQuery } from "../lib/router";
@@ -129,6 +129,12 @@ export function TracesView({ project, query }: { project: string; query: URLSear
             Live refresh
           </label>
           <button type="button" class="btn" onClick={list.reload}>Refresh</button>
+          {/* What the filter shows, every page of it (up to the collector's export cap). */}
+          {(["jsonl", "csv"] as const).map((format) => (
+            <a key={format} class="btn" download href={apiUrl("/api/export/traces", { ...params, limit: undefined, cursor: undefined, format })}>
+              Export {format.toUpperCase()}
+            </a>
+          ))}
         </div>
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Trace filters">

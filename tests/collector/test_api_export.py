@@ -1,0 +1,63 @@
+"""Issue 15: export of the trace filter (JSONL/CSV, streamed, capped) and cost/tokens per user
+and session (``/api/stats?group_by=user_id|session_id``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+
+import httpx
+import pytest
+from test_api_support import MINUTE, S, get, now_ns, send
+
+
+@pytest.fixture(scope="module")
+def seeded(spyglass_server):
+    project = f"api-export-{uuid.uuid4().hex[:8]}"
+    base = now_ns() - 30 * MINUTE
+    traces = [(base + i * MINUTE, S("answer", user_id=f"u{i % 2}", session_id=f"s{i % 3}",
+                                    children=[S("chat", kind="llm", model="m", in_tok=10, out_tok=5,
+                                                cost=0.01, user_id=f"u{i % 2}", session_id=f"s{i % 3}")]))
+              for i in range(7)]
+    ids = send(spyglass_server.url, project, traces)
+    return spyglass_server.url, project, ids
+
+
+def _export(url: str, expect: int = 200, **params) -> httpx.Response:
+    response = httpx.get(f"{url}/api/export/traces", params=params, timeout=30)
+    assert response.status_code == expect, response.text
+    return response
+
+
+def test_jsonl_export_is_the_trace_list(seeded) -> None:
+    url, project, ids = seeded
+    response = _export(url, project=project, since="-2h")
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert "traces.jsonl" in response.headers["content-disposition"]
+    rows = [json.loads(line) for line in response.text.splitlines()]
+    listed = get(url, "/api/traces", project=project, since="-2h", limit=50)["traces"]
+    assert rows == listed and len(rows) == 7 and {r["trace_id"] for r in rows} == set(ids)
+    only_u1 = [json.loads(x) for x in _export(url, project=project, since="-2h", user_id="u1").text.splitlines()]
+    assert len(only_u1) == 3 and {r["user_id"] for r in only_u1} == {"u1"}
+
+
+def test_csv_export_and_the_row_cap(seeded) -> None:
+    url, project, _ = seeded
+    response = _export(url, project=project, since="-2h", format="csv", limit=5)
+    assert response.headers["content-type"].startswith("text/csv") and response.headers["x-spyglass-row-cap"] == "5"
+    table = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(table) == 5 and table[0]["input_tokens"] == "10" and float(table[0]["cost_usd"]) == pytest.approx(0.01)
+    assert "'format'" in _export(url, 400, project=project, format="parquet").json()["error"]
+    assert "'limit'" in _export(url, 400, project=project, limit=0).json()["error"]
+
+
+def test_cost_and_tokens_per_user_and_session(seeded) -> None:
+    url, project, _ = seeded
+    by_user = get(url, "/api/stats", project=project, since="-2h", group_by="user_id")
+    totals = {s["group"]: s["totals"] for s in by_user["series"]}
+    assert set(totals) == {"u0", "u1"}
+    assert totals["u0"]["total_tokens"] == 4 * 15 and totals["u0"]["cost_usd"] == pytest.approx(0.04)
+    by_session = get(url, "/api/stats", project=project, since="-2h", group_by="session_id")
+    assert {s["group"]: s["totals"]["count"] for s in by_session["series"]} == {"s0": 6, "s1": 4, "s2": 4}
