@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Response
 
 from collector.datasets.store import (
@@ -66,7 +66,7 @@ class DatasetsController(Controller):
     @post("/", sync_to_thread=True, status_code=201, request_max_body_size=256 * 1024 * 1024)
     def push_dataset(
         self, request: Request[Any, Any, Any],
-        data: DatasetPush,
+        data: JSONBody[DatasetPush],
     ) -> Response[dict[str, Any]]:
         """Publish rows as the next version of a dataset. 201 with ``{..version, "created":
         true}`` for a new version; 200 with ``"created": false`` when some version of the

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.body import BODY_EXCEPTION_HANDLERS
@@ -68,7 +68,7 @@ class EvalRunsController(Controller):
     tags = ["evals"]
 
     @post("/runs", sync_to_thread=True, status_code=201)
-    def create_run(self, request: Request[Any, Any, Any], data: RunCreate) -> dict[str, Any]:
+    def create_run(self, request: Request[Any, Any, Any], data: JSONBody[RunCreate]) -> dict[str, Any]:
         """Start a run (status ``running``). ``run_id`` (32 hex) may be chosen by the
         client so spans can carry it before the server answers; an id already used is
         refused with 409 (a re-run is a new run). 400 names the bad field."""
@@ -86,7 +86,7 @@ class EvalRunsController(Controller):
     @post("/runs/{run_id:str}/rows", sync_to_thread=True, status_code=200,
           request_max_body_size=256 * 1024 * 1024)
     def add_rows(self, request: Request[Any, Any, Any], run_id: FromPath[str],
-                 data: RowsIn) -> dict[str, Any]:
+                 data: JSONBody[RowsIn]) -> dict[str, Any]:
         """Store finished rows of a running run with their scores; re-sending a row
         replaces it while the run runs. 409 once the run is finished (sealed).
         ``{"run_id", "inserted": n}``."""
@@ -109,7 +109,7 @@ class EvalRunsController(Controller):
 
     @post("/runs/{run_id:str}/finish", sync_to_thread=True, status_code=200)
     def finish_run(self, request: Request[Any, Any, Any], run_id: FromPath[str],
-                   data: FinishIn) -> dict[str, Any]:
+                   data: JSONBody[FinishIn]) -> dict[str, Any]:
         """Finish and seal a run: its status, run-level stats and per-scorer summaries,
         and the hash-chain head of its rows. With a ``baseline_run_id`` the run is compared
         with it and the answer carries the full comparison (as ``GET /api/evals/compare``)
@@ -146,7 +146,7 @@ class EvalRunsController(Controller):
 
     @post("/runs/{run_id:str}/manifest", sync_to_thread=True, status_code=201)
     def attach_manifest(self, request: Request[Any, Any, Any], run_id: FromPath[str],
-                        data: ManifestIn) -> dict[str, Any]:
+                        data: JSONBody[ManifestIn]) -> dict[str, Any]:
         """Attach the signed manifest of a finished run (``common.records``): once; it must
         sign exactly the stored rows (chain head), summaries, status and verdict, and
         extend the project's log head (409 when the head moved: sign again).
