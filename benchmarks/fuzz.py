@@ -6,7 +6,7 @@ clean JSON / protobuf Status line); exits 1 when there is any.
 The generator is the suite's (``tests/collector/fuzzing.py``; ``tests/collector/test_fuzz.py``
 runs it bounded, seeded).
 
-usage: python benchmarks/fuzz.py [--bodies 20000] [--queries 5000] [--seed 12]
+usage: python benchmarks/fuzz.py [--bodies 20000] [--queries 5000] [--seed 12] [--quick]
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ def main() -> int:
     parser.add_argument("--bodies", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--quick", action="store_true", help="200 bodies, 100 queries: tiny sizes (seconds); what tests/test_benchmarks_quick.py runs")
     args = parser.parse_args()
+    if args.quick:
+        args.bodies, args.queries = 200, 100
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"

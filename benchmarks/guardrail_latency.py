@@ -94,7 +94,10 @@ def main() -> None:
     """Run the measurements and print a table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=10_000)
+    ap.add_argument("--quick", action="store_true", help="300 calls each: tiny sizes (seconds); what tests/test_benchmarks_quick.py runs")
     args = ap.parse_args()
+    if args.quick:
+        args.calls = 300
 
     clean, leaky = make_text(), make_text(leak=True)
     block = Guardrail([pii(), secrets(), regex(r"(?i)internal use only", must_match=False)])
@@ -128,10 +131,12 @@ def main() -> None:
     on_p50, off_p50 = pct(rows[2][1][0], 50), pct(rows[0][1][0], 50)
     print(f"span / check (wall p50): {span_p50 / off_p50:.2f}; tracing adds {on_p50 - off_p50:.1f} µs "
           f"per check (wall p50)")
-    for kind, idx in (("wall", 0), ("cpu", 1)):
+    # Issue 14's target is on CPU (< 0.5 ms, tracing on, redaction); the wall tail on a
+    # shared machine is time given to other processes, kept against the older 1 ms bound.
+    for kind, idx, target in (("wall", 0, 1000), ("cpu", 1, 500)):
         p99 = max(pct(v[idx], 99) for _, v in rows[:4])
-        print(f"worst {kind} p99 of the checks: {p99:.1f} µs -> target < 1000 µs: "
-              f"{'met' if p99 < 1000 else 'MISSED'}")
+        print(f"worst {kind} p99 of the checks: {p99:.1f} µs -> target < {target} µs: "
+              f"{'met' if p99 < target else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ machine (wall-clock throughput on a shared 2-core VM says more about the neighbo
    messages, tokens, cost; less repetitive than the OTLP loader) and reads compressed and
    uncompressed bytes of every table from ``system.parts``.
 
-usage: python benchmarks/sizing.py [--spans 50000] [--batch 1000] [--concurrency 4] [--load F]
+usage: python benchmarks/sizing.py [--spans 50000] [--batch 1000] [--concurrency 4] [--load F] [--quick]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-LOAD = REPO.parent / "shared" / "otlp_load.py"
+LOAD = Path(os.environ.get("SPYGLASS_OTLP_LOAD") or REPO.parent / "shared" / "otlp_load.py")
 PROJECT = "sizing"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -119,7 +119,11 @@ def main() -> None:
     parser.add_argument("--load", type=Path, default=LOAD, help="otlp_load.py to post with")
     parser.add_argument("--clickhouse-url", default="",
                         help="also measure the collector alone, storing into this server")
+    parser.add_argument("--quick", action="store_true",
+                        help="2,000 spans, batch 500, concurrency 2: tiny sizes (seconds); what tests/test_benchmarks_quick.py runs")
     args = parser.parse_args()
+    if args.quick:
+        args.spans, args.batch, args.concurrency = 2_000, 500, 2
     size = bytes_per_span(args.spans)
     print(f"bytes per LLM-shaped span: spans {size['spans_compressed']:.0f} B compressed "
           f"({size['spans_uncompressed']:.0f} B uncompressed, "

@@ -176,7 +176,10 @@ class OpenAIStub:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout): that is the point of a hang
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        # A listen backlog of 128 (the stdlib's is 5): with dozens of clients connecting at
+        # once, dropped SYNs would add 1 s retransmits to the latency under test.
+        server_class = type("StubHTTPServer", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self._server = server_class((host, port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://{host}:{self.port}"
