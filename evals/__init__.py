@@ -21,7 +21,7 @@ _EXPORTS = {
     "Eval": "evals.suite",
     "EvalConfigError": "evals.suite",
     "Threshold": "evals.suite",
-    "Retryable": "evals.runner",
+    "Retryable": "evals.binding",
     "publish": "evals.publish",
     "load": "evals.publish",
 }

@@ -6,14 +6,29 @@ one :mod:`evals.backend` starts, so there is one code path for storing results.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import msgspec
 
 from common.canonical import canonical_json
+from common.wire.datasets import DatasetPush
+from common.wire.evals import FinishIn, ManifestIn, RowIn, RunCreate
+
+T = TypeVar("T")
+
+
+def as_wire(value: Any, kind: type[T]) -> T:
+    """``value`` as the wire Struct ``kind`` (a mapping is converted and checked here, so
+    a bad body fails in the client with the field named, before any request)."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise ApiError(f"invalid {kind.__name__} body: {exc}") from None
 
 #: Rows per ``POST /api/evals/runs/{id}/rows`` request and the byte budget of one request.
 ROWS_PER_POST = 200
@@ -42,6 +57,10 @@ class Client:
         """Close the connection pool."""
         self._http.close()
 
+    def _post(self, path: str, body: Any) -> Any:
+        return self._call("POST", path, content=msgspec.json.encode(body),
+                          headers={"Content-Type": "application/json"})
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             resp = self._http.request(method, path, **kwargs)
@@ -60,14 +79,9 @@ class Client:
     def push_dataset(self, name: str, rows: list[dict[str, Any]], *, project: str | None,
                      key: str | None = None, description: str | None = None) -> dict[str, Any]:
         """Publish rows; the answer's ``created`` is False when they equal the latest."""
-        body: dict[str, Any] = {"name": name, "rows": rows}
-        if project:
-            body["project"] = project
-        if key:
-            body["key"] = key
-        if description:
-            body["description"] = description
-        return self._call("POST", "/api/datasets", json=body)
+        body = DatasetPush(name=name, rows=rows, project=project or None, key=key or None,
+                           description=description or None)
+        return self._post("/api/datasets", body)
 
     def list_datasets(self, project: str | None) -> list[dict[str, Any]]:
         """Every dataset with its latest version."""
@@ -109,21 +123,57 @@ class Client:
 
     # -- runs --------------------------------------------------------------------------
 
-    def create_run(self, run: dict[str, Any]) -> dict[str, Any]:
-        """Start a run record."""
-        return self._call("POST", "/api/evals/runs", json=run)
+    def create_run(self, run: RunCreate | Mapping[str, Any]) -> dict[str, Any]:
+        """Start a run record (409 when its id exists: a run is never replaced)."""
+        return self._post("/api/evals/runs", as_wire(run, RunCreate))
 
-    def add_rows(self, run_id: str, rows: list[dict[str, Any]]) -> int:
-        """Store finished rows, batched by count and size; returns how many were stored."""
+    def add_rows(self, run_id: str, rows: list[RowIn] | list[dict[str, Any]]) -> int:
+        """Store finished rows, batched by count and size; returns how many were stored
+        (409 once the run is finished)."""
         stored = 0
-        for batch in _batches(rows):
+        for batch in _batches([as_wire(r, RowIn) for r in rows]):
             stored += self._call("POST", f"/api/evals/runs/{run_id}/rows",
                                  content=batch, headers={"Content-Type": "application/json"})["inserted"]
         return stored
 
-    def finish_run(self, run_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Finish a run; with ``baseline_run_id`` the answer holds the comparison."""
-        return self._call("POST", f"/api/evals/runs/{run_id}/finish", json=body)
+    def finish_run(self, run_id: str, body: FinishIn | Mapping[str, Any]) -> dict[str, Any]:
+        """Finish and seal a run; with ``baseline_run_id`` the answer holds the comparison
+        (409 when it was already finished)."""
+        return self._post(f"/api/evals/runs/{run_id}/finish",
+                          as_wire({k: v for k, v in body.items() if v is not None}
+                                  if isinstance(body, Mapping) else body, FinishIn))
+
+    def attach_manifest(self, run_id: str, body: ManifestIn) -> dict[str, Any]:
+        """Store a finished run's signed manifest (once; 409 when the log head moved)."""
+        return self._post(f"/api/evals/runs/{run_id}/manifest", body)
+
+    def get_manifest(self, run_id: str, project: str | None = None) -> dict[str, Any]:
+        """A run's seal as the collector checks it, with its manifest when signed."""
+        params = {"project": project} if project else {}
+        return self._call("GET", f"/api/evals/runs/{quote(run_id, safe='')}/manifest", params=params)
+
+    def get_log(self, project: str | None = None, *, head_only: bool = False) -> dict[str, Any]:
+        """The project's log of signed manifests (``head`` and ``entries``)."""
+        params: dict[str, Any] = {"project": project} if project else {}
+        if head_only:
+            params["head"] = "true"
+        return self._call("GET", "/api/evals/log", params=params)
+
+    def all_rows(self, run_id: str, project: str | None = None) -> dict[str, Any]:
+        """A run with every row (paged through)."""
+        query: dict[str, Any] = {"limit": PAGE, "offset": 0}
+        if project:
+            query["project"] = project
+        first = self._call("GET", f"/api/evals/runs/{quote(run_id, safe='')}", params=query)
+        rows = list(first["rows"])
+        while len(rows) < first["rows_total"]:
+            query["offset"] = len(rows)
+            page = self._call("GET", f"/api/evals/runs/{first['run']['run_id']}",
+                              params={**query, "project": first["run"]["project"]})
+            if not page["rows"]:
+                break
+            rows.extend(page["rows"])
+        return {**first, "rows": rows}
 
     def list_runs(self, *, project: str | None = None, eval_name: str | None = None,
                   status: str | None = None, dataset_version_id: str | None = None,
@@ -157,12 +207,12 @@ class Client:
         return self._call("GET", f"/api/traces/{trace_id}")
 
 
-def _batches(rows: list[dict[str, Any]]) -> Iterator[bytes]:
+def _batches(rows: list[RowIn]) -> Iterator[bytes]:
     """``{"rows": [...]}`` bodies of at most ROWS_PER_POST rows and about BYTES_PER_POST."""
     chunk: list[bytes] = []
     size = 0
     for row in rows:
-        encoded = json.dumps(row, ensure_ascii=False, default=str).encode()
+        encoded = msgspec.json.encode(row)
         if chunk and (len(chunk) >= ROWS_PER_POST or size + len(encoded) > BYTES_PER_POST):
             yield b'{"rows":[' + b",".join(chunk) + b"]}"
             chunk, size = [], 0

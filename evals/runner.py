@@ -15,27 +15,19 @@ import contextlib
 import dataclasses
 import inspect
 import math
-import queue
 import random
 import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from common import attributes as A
 from common.timetext import now_rfc3339
+from evals.binding import Retryable, TaskBinder, TaskBindingError, jsonable
 from evals.datasets import Dataset
+from evals.pool import DaemonPool
+from evals.results import RowResult, ScoreResult
 from evals.tracing import PHASE, SCORER, TASK, Tracing
-
-
-class Retryable(Exception):
-    """Raise this (or ``raise Retryable(...) from exc``) in a task to have the runner
-    retry the row with exponential backoff, up to the eval's ``retries``."""
-
-
-class TaskBindingError(ValueError):
-    """The task's parameters cannot be filled from a row; names the missing one."""
 
 
 @dataclasses.dataclass
@@ -51,227 +43,9 @@ class RunOptions:
     progress: bool = False
 
 
-@dataclasses.dataclass
-class ScoreResult:
-    """One scorer's result on one row (``error`` set when the scorer raised)."""
-
-    scorer: str
-    value: Any = None
-    passed: bool | None = None
-    reason: str | None = None
-    metadata: dict[str, Any] | None = None
-    error: str | None = None
-    score: Any = None  # the scorers.Score, for the scorer's own summarize()
-
-    def to_api(self) -> dict[str, Any]:
-        """The ``scores[]`` item of ``POST /api/evals/runs/{id}/rows``."""
-        return {"scorer": self.scorer, "value": self.value, "passed": self.passed,
-                "reason": self.reason, "metadata": self.metadata, "error": self.error}
-
-
-@dataclasses.dataclass
-class RowResult:
-    """Everything recorded about one row."""
-
-    index: int
-    row_id: str
-    row: dict[str, Any]
-    inputs: Any = None
-    output: Any = None
-    status: str = "ok"  # ok | error | timeout
-    error: str | None = None
-    error_type: str | None = None
-    attempts: int = 0
-    latency_ms: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float | None = None
-    scorer_cost_usd: float | None = None
-    trace_id: str = ""
-    span_id: str = ""
-    started_at: str = ""
-    scores: list[ScoreResult] = dataclasses.field(default_factory=list)
-
-    def to_api(self) -> dict[str, Any]:
-        """The row as ``POST /api/evals/runs/{id}/rows`` takes it."""
-        return {
-            "row_index": self.index, "row_id": self.row_id, "row": self.row,
-            "inputs": jsonable(self.inputs), "output": jsonable(self.output),
-            "status": self.status, "error": self.error, "error_type": self.error_type,
-            "attempts": self.attempts, "latency_ms": self.latency_ms,
-            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-            "total_tokens": self.total_tokens, "cost_usd": self.cost_usd,
-            "scorer_cost_usd": self.scorer_cost_usd, "trace_id": self.trace_id,
-            "span_id": self.span_id, "started_at": self.started_at,
-            "scores": [s.to_api() for s in self.scores],
-        }
-
-
-MAX_TEXT = 100_000
-
-
-def jsonable(value: Any, depth: int = 0) -> Any:
-    """``value`` as plain JSON: dataclasses, pydantic models, numpy values, sets and bytes
-    converted; NaN/Infinity become None; anything else its repr; long text capped."""
-    if depth > 50:
-        return repr(value)[:1000]
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…[truncated]"
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v, depth + 1) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return f"<{len(value)} bytes>"
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return jsonable(dataclasses.asdict(value), depth + 1)
-    for attr in ("model_dump", "tolist", "item"):
-        fn = getattr(value, attr, None)
-        if callable(fn):
-            try:
-                return jsonable(fn(), depth + 1)
-            except Exception:
-                break
-    return repr(value)[:MAX_TEXT]
-
-
-class TaskBinder:
-    """Fills a task's parameters from a row and the run's params (see :class:`evals.Eval`)."""
-
-    def __init__(self, task: Callable[..., Any], params: Mapping[str, Any]) -> None:
-        self.task = task
-        self.params = dict(params)
-        try:
-            self.signature: inspect.Signature | None = inspect.signature(task)
-        except (TypeError, ValueError):
-            self.signature = None
-
-    def bind(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        """Keyword arguments for one row; :class:`TaskBindingError` names what is missing."""
-        if self.signature is None:
-            return {"row": dict(row)}
-        kwargs: dict[str, Any] = {}
-        unbound: list[inspect.Parameter] = []
-        var_kw = False
-        for p in self.signature.parameters.values():
-            if p.kind is p.VAR_KEYWORD:
-                var_kw = True
-                continue
-            if p.kind is p.VAR_POSITIONAL:
-                continue
-            if p.name in self.params:
-                kwargs[p.name] = self.params[p.name]
-            elif p.name in row:
-                kwargs[p.name] = row[p.name]
-            elif p.name == "row":
-                kwargs[p.name] = dict(row)
-            elif p.default is p.empty:
-                unbound.append(p)
-        if len(unbound) == 1 and "input" in row:
-            kwargs[unbound[0].name] = row["input"]
-        elif unbound:
-            names = ", ".join(repr(p.name) for p in unbound)
-            raise TaskBindingError(
-                f"task {getattr(self.task, '__name__', self.task)!r} needs {names}; the row has "
-                f"columns {sorted(row)} and the params are {sorted(self.params)}")
-        if var_kw:
-            for k, v in {**row, **self.params}.items():
-                kwargs.setdefault(k, v)
-        return kwargs
-
-
 def _is_async(fn: Callable[..., Any]) -> bool:
     call = type(fn).__call__ if not inspect.isroutine(fn) else None
     return inspect.iscoroutinefunction(fn) or (call is not None and inspect.iscoroutinefunction(call))
-
-
-class _Job:
-    """One call on the pool; ``abandoned`` once nobody waits for it (timeout, Ctrl-C)."""
-
-    __slots__ = ("abandoned", "run")
-
-    def __init__(self, run: Callable[[], None]) -> None:
-        self.run = run
-        self.abandoned = False
-
-
-class DaemonPool:
-    """A thread pool for sync tasks whose threads never hold up the process.
-
-    ``concurrent.futures.ThreadPoolExecutor`` joins its threads at interpreter exit, so one
-    task hung past its timeout would hang ``evals`` too. Here the workers are daemon
-    threads, and a worker stuck in an abandoned call is replaced at once (and retires if
-    the call ever returns), so ``size`` workers stay free for the rows still to run.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = max(1, size)
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._workers = 0
-        for _ in range(self.size):
-            self._start_worker()
-
-    def _start_worker(self) -> None:
-        with self._lock:
-            self._workers += 1
-        threading.Thread(target=self._work, name="evals-task", daemon=True).start()
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            if not job.abandoned:  # a row that timed out while queued never starts
-                job.run()
-            if job.abandoned:  # a replacement took this worker's place meanwhile
-                return
-
-    def submit(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[asyncio.Future[Any], _Job]:
-        """Run ``fn(**kwargs)`` on a worker, in a copy of the current context (so spans it
-        starts nest under the row's span); the future resolves on this loop."""
-        import contextvars
-
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        ctx = contextvars.copy_context()
-
-        def settle(ok: bool, value: Any) -> None:
-            if future.done():  # timed out or cancelled meanwhile
-                return
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-        def run() -> None:
-            try:
-                outcome = (True, ctx.run(fn, **kwargs))
-            except BaseException as exc:
-                outcome = (False, exc)
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
-                loop.call_soon_threadsafe(settle, *outcome)
-
-        job = _Job(run)
-        self._jobs.put(job)
-        return future, job
-
-    def abandon(self, job: _Job) -> None:
-        """Nobody waits for ``job`` any more; if a worker is inside it, replace that worker."""
-        job.abandoned = True
-        self._start_worker()
-
-    def close(self) -> None:
-        """Let idle workers exit (stuck ones are daemons and die with the process)."""
-        with self._lock:
-            count = self._workers
-        for _ in range(count):
-            self._jobs.put(None)
 
 
 def _now() -> str:

@@ -16,6 +16,7 @@ from evals.backend import Backend
 from evals.client import ApiError
 from evals.datasets import Dataset, DatasetError, DatasetRef
 from evals.fingerprint import code_fingerprint
+from evals.record import seal_run
 from evals.runner import RowResult, Runner, RunOptions, TaskBindingError
 from evals.suite import Eval, EvalConfigError
 from evals.summary import run_stats, scorer_summary, task_success_summary
@@ -188,6 +189,11 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             "summaries": summaries,
             "baseline_run_id": baseline["run_id"] if baseline else None,
         })
+        # Sign what was stored (rows as sent, summaries and verdict as answered); the
+        # collector keeps the manifest only if it matches its store exactly.
+        seal_run(backend.client, run=finished["run"], summaries=finished["summaries"],
+                 rows=[r.to_api() for r in results], suite_path=request.suite_path,
+                 task=ev.task, scorers=ev.scorers, params=params, say=say)
         failed = sum(r.status != "ok" for r in results)
         out.append(EvalRunResult(ev.name, params, dataset, finished["run"], finished["summaries"],
                                  finished.get("comparison"), results, runner.interrupted,

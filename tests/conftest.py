@@ -53,6 +53,7 @@ ENGINE_MODULES = frozenset({
     "tests/evals/test_api.py",
     "tests/evals/test_run.py",
     "tests/evals/test_datasets.py",
+    "tests/evals/test_sealing.py",
     "tests/scorers/test_monitors.py",
 })
 

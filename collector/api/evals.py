@@ -1,427 +1,51 @@
-"""Evaluation runs: ``/api/evals/runs`` (create, rows, finish, list, detail) and
-``/api/evals/compare``.
+"""Evaluation runs: ``/api/evals/runs`` (create, rows, finish, manifest, list, detail),
+``/api/evals/compare`` and the project log ``/api/evals/log``.
 
 ``evals run`` creates a run, streams its finished rows (with their scores and trace ids)
-in batches, and finishes it with per-scorer summaries; the collector compares it with the
-baseline it names, using the same statistics module as the CLI (``common.compare``).
+in batches, finishes it with per-scorer summaries (which seals it: every later write is a
+409), and attaches its signed manifest. The collector compares a run with the baseline it
+names using the same statistics module as the CLI (``common.compare``). Conversions live in
+``collector.runs.convert``, reads in ``collector.runs.store``, sealing in
+``collector.runs.seal``; the bodies are the Structs of ``common.wire.evals``.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
-import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Body, FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from collector.queries.access import scoped_project, storage_of
-from collector.queries.errors import EXCEPTION_HANDLERS, ApiError, BadParameter, NotFound
+from collector.queries.body import BODY_EXCEPTION_HANDLERS
+from collector.queries.errors import BadParameter
 from collector.queries.params import parse_choice, parse_limit, parse_time
-from collector.queries.sql import Filters, parse_json_text, to_ch_time
-from common.canonical import canonical_json
-from common.compare import RunData, compare_runs
-from common.timetext import rfc3339_from_ch
+from collector.queries.sql import Filters, to_ch_time
+from collector.runs import seal
+from collector.runs.convert import (
+    canonical_text,
+    json_text,
+    row_records,
+    run_out,
+    run_record,
+    summary_record,
+)
+from collector.runs.store import (
+    RUN_COLUMNS,
+    count_rows,
+    find_run,
+    read_rows,
+    read_summaries,
+    run_data,
+    run_exists,
+)
+from common.compare import compare_runs
+from common.wire.evals import FinishIn, ManifestIn, RowsIn, RunCreate
 
 DEFAULT_PROJECT = "default"
 RUN_STATUSES = ("running", "complete", "partial", "failed")
-FINAL_STATUSES = ("complete", "partial", "failed")
-ROW_STATUSES = ("ok", "error", "timeout")
-KINDS = ("binary", "numeric", "label")
-MAX_ROWS_PER_POST = 10_000
-_HEX = re.compile(r"^[0-9a-f]*$")
-
-_RUN_COLUMNS = ("project, run_id, suite, eval_name, params, dataset_name, dataset_version, "
-                "dataset_version_id, dataset_rows, git_commit, git_dirty, code_fingerprint, status, "
-                "started_at, ended_at, row_limit, concurrency, baseline_run_id, stats, comparison")
-_ROW_COLUMNS = ("row_index, row_id, row_data, inputs, output, status, error, error_type, attempts, "
-                "latency_ms, input_tokens, output_tokens, total_tokens, cost_usd, scorer_cost_usd, "
-                "trace_id, span_id, started_at")
-_SUMMARY_COLUMNS = ("run_id, scorer, kind, higher_is_better, n, mean, ci_low, ci_high, pass_rate, "
-                    "missing, errors, min_delta, alpha, summary")
-
-
-# -- small validators -------------------------------------------------------------------
-
-def _obj(body: Any, what: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ApiError(f"the body must be a JSON object ({what})")
-    return body
-
-
-def _str(body: dict[str, Any], field: str, *, required: bool = False, max_len: int = 10_000,
-         label: str | None = None) -> str:
-    value = body.get(field)
-    name = label or field
-    if value is None or value == "":
-        if required:
-            raise BadParameter(name, "is required")
-        return ""
-    if not isinstance(value, str):
-        raise BadParameter(name, f"must be a string, got {type(value).__name__}")
-    if len(value) > max_len:
-        raise BadParameter(name, f"is longer than {max_len} characters")
-    return value
-
-
-def _int(body: dict[str, Any], field: str, *, default: int | None = 0, label: str | None = None,
-         minimum: int = 0) -> int | None:
-    value = body.get(field)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise BadParameter(label or field, f"must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _num(body: dict[str, Any], field: str, *, label: str | None = None) -> float | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadParameter(label or field, f"must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _hex(value: str, name: str, length: int) -> str:
-    text = value.lower()
-    if text and (len(text) != length or not _HEX.match(text)):
-        raise BadParameter(name, f"must be {length} lowercase hex characters, got {value!r}")
-    return text
-
-
-def _time(body: dict[str, Any], field: str, *, label: str | None = None) -> datetime | None:
-    value = body.get(field)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise BadParameter(label or field, "must be an RFC 3339 time string")
-    return parse_time(value, label or field)
-
-
-def _json_text(value: Any, name: str) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise BadParameter(name, f"is not JSON-serializable: {exc}") from None
-
-
-def _rfc3339(value: Any) -> str | None:
-    if value in (None, ""):
-        return None
-    return rfc3339_from_ch(str(value))
-
-
-# -- records ----------------------------------------------------------------------------
-
-def validate_run(body: Any) -> dict[str, Any]:
-    """A new run's storage row from a create body; BadParameter names the bad field."""
-    body = _obj(body, "a run")
-    run_id = _hex(_str(body, "run_id", max_len=64), "run_id", 32) or uuid.uuid4().hex
-    params = body.get("params") or {}
-    if not isinstance(params, dict):
-        raise BadParameter("params", "must be a JSON object")
-    ds = body.get("dataset") or {}
-    if not isinstance(ds, dict):
-        raise BadParameter("dataset", "must be an object {name, version, version_id, rows}")
-    code = body.get("code") or {}
-    if not isinstance(code, dict):
-        raise BadParameter("code", "must be an object {git_commit, git_dirty, fingerprint}")
-    dirty = code.get("git_dirty")
-    if dirty is not None and not isinstance(dirty, bool):
-        raise BadParameter("code.git_dirty", "must be true, false or null")
-    version_id = _str(ds, "version_id", required=True, max_len=64, label="dataset.version_id")
-    _hex(version_id, "dataset.version_id", 64)
-    started = _time(body, "started_at") or datetime.now(UTC)
-    status = parse_choice(body.get("status") or "running", "status", RUN_STATUSES)
-    return {
-        "run_id": run_id,
-        "eval_name": _str(body, "eval_name", required=True, max_len=200),
-        "suite": _str(body, "suite", max_len=2000),
-        "params": canonical_json(params),
-        "dataset_name": _str(ds, "name", max_len=200, label="dataset.name"),
-        "dataset_version": _str(ds, "version", max_len=64, label="dataset.version"),
-        "dataset_version_id": version_id,
-        "dataset_rows": _int(ds, "rows", label="dataset.rows"),
-        "git_commit": _str(code, "git_commit", max_len=64, label="code.git_commit"),
-        "git_dirty": None if dirty is None else int(dirty),
-        "code_fingerprint": _str(code, "fingerprint", max_len=200, label="code.fingerprint"),
-        "status": status,
-        "started_at": to_ch_time(started),
-        "ended_at": None,
-        "row_limit": _int(body, "row_limit", default=None),
-        "concurrency": _int(body, "concurrency"),
-        "baseline_run_id": _hex(_str(body, "baseline_run_id", max_len=64), "baseline_run_id", 32),
-        "stats": "{}",
-        "comparison": "",
-    }
-
-
-def run_out(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored run as the API shows it."""
-    dirty = row.get("git_dirty")
-    return {
-        "run_id": row["run_id"], "project": row["project"], "suite": row["suite"],
-        "eval_name": row["eval_name"], "params": parse_json_text(row["params"]) or {},
-        "dataset": {"name": row["dataset_name"] or None, "version": row["dataset_version"] or None,
-                    "version_id": row["dataset_version_id"], "rows": int(row["dataset_rows"])},
-        "code": {"git_commit": row["git_commit"] or None,
-                 "git_dirty": None if dirty is None else bool(dirty),
-                 "fingerprint": row["code_fingerprint"] or None},
-        "status": row["status"], "started_at": _rfc3339(row["started_at"]),
-        "ended_at": _rfc3339(row["ended_at"]), "row_limit": row["row_limit"],
-        "concurrency": int(row["concurrency"]), "baseline_run_id": row["baseline_run_id"] or None,
-        "stats": parse_json_text(row["stats"]) or {},
-        "comparison": parse_json_text(row["comparison"]) or None,
-    }
-
-
-def _score_row(score: Any, where: str) -> dict[str, Any]:
-    score = _obj(score, where)
-    name = _str(score, "scorer", required=True, max_len=200, label=f"{where}.scorer")
-    value = score.get("value")
-    if value is None:
-        vtype, num, label = "none", None, ""
-    elif isinstance(value, bool):
-        vtype, num, label = "bool", float(value), ""
-    elif isinstance(value, int | float):
-        if not math.isfinite(value):
-            vtype, num, label = "none", None, ""
-        else:
-            vtype, num, label = "number", float(value), ""
-    elif isinstance(value, str):
-        vtype, num, label = "label", None, value
-    else:
-        raise BadParameter(f"{where}.value", "must be a bool, number, string or null")
-    passed = score.get("passed")
-    if passed is not None and not isinstance(passed, bool):
-        raise BadParameter(f"{where}.passed", "must be true, false or null")
-    metadata = score.get("metadata")
-    return {
-        "scorer": name, "value_type": vtype, "value_num": num, "value_label": label,
-        "passed": None if passed is None else int(passed),
-        "reason": _str(score, "reason", max_len=100_000, label=f"{where}.reason"),
-        "metadata": _json_text(metadata, f"{where}.metadata") if metadata else "",
-        "error": _str(score, "error", max_len=100_000, label=f"{where}.error"),
-    }
-
-
-def validate_rows(body: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """(row, scores) storage rows from a ``{"rows": [...]}`` body; BadParameter names
-    ``rows[i].field``."""
-    body = _obj(body, '{"rows": [...]}')
-    rows = body.get("rows")
-    if not isinstance(rows, list) or not rows:
-        raise BadParameter("rows", "is required: a non-empty JSON array")
-    if len(rows) > MAX_ROWS_PER_POST:
-        raise BadParameter("rows", f"at most {MAX_ROWS_PER_POST} rows per request")
-    out = []
-    for i, raw in enumerate(rows):
-        where = f"rows[{i}]"
-        row = _obj(raw, where)
-        index = row.get("row_index")
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise BadParameter(f"{where}.row_index", "is required: an integer >= 0")
-        status = parse_choice(row.get("status") or "", f"{where}.status", ROW_STATUSES)
-        if status is None:
-            raise BadParameter(f"{where}.status", f"is required: one of {', '.join(ROW_STATUSES)}")
-        data = row.get("row")
-        if data is not None and not isinstance(data, dict):
-            raise BadParameter(f"{where}.row", "must be the dataset row (a JSON object)")
-        started = _time(row, "started_at", label=f"{where}.started_at") or datetime.now(UTC)
-        scores_raw = row.get("scores") or []
-        if not isinstance(scores_raw, list):
-            raise BadParameter(f"{where}.scores", "must be an array")
-        stored = {
-            "row_index": index,
-            "row_id": _str(row, "row_id", required=True, max_len=1000, label=f"{where}.row_id"),
-            "row_data": _json_text(data or {}, f"{where}.row"),
-            "inputs": _json_text(row.get("inputs"), f"{where}.inputs"),
-            "output": _json_text(row.get("output"), f"{where}.output"),
-            "status": status,
-            "error": _str(row, "error", max_len=100_000, label=f"{where}.error"),
-            "error_type": _str(row, "error_type", max_len=200, label=f"{where}.error_type"),
-            "attempts": _int(row, "attempts", default=1, label=f"{where}.attempts"),
-            "latency_ms": _num(row, "latency_ms", label=f"{where}.latency_ms") or 0.0,
-            "input_tokens": _int(row, "input_tokens", label=f"{where}.input_tokens"),
-            "output_tokens": _int(row, "output_tokens", label=f"{where}.output_tokens"),
-            "total_tokens": _int(row, "total_tokens", label=f"{where}.total_tokens"),
-            "cost_usd": _num(row, "cost_usd", label=f"{where}.cost_usd"),
-            "scorer_cost_usd": _num(row, "scorer_cost_usd", label=f"{where}.scorer_cost_usd"),
-            "trace_id": _hex(_str(row, "trace_id", max_len=64, label=f"{where}.trace_id"),
-                             f"{where}.trace_id", 32),
-            "span_id": _hex(_str(row, "span_id", max_len=64, label=f"{where}.span_id"),
-                            f"{where}.span_id", 16),
-            "started_at": to_ch_time(started),
-        }
-        scores = [_score_row(s, f"{where}.scores[{j}]") for j, s in enumerate(scores_raw)]
-        names = [s["scorer"] for s in scores]
-        if len(set(names)) != len(names):
-            raise BadParameter(f"{where}.scores", "names a scorer twice")
-        out.append((stored, scores))
-    return out
-
-
-def validate_summary(raw: Any, where: str) -> dict[str, Any]:
-    """A per-scorer summary storage row; BadParameter names ``summaries[i].field``."""
-    s = _obj(raw, where)
-    kind = parse_choice(s.get("kind") or "", f"{where}.kind", KINDS)
-    if kind is None:
-        raise BadParameter(f"{where}.kind", f"is required: one of {', '.join(KINDS)}")
-    hib = s.get("higher_is_better", True)
-    if not isinstance(hib, bool):
-        raise BadParameter(f"{where}.higher_is_better", "must be true or false")
-    alpha = _num(s, "alpha", label=f"{where}.alpha")
-    if alpha is not None and not 0 < alpha < 1:
-        raise BadParameter(f"{where}.alpha", f"must be between 0 and 1, got {alpha}")
-    min_delta = _num(s, "min_delta", label=f"{where}.min_delta")
-    if min_delta is not None and min_delta < 0:
-        raise BadParameter(f"{where}.min_delta", "must be >= 0")
-    return {
-        "scorer": _str(s, "scorer", required=True, max_len=200, label=f"{where}.scorer"),
-        "kind": kind, "higher_is_better": int(hib),
-        "n": _int(s, "n", label=f"{where}.n"),
-        "mean": _num(s, "mean", label=f"{where}.mean"),
-        "ci_low": _num(s, "ci_low", label=f"{where}.ci_low"),
-        "ci_high": _num(s, "ci_high", label=f"{where}.ci_high"),
-        "pass_rate": _num(s, "pass_rate", label=f"{where}.pass_rate"),
-        "missing": _int(s, "missing", label=f"{where}.missing"),
-        "errors": _int(s, "errors", label=f"{where}.errors"),
-        "min_delta": 0.0 if min_delta is None else min_delta,
-        "alpha": 0.05 if alpha is None else alpha,
-        "summary": _json_text(s.get("summary") or {}, f"{where}.summary"),
-    }
-
-
-def summary_out(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored per-scorer summary as the API shows it."""
-    return {
-        "scorer": row["scorer"], "kind": row["kind"], "higher_is_better": bool(row["higher_is_better"]),
-        "n": int(row["n"]), "mean": row["mean"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
-        "pass_rate": row["pass_rate"], "missing": int(row["missing"]), "errors": int(row["errors"]),
-        "min_delta": row["min_delta"], "alpha": row["alpha"],
-        "summary": parse_json_text(row["summary"]) or {},
-    }
-
-
-def _score_value(row: dict[str, Any]) -> Any:
-    kind = row["value_type"]
-    if kind == "bool":
-        return bool(row["value_num"])
-    if kind == "number":
-        return row["value_num"]
-    if kind == "label":
-        return row["value_label"]
-    return None
-
-
-def score_out(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored score as the API shows it."""
-    return {
-        "scorer": row["scorer"], "value": _score_value(row),
-        "passed": None if row["passed"] is None else bool(row["passed"]),
-        "reason": row["reason"] or None, "metadata": parse_json_text(row["metadata"]) or None,
-        "error": row["error"] or None,
-    }
-
-
-def row_out(row: dict[str, Any], scores: list[dict[str, Any]]) -> dict[str, Any]:
-    """A stored run row with its scores as the API shows it."""
-    return {
-        "row_index": int(row["row_index"]), "row_id": row["row_id"],
-        "row": parse_json_text(row["row_data"]) or {}, "inputs": parse_json_text(row["inputs"]),
-        "output": parse_json_text(row["output"]), "status": row["status"],
-        "error": row["error"] or None, "error_type": row["error_type"] or None,
-        "attempts": int(row["attempts"]), "latency_ms": row["latency_ms"],
-        "input_tokens": int(row["input_tokens"]), "output_tokens": int(row["output_tokens"]),
-        "total_tokens": int(row["total_tokens"]), "cost_usd": row["cost_usd"],
-        "scorer_cost_usd": row["scorer_cost_usd"], "trace_id": row["trace_id"] or None,
-        "span_id": row["span_id"] or None, "started_at": _rfc3339(row["started_at"]),
-        "scores": scores,
-    }
-
-
-# -- storage reads ----------------------------------------------------------------------
-
-def find_run(storage: Any, run_id: str, project: str | None, field: str = "run_id") -> dict[str, Any]:
-    """The stored run whose id is ``run_id`` or starts with it (6+ hex characters); 404
-    when none, 400 when the prefix is ambiguous."""
-    text = (run_id or "").strip().lower()
-    if len(text) < 6 or len(text) > 32 or not _HEX.match(text):
-        raise BadParameter(field, f"must be a run id (6-32 hex characters), got {run_id!r}")
-    where = Filters()
-    where.eq("project", project)
-    if len(text) == 32:
-        where.eq("run_id", text)
-    else:
-        where.add(f"startsWith(run_id, {where.param(text, 'String')})")
-    rows = storage.query(f"SELECT {_RUN_COLUMNS} FROM eval_runs FINAL {where.sql()} LIMIT 3",
-                         where.params)
-    if not rows:
-        raise NotFound(f"no evaluation run with id {text}" + (f" in project {project!r}" if project else ""))
-    if len(rows) > 1:
-        raise BadParameter(field, f"run id prefix {text!r} matches several runs; give more characters")
-    return rows[0]
-
-
-def read_summaries(storage: Any, project: str, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Per run id, its per-scorer summaries."""
-    if not run_ids:
-        return {}
-    rows = storage.query(f"SELECT {_SUMMARY_COLUMNS} FROM eval_summaries FINAL WHERE project = "
-                         "{p:String} AND run_id IN {ids:Array(String)} ORDER BY run_id, scorer",
-                         {"p": project, "ids": run_ids})
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault(r["run_id"], []).append(summary_out(r))
-    return out
-
-
-def read_rows(storage: Any, project: str, run_id: str, offset: int = 0,
-              limit: int | None = None) -> list[dict[str, Any]]:
-    """A run's rows in index order, each with its scores."""
-    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    rows = storage.query(f"SELECT {_ROW_COLUMNS} FROM eval_rows FINAL WHERE project = {{p:String}} "
-                         f"AND run_id = {{r:String}} ORDER BY row_index{page}",
-                         {"p": project, "r": run_id})
-    if not rows:
-        return []
-    lo, hi = int(rows[0]["row_index"]), int(rows[-1]["row_index"])
-    scores = storage.query(
-        "SELECT row_index, scorer, value_type, value_num, value_label, passed, reason, metadata, "
-        "error FROM eval_scores FINAL WHERE project = {p:String} AND run_id = {r:String} AND "
-        "row_index BETWEEN {lo:UInt32} AND {hi:UInt32} ORDER BY row_index, scorer",
-        {"p": project, "r": run_id, "lo": lo, "hi": hi})
-    by_index: dict[int, list[dict[str, Any]]] = {}
-    for s in scores:
-        by_index.setdefault(int(s["row_index"]), []).append(score_out(s))
-    return [row_out(r, by_index.get(int(r["row_index"]), [])) for r in rows]
-
-
-def run_data(storage: Any, run: dict[str, Any]) -> RunData:
-    """Everything :func:`common.compare.compare_runs` needs of a stored run."""
-    project, run_id = run["project"], run["run_id"]
-    rows = storage.query(
-        "SELECT row_index, row_id, status, output, error, trace_id, latency_ms, cost_usd "
-        "FROM eval_rows FINAL "
-        "WHERE project = {p:String} AND run_id = {r:String} ORDER BY row_index",
-        {"p": project, "r": run_id})
-    scores = storage.query(
-        "SELECT row_id, scorer, value_type, value_num, value_label, passed FROM eval_scores FINAL "
-        "WHERE project = {p:String} AND run_id = {r:String}", {"p": project, "r": run_id})
-    return RunData(
-        run=run_out(run),
-        rows=[{"row_id": r["row_id"], "row_index": int(r["row_index"]), "status": r["status"],
-               "output": parse_json_text(r["output"]), "error": r["error"],
-               "trace_id": r["trace_id"], "latency_ms": r["latency_ms"],
-               "cost_usd": r["cost_usd"]} for r in rows],
-        scores=[{"row_id": s["row_id"], "scorer": s["scorer"], "value": _score_value(s),
-                 "passed": None if s["passed"] is None else bool(s["passed"])} for s in scores],
-        summaries=read_summaries(storage, project, [run_id]).get(run_id, []),
-    )
 
 
 def _condensed(comparison: dict[str, Any]) -> dict[str, Any]:
@@ -436,94 +60,123 @@ def _condensed(comparison: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_RUN_BODY = Body(description="{eval_name, dataset: {version_id, name?, version?, rows?}, run_id?, "
-                             "project?, suite?, params?, code?, started_at?, row_limit?, "
-                             "concurrency?, baseline_run_id?}")
-_ROWS_BODY = Body(description='{"rows": [row results with their scores]}')
-_FINISH_BODY = Body(description="{status: complete|partial|failed, ended_at?, stats?, "
-                                "summaries?: [...], baseline_run_id?}")
-
-
 class EvalRunsController(Controller):
     """Evaluation runs: written by ``evals run``, read by the console and ``evals runs``."""
 
     path = "/api/evals"
-    exception_handlers = EXCEPTION_HANDLERS
+    exception_handlers = BODY_EXCEPTION_HANDLERS
     tags = ["evals"]
 
     @post("/runs", sync_to_thread=True, status_code=201)
-    def create_run(
-        self, request: Request[Any, Any, Any],
-        data: Annotated[dict[str, Any], _RUN_BODY],
-    ) -> dict[str, Any]:
+    def create_run(self, request: Request[Any, Any, Any], data: JSONBody[RunCreate]) -> dict[str, Any]:
         """Start a run (status ``running``). ``run_id`` (32 hex) may be chosen by the
-        client so spans can carry it before the server answers. 400 names the bad field."""
-        record = validate_run(data)
-        project = _str(_obj(data, "a run"), "project", max_len=128)
-        record["project"] = scoped_project(request, project or None) or DEFAULT_PROJECT
+        client so spans can carry it before the server answers; an id already used is
+        refused with 409 (a re-run is a new run). 400 names the bad field."""
+        project = scoped_project(request, data.project or None) or DEFAULT_PROJECT
+        record = run_record(data, project)
         storage = storage_of(request)
-        storage.insert("eval_runs", [record])
+        with seal.run_lock(record["run_id"]):
+            existing = run_exists(storage, record["run_id"])
+            if existing is not None:
+                raise seal.Conflict(f"run {record['run_id']} already exists ({existing['status']}); "
+                                    "a run is never replaced, start a new run with a new id")
+            storage.insert("eval_runs", [record])
         return run_out(find_run(storage, record["run_id"], record["project"]))
 
     @post("/runs/{run_id:str}/rows", sync_to_thread=True, status_code=200,
           request_max_body_size=256 * 1024 * 1024)
     def add_rows(self, request: Request[Any, Any, Any], run_id: FromPath[str],
-                 data: Annotated[dict[str, Any], _ROWS_BODY],
-                 ) -> dict[str, Any]:
-        """Store finished rows of a run with their scores; re-sending a row replaces it.
+                 data: JSONBody[RowsIn]) -> dict[str, Any]:
+        """Store finished rows of a running run with their scores; re-sending a row
+        replaces it while the run runs. 409 once the run is finished (sealed).
         ``{"run_id", "inserted": n}``."""
         storage = storage_of(request)
-        run = find_run(storage, run_id, scoped_project(request, None))
-        pairs = validate_rows(data)
-        project, rid = run["project"], run["run_id"]
-        storage.insert("eval_rows", [{**row, "project": project, "run_id": rid} for row, _ in pairs])
-        score_rows = [{**s, "project": project, "run_id": rid, "row_index": row["row_index"],
-                       "row_id": row["row_id"]} for row, scores in pairs for s in scores]
-        if score_rows:
-            storage.insert("eval_scores", score_rows)
+        scoped = scoped_project(request, None)
+        rid = find_run(storage, run_id, scoped)["run_id"]
+        pairs = row_records(data)
+        with seal.run_lock(rid):
+            # Read the status inside the lock the seal takes: no row lands after it.
+            run = find_run(storage, rid, scoped)
+            seal.ensure_open(run, "add rows")
+            project = run["project"]
+            storage.insert("eval_rows", [{**row, "project": project, "run_id": rid}
+                                         for row, _ in pairs])
+            score_rows = [{**s, "project": project, "run_id": rid, "row_index": row["row_index"],
+                           "row_id": row["row_id"]} for row, scores in pairs for s in scores]
+            if score_rows:
+                storage.insert("eval_scores", score_rows)
         return {"run_id": rid, "inserted": len(pairs)}
 
     @post("/runs/{run_id:str}/finish", sync_to_thread=True, status_code=200)
-    def finish_run(
-        self, request: Request[Any, Any, Any], run_id: FromPath[str],
-        data: Annotated[dict[str, Any], _FINISH_BODY],
-    ) -> dict[str, Any]:
-        """Finish a run: its status, run-level stats and per-scorer summaries. With a
-        ``baseline_run_id`` the run is compared with it and the answer carries the full
-        comparison (as ``GET /api/evals/compare``) in ``comparison``; the run keeps a
-        condensed verdict. ``{"run", "summaries", "comparison"}``."""
-        body = _obj(data, "finish")
+    def finish_run(self, request: Request[Any, Any, Any], run_id: FromPath[str],
+                   data: JSONBody[FinishIn]) -> dict[str, Any]:
+        """Finish and seal a run: its status, run-level stats and per-scorer summaries,
+        and the hash-chain head of its rows. With a ``baseline_run_id`` the run is compared
+        with it and the answer carries the full comparison (as ``GET /api/evals/compare``)
+        in ``comparison``; the run keeps a condensed verdict. 409 when already finished.
+        ``{"run", "summaries", "comparison"}``."""
+        storage = storage_of(request)
+        scoped = scoped_project(request, None)
+        rid = find_run(storage, run_id, scoped)["run_id"]
+        summaries = [summary_record(s, f"summaries[{i}]") for i, s in enumerate(data.summaries)]
+        ended = (parse_time(data.ended_at, "ended_at") if data.ended_at else None) or datetime.now(UTC)
+        stats_text = json_text(data.stats, "stats")
+        with seal.run_lock(rid):
+            run = find_run(storage, rid, scoped)
+            seal.ensure_open(run, "finish it again")
+            project = run["project"]
+            baseline = (find_run(storage, data.baseline_run_id, project, "baseline_run_id")
+                        if data.baseline_run_id else None)
+            if summaries:
+                storage.insert("eval_summaries", [{**s, "project": project, "run_id": rid}
+                                                  for s in summaries])
+            head, _ = seal.stored_head(storage, run)
+            updated = {**run, "status": data.status, "ended_at": to_ch_time(ended),
+                       "stats": stats_text, "chain_head": head,
+                       "baseline_run_id": baseline["run_id"] if baseline else run["baseline_run_id"]}
+            comparison = None
+            if baseline is not None:
+                comparison = compare_runs(run_data(storage, baseline), run_data(storage, updated))
+                updated["comparison"] = canonical_text(_condensed(comparison))
+            storage.insert("eval_runs", [updated])
+        stored = find_run(storage, rid, project)
+        return {"run": run_out(stored),
+                "summaries": read_summaries(storage, project, [rid]).get(rid, []),
+                "comparison": comparison}
+
+    @post("/runs/{run_id:str}/manifest", sync_to_thread=True, status_code=201)
+    def attach_manifest(self, request: Request[Any, Any, Any], run_id: FromPath[str],
+                        data: JSONBody[ManifestIn]) -> dict[str, Any]:
+        """Attach the signed manifest of a finished run (``common.records``): once; it must
+        sign exactly the stored rows (chain head), summaries, status and verdict, and
+        extend the project's log head (409 when the head moved: sign again).
+        ``{"run_id", "project", "seq", "manifest_hash", "key_id"}``."""
         storage = storage_of(request)
         run = find_run(storage, run_id, scoped_project(request, None))
-        status = parse_choice(body.get("status") or "", "status", FINAL_STATUSES)
-        if status is None:
-            raise BadParameter("status", f"is required: one of {', '.join(FINAL_STATUSES)}")
-        stats = body.get("stats") or {}
-        if not isinstance(stats, dict):
-            raise BadParameter("stats", "must be a JSON object")
-        raw_summaries = body.get("summaries") or []
-        if not isinstance(raw_summaries, list):
-            raise BadParameter("summaries", "must be an array")
-        summaries = [validate_summary(s, f"summaries[{i}]") for i, s in enumerate(raw_summaries)]
-        baseline_id = _str(body, "baseline_run_id", max_len=64)
-        project = run["project"]
-        baseline = find_run(storage, baseline_id, project, "baseline_run_id") if baseline_id else None
-        ended = _time(body, "ended_at") or datetime.now(UTC)
-        if summaries:
-            storage.insert("eval_summaries", [{**s, "project": project, "run_id": run["run_id"]}
-                                              for s in summaries])
-        updated = {**run, "status": status, "ended_at": to_ch_time(ended),
-                   "stats": _json_text(stats, "stats"),
-                   "baseline_run_id": baseline["run_id"] if baseline else run["baseline_run_id"]}
-        comparison = None
-        if baseline is not None:
-            comparison = compare_runs(run_data(storage, baseline), run_data(storage, updated))
-            updated["comparison"] = canonical_json(_condensed(comparison))
-        storage.insert("eval_runs", [{k: v for k, v in updated.items()}])
-        stored = find_run(storage, run["run_id"], project)
-        return {"run": run_out(stored),
-                "summaries": read_summaries(storage, project, [run["run_id"]]).get(run["run_id"], []),
-                "comparison": comparison}
+        return seal.attach(storage, run, data)
+
+    @get("/runs/{run_id:str}/manifest", sync_to_thread=True)
+    def get_manifest(self, request: Request[Any, Any, Any], run_id: FromPath[str],
+                     project: FromQuery[str | None] = None) -> dict[str, Any]:
+        """A run's seal, checked now: ``{"run_id", "state": open|unsigned|verified|broken,
+        "problem", "checked", "manifest", "signature", "public_key", "key_id", "seq",
+        "manifest_hash"}``."""
+        storage = storage_of(request)
+        run = find_run(storage, run_id, scoped_project(request, project))
+        return {"run_id": run["run_id"], **seal.seal_of(storage, run)}
+
+    @get("/log", sync_to_thread=True)
+    def get_log(self, request: Request[Any, Any, Any], project: FromQuery[str | None] = None,
+                head: bool = Parameter(default=False, description="only the head")) -> dict[str, Any]:
+        """The project's append-only log of signed manifests: ``{"project", "head":
+        {seq, manifest_hash, run_id}, "entries": [{seq, run_id, manifest_hash, manifest,
+        signature, public_key, key_id}]}`` (``entries`` omitted with ``head=true``)."""
+        storage = storage_of(request)
+        name = scoped_project(request, project) or DEFAULT_PROJECT
+        out: dict[str, Any] = {"project": name, "head": seal.log_head(storage, name)}
+        if not head:
+            out["entries"] = seal.log_entries(storage, name)
+        return out
 
     @get("/runs", sync_to_thread=True)
     def list_runs(
@@ -546,11 +199,11 @@ class EvalRunsController(Controller):
         where.eq("dataset_version_id", dataset_version_id)
         if params:
             try:
-                where.eq("params", canonical_json(json.loads(params)))
+                where.eq("params", canonical_text(json.loads(params)))
             except ValueError:
                 raise BadParameter("params", "must be a JSON object") from None
         storage = storage_of(request)
-        rows = storage.query(f"SELECT {_RUN_COLUMNS} FROM eval_runs FINAL {where.sql()} "
+        rows = storage.query(f"SELECT {RUN_COLUMNS} FROM eval_runs FINAL {where.sql()} "
                              f"ORDER BY started_at DESC, run_id LIMIT {page}", where.params)
         by_project: dict[str, list[str]] = {}
         for r in rows:
@@ -574,14 +227,11 @@ class EvalRunsController(Controller):
         storage = storage_of(request)
         run = find_run(storage, run_id, scoped_project(request, project))
         page = parse_limit(limit, 1000, 100_000)
-        total = storage.query("SELECT count() AS n FROM (SELECT row_index FROM eval_rows FINAL "
-                              "WHERE project = {p:String} AND run_id = {r:String})",
-                              {"p": run["project"], "r": run["run_id"]})
         return {
             "run": run_out(run),
             "summaries": read_summaries(storage, run["project"], [run["run_id"]]).get(run["run_id"], []),
             "rows": read_rows(storage, run["project"], run["run_id"], offset, page),
-            "rows_total": int(total[0]["n"]) if total else 0,
+            "rows_total": count_rows(storage, run["project"], run["run_id"]),
         }
 
     @get("/compare", sync_to_thread=True)

@@ -40,7 +40,9 @@ arith = Eval(name="arith", dataset=ROWS, task=solve, scorers=[exact_match()], ke
 
 
 def run_suite(suite: Path, url: str, project: str, broken: bool) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SPYGLASS_ENDPOINT": url, "SPYGLASS_PROJECT": project}
+    # The data dir only holds the run's signing key here: keep it out of the real HOME.
+    env = {**os.environ, "SPYGLASS_ENDPOINT": url, "SPYGLASS_PROJECT": project,
+           "SPYGLASS_DATA_DIR": str(suite.parent / "client-data")}
     env.pop("BROKEN", None)
     if broken:
         env["BROKEN"] = "1"

@@ -78,7 +78,9 @@ def _base_env() -> dict[str, str]:
 @pytest.fixture
 def server_evals(spyglass_server: Any, project: str, tmp_path: Path) -> Evals:
     """The CLI talking to the session's real collector subprocess."""
-    env = {**_base_env(), "SPYGLASS_ENDPOINT": spyglass_server.url, "SPYGLASS_PROJECT": project}
+    # The data dir here only holds the client's signing keys (the store is the server's).
+    env = {**_base_env(), "SPYGLASS_ENDPOINT": spyglass_server.url, "SPYGLASS_PROJECT": project,
+           "SPYGLASS_DATA_DIR": str(tmp_path / "client-data")}
     return Evals(env, tmp_path, project, spyglass_server.url, None)
 
 

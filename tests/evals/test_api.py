@@ -27,10 +27,11 @@ def test_run_routes_validate_and_compare(spyglass_server, project: str) -> None:
     url = spyglass_server.url
     bad_bodies = [
         ("/api/evals/runs", {"dataset": {"version_id": VID}}, "'eval_name': is required"),
-        ("/api/evals/runs", {"eval_name": "x"}, "'dataset.version_id': is required"),
+        ("/api/evals/runs", {"eval_name": "x"}, "'dataset': is required"),
+        ("/api/evals/runs", {"eval_name": "x", "dataset": {}}, "'dataset.version_id': is required"),
         ("/api/evals/runs", {"eval_name": "x", "dataset": {"version_id": "zz"}}, "'dataset.version_id'"),
         ("/api/evals/runs", {"eval_name": "x", "dataset": {"version_id": VID}, "params": [1]},
-         "'params': must be a JSON object"),
+         "'params': Expected `object`"),
         ("/api/evals/runs", [1, 2], "Expected `object`, got `array`"),
     ]
     for path, body, message in bad_bodies:
@@ -55,7 +56,8 @@ def test_run_routes_validate_and_compare(spyglass_server, project: str) -> None:
     resp = _post(url, f"/api/evals/runs/{b}/finish",
                  {"status": "complete", "summaries": [{"scorer": "ok", "kind": "binary", "alpha": 2}]})
     assert resp.status_code == 400 and "'summaries[0].alpha'" in resp.json()["error"]
-    assert _post(url, "/api/evals/runs/" + "0" * 32 + "/rows", {"rows": [{}]}).status_code == 404
+    assert _post(url, "/api/evals/runs/" + "0" * 32 + "/rows",
+                 {"rows": [{"row_index": 0, "row_id": "x", "status": "ok"}]}).status_code == 404
 
     summaries = [{"scorer": "ok", "kind": "binary", "mean": 0.3, "n": 10}]
     _post(url, f"/api/evals/runs/{a}/finish", {"status": "complete"})

@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { ErrorBanner, Loading, Value } from "../components/common";
 import { fmtScore, VerdictBadge } from "../components/scores";
+import { SealPanel } from "../components/seal";
 import { useApi } from "../lib/api";
 import { comparedRows, compareFailures, compareGates, compareScorers, isObj, runDataset, runEval, runId, runStarted, type ComparedRow, type Obj, type RowSide, type ScorerDelta } from "../lib/evals";
 import { fmtNum, fmtTime } from "../lib/format";
@@ -20,7 +21,7 @@ function deltaClass(d: ScorerDelta): string {
   return good ? "delta-pos" : "delta-neg";
 }
 
-function RunCard({ label, run, pq }: { label: string; run: Obj | undefined; pq: string }) {
+function RunCard({ label, run, pq, project }: { label: string; run: Obj | undefined; pq: string; project: string }) {
   if (!run) return null;
   const id = runId(run);
   return (
@@ -36,6 +37,7 @@ function RunCard({ label, run, pq }: { label: string; run: Obj | undefined; pq: 
         {run.status ? ` · ${String(run.status)}` : ""}
         {fmtParams(run.params) ? ` · ${fmtParams(run.params)}` : ""}
       </p>
+      <SealPanel runId={id} project={project} />
     </div>
   );
 }
@@ -131,8 +133,8 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
         <>
           {c.same_dataset === false ? <div class="error-banner">The runs read different dataset versions: only the rows they share are paired.</div> : null}
           <div class="side-by-side">
-            <RunCard label="A (baseline)" run={runA} pq={pq} />
-            <RunCard label="B (current)" run={runB} pq={pq} />
+            <RunCard label="A (baseline)" run={runA} pq={pq} project={project} />
+            <RunCard label="B (current)" run={runB} pq={pq} project={project} />
           </div>
           <div class="table-wrap">
             <table class="table deltas">

@@ -2,6 +2,7 @@
 // its scores and a link to its trace.
 import { ErrorBanner, Loading, OffsetPager, Value } from "../components/common";
 import { fmtScore, ScoreWithCI } from "../components/scores";
+import { SealBadge, SealPanel } from "../components/seal";
 import { useApi } from "../lib/api";
 import { isObj, runDataset, runEval, runId, runStarted, runStats, runSummaries, type Obj } from "../lib/evals";
 import { fmtCost, fmtInt, fmtMs, fmtTime } from "../lib/format";
@@ -46,7 +47,8 @@ export function EvalRunView({ project, runId: id, query }: { project: string; ru
         <>
           <div class="trace-head">
             <h1>
-              {runEval(r)} <span class="muted">run {runId(r).slice(0, 12)}</span>
+              {runEval(r)} <span class="muted">run {runId(r).slice(0, 12)}</span>{" "}
+              <SealBadge runId={runId(r)} project={project} />
             </h1>
             <dl class="facts inline">
               <div><dt>Started</dt><dd>{fmtTime(runStarted(r))}</dd></div>
@@ -63,6 +65,7 @@ export function EvalRunView({ project, runId: id, query }: { project: string; ru
               {st.durationS !== null ? <div><dt>Took</dt><dd>{fmtMs(st.durationS * 1000)}</dd></div> : null}
             </dl>
           </div>
+          <SealPanel runId={runId(r)} project={project} />
           <div class="cards">
             {runSummaries(r).map((s) => (
               <div class="card" key={s.scorer} data-scorer={s.scorer}>

@@ -1,0 +1,1 @@
+"""Versioned datasets in the store (``store``); the routes are ``collector/api/datasets.py``."""
