@@ -38,6 +38,9 @@ SHARD_KEYS: dict[str, str] = {
     "spans": "cityHash64(trace_id)",
     "trace_index": "cityHash64(trace_id)",
     "feedback": "cityHash64(trace_id)",
+    # migration 0052 rebuilds feedback through these two names (see ClusterSchema._rename)
+    "feedback_dedup": "cityHash64(trace_id)",
+    "feedback_pre_dedup": "cityHash64(trace_id)",
     "genai_events": "cityHash64(trace_id)",  # GenAI log events live with their trace
     "dataset_rows": "cityHash64(row_hash)",
     "dataset_versions": "cityHash64(project, name)",
@@ -84,6 +87,9 @@ _CREATE_MV = re.compile(
 _FROM = re.compile(rf"\bFROM\s+{_IDENT}", re.IGNORECASE)
 _ALTER = re.compile(rf"^ALTER\s+TABLE\s+{_IDENT}\s+", re.IGNORECASE)
 _COLUMN_CHANGE = re.compile(r"^\s*(ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b", re.IGNORECASE)
+_RENAME = re.compile(r"^RENAME\s+TABLE\s+(.+)$", re.IGNORECASE | re.DOTALL)
+_RENAME_PAIR = re.compile(rf"^\s*{_IDENT}\s+TO\s+{_IDENT}\s*$", re.IGNORECASE)
+_DROP_TABLE = re.compile(rf"^DROP\s+TABLE\s+(IF\s+EXISTS\s+)?{_IDENT}$", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -145,6 +151,10 @@ class ClusterSchema:
             return self._create_view(text, m)
         if m := _ALTER.match(text):
             return self._alter(text, m)
+        if m := _RENAME.match(text):
+            return self._rename(m.group(1))
+        if m := _DROP_TABLE.match(text):
+            return self._drop(bool(m.group(1)), m.group(2))
         if re.match(r"^(CREATE|DROP|RENAME|TRUNCATE)\b", text, re.IGNORECASE):
             raise StorageError(
                 f"no cluster form for this migration statement; extend collector/storage/"
@@ -203,3 +213,41 @@ class ClusterSchema:
         if table in SHARD_KEYS and _COLUMN_CHANGE.match(action):
             out.append(f"ALTER TABLE {table} {self.on_cluster} {action}")
         return out
+
+    def _rename(self, pairs_text: str) -> list[str]:
+        # Every Distributed table <n> reads <n>_local by name, so renaming the local tables
+        # is what moves the data; the Distributed tables then follow one rule: <n> exists
+        # exactly when <n>_local does (drop the ones left dangling, create the new ones).
+        pairs = []
+        for part in pairs_text.split(","):
+            m = _RENAME_PAIR.match(part)
+            if not m:
+                raise StorageError(f"no cluster form for this RENAME: {pairs_text[:120]}")
+            pairs.append((m.group(1), m.group(2)))
+        sharded = [(a, b) for a, b in pairs if a in SHARD_KEYS]
+        if any((b in SHARD_KEYS) != (a in SHARD_KEYS) for a, b in pairs):
+            raise StorageError(f"RENAME between a sharded and an unsharded table: {pairs_text}")
+        out = []
+        plain = [(a, b) for a, b in pairs if a not in SHARD_KEYS]
+        if plain:
+            out.append("RENAME TABLE " + ", ".join(f"{a} TO {b}" for a, b in plain)
+                       + f" {self.on_cluster}")
+        if sharded:
+            out.append("RENAME TABLE " + ", ".join(
+                f"{a}{LOCAL_SUFFIX} TO {b}{LOCAL_SUFFIX}" for a, b in sharded)
+                + f" {self.on_cluster}")
+            sources = {a for a, _ in sharded}
+            targets = {b for _, b in sharded}
+            out += [f"DROP TABLE IF EXISTS {a} {self.on_cluster}"
+                    for a, _ in sharded if a not in targets]
+            out += [f"CREATE TABLE IF NOT EXISTS {b} {self.on_cluster} AS {b}{LOCAL_SUFFIX}\n"
+                    f"ENGINE = Distributed({self.cluster}, {self.database}, {b}{LOCAL_SUFFIX}, "
+                    f"{SHARD_KEYS[b]})" for _, b in sharded if b not in sources]
+        return out
+
+    def _drop(self, if_exists: bool, table: str) -> list[str]:
+        guard = "IF EXISTS " if if_exists else ""
+        if table not in SHARD_KEYS:
+            return [f"DROP TABLE {guard}{table} {self.on_cluster}"]
+        return [f"DROP TABLE {guard}{table} {self.on_cluster}",
+                f"DROP TABLE {guard}{table}{LOCAL_SUFFIX} {self.on_cluster}"]

@@ -49,22 +49,29 @@ def test_every_cluster_statement_parses_as_clickhouse_ddl(parser) -> None:
     assert len(statements) >= 20
     for statement in statements:
         ast = parser.raw_query(f"EXPLAIN AST {statement}", fmt="TabSeparated").decode()
-        # Migrations that upgrade a table in place (0010 adds spans.duplicate_of) are ALTERs.
-        kind = "AlterQuery" if statement.startswith("ALTER TABLE") else "CreateQuery"
+        # Migrations that upgrade a table in place are ALTERs (0010 adds spans.duplicate_of)
+        # or a copy, RENAME and DROP (0052 rebuilds feedback); the copy reads and writes
+        # Distributed tables, so it runs once from one node, without ON CLUSTER.
+        first = statement.split()[0]
+        kind = {"ALTER": "AlterQuery", "INSERT": "InsertQuery", "RENAME": "Rename",
+                "DROP": "DropQuery"}.get(first, "CreateQuery")
         assert kind in ast, (statement, ast)
-        assert "ON CLUSTER spyglass_cluster" in statement
+        if first != "INSERT":
+            assert "ON CLUSTER spyglass_cluster" in statement
 
 
 def test_sharded_tables_are_replicated_locals_under_distributed_tables() -> None:
     statements = _all_statements()
     by_name: dict[str, list[str]] = {}
     for statement in statements:
-        if statement.startswith("ALTER TABLE"):
-            continue  # column changes: on the local table and the Distributed one (below)
+        if statement.split()[0] in ("ALTER", "INSERT", "RENAME", "DROP"):
+            continue  # in-place upgrades: column changes (below) and 0052's rebuild
         name = re.match(r"CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS (\w+)", statement)
         assert name, statement
         by_name.setdefault(name.group(1), []).append(statement)
     for table, key in SHARD_KEYS.items():
+        if table == "feedback_pre_dedup":
+            continue  # only ever a renamed local table (0052), checked below
         (local,) = by_name[f"{table}_local"]
         assert re.search(r"ENGINE = Replicated\w*MergeTree\('/clickhouse/tables/\{shard\}/"
                          rf"\{{database\}}/{table}_local', '\{{replica\}}'", local), local
@@ -72,7 +79,9 @@ def test_sharded_tables_are_replicated_locals_under_distributed_tables() -> None
         assert dist.endswith(f"ENGINE = Distributed(spyglass_cluster, spyglass, {table}_local, "
                              f"{key})")
     alters = [st for st in statements if st.startswith("ALTER TABLE")]
-    assert [st.split()[2] for st in alters] == ["spans_local", "spans"]  # 0010 duplicate_of
+    # 0010 adds spans.duplicate_of, 0120 eval_runs.chain_head
+    assert [st.split()[2] for st in alters] == [
+        "spans_local", "spans", "eval_runs_local", "eval_runs"]
     # One trace on one shard: spans, its index and its feedback share the shard key.
     assert SHARD_KEYS["spans"] == SHARD_KEYS["trace_index"] == SHARD_KEYS["feedback"] == (
         "cityHash64(trace_id)")
@@ -104,7 +113,26 @@ def test_mutations_and_alters_go_to_the_local_tables() -> None:
     assert SCHEMA.rewrite("ALTER TABLE spans UPDATE ttl_days = 1 WHERE 1") == [
         "ALTER TABLE spans_local ON CLUSTER spyglass_cluster UPDATE ttl_days = 1 WHERE 1"]
     with pytest.raises(StorageError, match="no cluster form"):
-        SCHEMA.rewrite("DROP TABLE spans")
+        SCHEMA.rewrite("TRUNCATE TABLE spans")
+    # DROP of a sharded table drops its Distributed table and its local tables.
+    assert SCHEMA.rewrite("DROP TABLE IF EXISTS spans") == [
+        "DROP TABLE IF EXISTS spans ON CLUSTER spyglass_cluster",
+        "DROP TABLE IF EXISTS spans_local ON CLUSTER spyglass_cluster"]
+
+
+def test_the_feedback_rebuild_moves_local_tables_and_keeps_one_distributed_per_local() -> None:
+    # 0052: feedback -> feedback_pre_dedup, feedback_dedup -> feedback. The Distributed
+    # `feedback` reads `feedback_local` by name, so renaming the locals is what moves data.
+    assert SCHEMA.rewrite(
+        "RENAME TABLE feedback TO feedback_pre_dedup, feedback_dedup TO feedback") == [
+        "RENAME TABLE feedback_local TO feedback_pre_dedup_local, feedback_dedup_local TO "
+        "feedback_local ON CLUSTER spyglass_cluster",
+        "DROP TABLE IF EXISTS feedback_dedup ON CLUSTER spyglass_cluster",
+        "CREATE TABLE IF NOT EXISTS feedback_pre_dedup ON CLUSTER spyglass_cluster AS "
+        "feedback_pre_dedup_local\nENGINE = Distributed(spyglass_cluster, spyglass, "
+        "feedback_pre_dedup_local, cityHash64(trace_id))"]
+    with pytest.raises(StorageError, match="sharded and an unsharded"):
+        SCHEMA.rewrite("RENAME TABLE feedback TO api_keys_old")
     with pytest.raises(StorageError, match="cluster name"):
         ClusterSchema("bad name;", "spyglass")
 
