@@ -1,0 +1,5 @@
+"""``python -m evals.cli`` == ``evals``."""
+
+from evals.cli import main
+
+main()
