@@ -10,11 +10,20 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped: error messages echo client-chosen names
+    (an unknown parameter may contain a newline) and must stay one line."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
 
 class ApiError(Exception):
     """A client-caused problem; ``message`` names the parameter or id at fault."""
 
     def __init__(self, message: str, status_code: int = 400) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
@@ -55,7 +64,7 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
                 key = named.group(1) if named else "body"
             problems.append(f"invalid parameter '{key}': {message}")
     message = "; ".join(problems) or str(exc.detail)
-    return Response({"error": message}, status_code=400)
+    return Response({"error": one_line(message)}, status_code=400)
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, str]]:

@@ -90,6 +90,14 @@ def test_deeply_nested_json_is_400(collector):
         assert_json_error(r, 400)
 
 
+def test_an_unknown_parameter_named_with_a_newline_gets_a_one_line_error(collector):
+    # Found by benchmarks/fuzz.py: the error echoed the parameter's name, newline included.
+    r = httpx.get(f"{collector.url}/api/feedback", params={"x\ny\u2028z": "1"})
+    assert_json_error(r, 400)
+    assert "\n" not in r.text and "\u2028" not in r.json()["error"]
+    assert "x\\ny\\u2028z" in r.json()["error"]
+
+
 def _nested_json_value(depth: int) -> str:
     return ('{"arrayValue":{"values":[' * depth + '{"stringValue":"x"}' + "]}}" * depth)
 
