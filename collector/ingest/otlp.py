@@ -246,19 +246,28 @@ def decode(body: bytes, media: str) -> tuple[ExportTraceServiceRequest, int, str
     return decode_json_partial(body)
 
 
-def success_body(media: str, rejected: int = 0, message: str = "") -> bytes:
-    """An ExportTraceServiceResponse, with ``partial_success`` when spans were rejected."""
-    resp = ExportTraceServiceResponse()
+def export_response(resp: Any, rejected_field: str, media: str, rejected: int = 0,
+                    message: str = "") -> bytes:
+    """An OTLP Export*ServiceResponse ``resp`` in the request's encoding, with
+    ``partial_success`` (its count in ``rejected_field``, e.g. ``rejected_spans``) when
+    anything was rejected; every signal answers the same way."""
     if rejected or message:
-        resp.partial_success.rejected_spans = rejected
+        setattr(resp.partial_success, rejected_field, rejected)
         resp.partial_success.error_message = message
     if media == PROTOBUF:
         return resp.SerializeToString()
     if not (rejected or message):
         return b"{}"
+    head, *rest = rejected_field.split("_")
+    json_field = head + "".join(word.title() for word in rest)  # OTLP/JSON is lowerCamelCase
     return msgspec.json.encode(
-        {"partialSuccess": {"rejectedSpans": str(rejected), "errorMessage": message}}
-    )
+        {"partialSuccess": {json_field: str(rejected), "errorMessage": message}})
+
+
+def success_body(media: str, rejected: int = 0, message: str = "") -> bytes:
+    """An ExportTraceServiceResponse, with ``partial_success`` when spans were rejected."""
+    return export_response(ExportTraceServiceResponse(), "rejected_spans", media, rejected,
+                           message)
 
 
 def error_body(media: str, err: OTLPError) -> bytes:

@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from collector.ingest.otlp import PROTOBUF, OTLPError
+from collector.ingest.otlp import PROTOBUF, OTLPError, export_response
 
 _LOG_ID_FIELDS = ("traceId", "spanId", "trace_id", "span_id")
 
@@ -88,16 +88,8 @@ def data_points(req: ExportMetricsServiceRequest) -> int:
 
 def logs_success(media: str, rejected: int = 0, message: str = "") -> bytes:
     """An ExportLogsServiceResponse in the request's encoding."""
-    resp = ExportLogsServiceResponse()
-    if rejected or message:
-        resp.partial_success.rejected_log_records = rejected
-        resp.partial_success.error_message = message
-    if media == PROTOBUF:
-        return resp.SerializeToString()
-    if not (rejected or message):
-        return b"{}"
-    return msgspec.json.encode(
-        {"partialSuccess": {"rejectedLogRecords": str(rejected), "errorMessage": message}})
+    return export_response(ExportLogsServiceResponse(), "rejected_log_records", media,
+                           rejected, message)
 
 
 def metrics_success(media: str) -> bytes:
