@@ -165,7 +165,7 @@ class _RssSampler(threading.Thread):
 
 
 def memory_at_scale(stored: int, sustain: int, batch: int, concurrency: int,
-                    load: Path = LOAD) -> dict[str, float]:
+                    load: Path = LOAD, query_clients: int = 2) -> dict[str, float]:
     """Collector RSS with ``stored`` fast-loaded spans, idle and under sustained OTLP
     ingest of ``sustain`` more spans plus a client running queries all along."""
     from benchmarks.ingest import _free_port, _wait_healthy
@@ -182,6 +182,7 @@ def memory_at_scale(stored: int, sustain: int, batch: int, concurrency: int,
              "--data-dir", str(data_dir), "--log-level", "error"],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         queries = {"done": 0, "failed": 0}
+        lock = threading.Lock()
         stop = threading.Event()
 
         def query_loop() -> None:
@@ -201,7 +202,8 @@ def memory_at_scale(stored: int, sustain: int, batch: int, concurrency: int,
                             ok = client.get(path, params=params).status_code == 200
                         except httpx.HTTPError:
                             ok = False
-                        queries["done" if ok else "failed"] += 1
+                        with lock:
+                            queries["done" if ok else "failed"] += 1
 
         try:
             _wait_healthy(url, proc, timeout_s=600)
@@ -209,15 +211,17 @@ def memory_at_scale(stored: int, sustain: int, batch: int, concurrency: int,
             idle = _status_mib(proc.pid, "VmRSS")
             sampler = _RssSampler(proc.pid)
             sampler.start()
-            querier = threading.Thread(target=query_loop, daemon=True)
-            querier.start()
+            queriers = [threading.Thread(target=query_loop, daemon=True) for _ in range(query_clients)]
+            for querier in queriers:
+                querier.start()
             started = time.monotonic()
             sent = subprocess.run([sys.executable, str(load), f"{url}/v1/traces", str(sustain),
                                    str(batch), str(concurrency), PROJECT],
                                   capture_output=True, text=True, check=True)
             seconds = time.monotonic() - started
             stop.set()
-            querier.join(timeout=600)
+            for querier in queriers:
+                querier.join(timeout=600)
             samples = sampler.stop()
             hwm = _peak_rss_mib(proc.pid)
             print(f"sustained load: {sent.stdout.strip()}; {queries['done']} queries answered "
@@ -309,6 +313,8 @@ def main() -> None:
                              "(e.g. 10000000)")
     parser.add_argument("--sustain", type=int, default=200_000,
                         help="spans posted over OTLP on top of --stored while queries run")
+    parser.add_argument("--query-clients", type=int, default=2,
+                        help="clients running the console's queries meanwhile (--stored)")
     parser.add_argument("--quick", action="store_true",
                         help="2,000 spans, batch 500, concurrency 2, --stored 20000 --sustain 2000: "
                              "tiny sizes (seconds); what tests/test_benchmarks_quick.py runs")
@@ -333,11 +339,13 @@ def main() -> None:
             print(f"collector alone (storage on a server): {alone['spans_per_cpu_s']:,.0f} "
                   f"spans per core-second; RSS {alone['peak_rss_mib']:.0f} MiB peak")
         if args.stored:
-            mem = memory_at_scale(args.stored, args.sustain, args.batch, args.concurrency, args.load)
+            mem = memory_at_scale(args.stored, args.sustain, args.batch, args.concurrency, args.load,
+                                  args.query_clients)
             verdict = "met" if mem["peak_mib"] < TARGET_RSS_MIB else "NOT met"
             print(f"memory: {mem['stored']:,} spans stored ({args.stored:,} fast-loaded in "
                   f"{mem['load_s']:.0f} s + {args.sustain:,} over OTLP in {mem['seconds']:.0f} s "
-                  f"with {mem['queries']:,} queries); collector RSS {mem['idle_mib']:.0f} MiB idle, "
+                  f"with {mem['queries']:,} queries by {args.query_clients} clients, "
+                  f"{mem['failed']} failed); collector RSS {mem['idle_mib']:.0f} MiB idle, "
                   f"{mem['peak_mib']:.0f} MiB peak (VmHWM {mem['hwm_mib']:.0f} MiB); "
                   f"target < {TARGET_RSS_MIB:.0f} MiB: {verdict}")
     else:

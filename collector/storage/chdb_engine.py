@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from collector.storage.base import (
     SESSION_SETTINGS,
@@ -19,6 +21,25 @@ from collector.storage.lock import DataDirLock
 
 # Connections open at most for concurrent queries; more callers wait for a free one.
 MAX_QUERY_CONNECTIONS = 4
+
+# chDB's own defaults are sized for a dedicated server: a memory limit of 90% of RAM and
+# 5 GiB for each of the mark and primary-index caches. Embedded in a collector, whose
+# RSS should stay under 1.5 GB (issue 14), ClickHouse gets a memory budget instead:
+# aggregations spill to disk at half of it (max_bytes_ratio_before_external_group_by),
+# and a query that would exceed it fails with MEMORY_LIMIT_EXCEEDED rather than growing
+# the process. SPYGLASS_CHDB_MEMORY_MB raises or lowers the budget (docs/deployment.md).
+DEFAULT_MEMORY_MB = 1024
+SERVER_SETTINGS = {"mark_cache_size": 256 << 20, "primary_index_cache_size": 128 << 20}
+
+
+def server_settings(env: Mapping[str, str] | None = None) -> dict[str, int]:
+    """chDB server settings for this process (passed in the connection string)."""
+    raw = (os.environ if env is None else env).get("SPYGLASS_CHDB_MEMORY_MB", "").strip()
+    try:
+        memory_mb = int(raw) if raw else DEFAULT_MEMORY_MB
+    except ValueError:
+        raise StorageError(f"SPYGLASS_CHDB_MEMORY_MB must be a whole number of MiB, got {raw!r}") from None
+    return {**SERVER_SETTINGS, "max_server_memory_usage": max(256, memory_mb) << 20}
 
 
 class ChdbStorage(Storage):
@@ -38,7 +59,7 @@ class ChdbStorage(Storage):
         self.data_dir = Path(data_dir).expanduser().resolve()
         self._lock = DataDirLock(self.data_dir)
         self._lock.acquire()
-        self._path = str(self.data_dir / "clickhouse")
+        self._path = str(self.data_dir / "clickhouse") + "?" + urlencode(server_settings())
         self._idle: list[Any] = []
         self._all: list[Any] = []
         self._pool_lock = threading.Lock()
