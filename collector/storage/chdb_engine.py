@@ -57,9 +57,10 @@ class ChdbStorage(Storage):
 
     def __init__(self, data_dir: Path, max_query_connections: int = MAX_QUERY_CONNECTIONS) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
+        settings = server_settings()  # a bad SPYGLASS_CHDB_MEMORY_MB fails before the lock is taken
         self._lock = DataDirLock(self.data_dir)
         self._lock.acquire()
-        self._path = str(self.data_dir / "clickhouse") + "?" + urlencode(server_settings())
+        self._path = str(self.data_dir / "clickhouse") + "?" + urlencode(settings)
         self._idle: list[Any] = []
         self._all: list[Any] = []
         self._pool_lock = threading.Lock()
