@@ -35,6 +35,8 @@ import httpx
 #: timeout of common servers (uvicorn, httpx), so a reused one is not closing under us.
 KEEPALIVE_EXPIRY_S = 4.0
 _READ_SIZE = 65536
+# Some gateways refuse requests without one; httpx sends "python-httpx/<version>".
+USER_AGENT = "spyglass-judge"
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,8 @@ class Lanes:
                         headers: list[tuple[str, str]]) -> Reply:
         target = self.origin.prefix + "/" + path.lstrip("/")
         request = h11.Request(method="POST", target=target, headers=[
-            ("Host", self.origin.host_header), *headers, ("Content-Length", str(len(body))),
-            ("Accept-Encoding", "gzip, deflate")])
+            ("Host", self.origin.host_header), ("User-Agent", USER_AGENT), ("Accept", "*/*"),
+            *headers, ("Content-Length", str(len(body))), ("Accept-Encoding", "gzip, deflate")])
         c = conn.h11
         # One write (one segment on loopback) for head and body.
         conn.writer.write(c.send(request) + c.send(h11.Data(data=body)) + c.send(h11.EndOfMessage()))

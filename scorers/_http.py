@@ -189,6 +189,10 @@ class OpenAICompatClient:
         loop = asyncio.get_running_loop()
         lanes = self._async.get(loop)
         if lanes is None:
+            # Lanes of event loops that are gone (each asyncio.run makes one): their
+            # connections refer to their loop, so the weak keys alone never let go of them.
+            for old in [other for other in self._async if other.is_closed()]:
+                del self._async[old]
             origin = _fasthttp.Origin.parse(self.config.base_url)
             # h11 straight to the endpoint unless a proxy from the environment applies
             # (httpx honours HTTP(S)_PROXY / NO_PROXY; the lean client does not).

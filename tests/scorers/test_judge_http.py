@@ -100,6 +100,7 @@ async def test_request_shape_and_keep_alive_reuse() -> None:
     assert headers["host"] == f"127.0.0.1:{server.port}"
     assert headers["authorization"] == "bearer k"
     assert headers["content-type"] == "application/json"
+    assert headers["user-agent"] == "spyglass-judge" and headers["accept-encoding"] == "gzip, deflate"
     assert json.loads(payload) == {"model": "m", "messages": [{"role": "user", "content": "é"}]}
 
 
@@ -206,3 +207,15 @@ def test_a_proxy_from_the_environment_sends_the_judge_through_httpx(monkeypatch:
     monkeypatch.setenv("NO_PROXY", "example.com")
     assert direct(origin)
     assert Origin.parse("unix:///tmp/sock") is None
+
+
+def test_lanes_of_finished_event_loops_are_let_go() -> None:
+    async def serve_and_call(c: OpenAICompatClient) -> None:
+        async with RawServer([sized(COMPLETION)]) as server:
+            c.config = EndpointConfig(base_url=f"http://127.0.0.1:{server.port}/v1")
+            await c.apost("chat/completions", {})
+
+    c = OpenAICompatClient(EndpointConfig(base_url="http://127.0.0.1:9/v1"))
+    for _ in range(3):  # one asyncio.run per eval, as the runner does
+        asyncio.run(serve_and_call(c))
+    assert len(c._async) == 1  # only the last loop's lanes are kept
