@@ -11,7 +11,8 @@ from collector.queries.access import storage_of
 from collector.queries.controller import Buckets, NamedDependency, QueryController, query_get
 from collector.queries.params import parse_choice
 from collector.queries.prompts import version_ids_for_filter
-from collector.queries.sql import SPANS, Filters, as_float, as_int
+from collector.queries.rollups import ROLLUP_DIMENSIONS, dirty_minutes, stats_sql
+from collector.queries.sql import Filters, as_float, as_int
 from common import attributes as A
 from common.timetext import rfc3339, rfc3339_from_epoch
 from common.wire.stats import Point, Series, Stats, TimedPoint
@@ -22,43 +23,6 @@ GROUPS = ("model", "name", "kind", "provider", "status", "user_id", "session_id"
 _PROMPT_NAME = f"JSONExtractString(attributes, '{A.PROMPT_NAME}')"
 GROUP_EXPRS = {"prompt": f"if({_PROMPT_NAME} = '', '', concat({_PROMPT_NAME}, ':', "
                          f"JSONExtractString(attributes, '{A.PROMPT_VERSION}')))"}
-
-
-# One pass over the (deduplicated) spans: per (bucket, group) partial states, then the
-# bucket series, the group totals and the grand total from those states. Percentiles
-# and distinct traces merge exactly as if computed over the raw spans.
-_STATS_SQL = """
-SELECT
-    grouping(bucket) AS all_buckets,
-    grouping(grp) AS all_groups,
-    bucket,
-    grp,
-    sum(n) AS a_count,
-    sum(e) AS a_errors,
-    uniqExactMerge(u) AS a_traces,
-    quantilesMerge(0.5, 0.95, 0.99)(q) AS a_q,
-    sum(it) AS a_input_tokens,
-    sum(ot) AS a_output_tokens,
-    sum(tt) AS a_total_tokens,
-    sum(c) AS a_cost_usd
-FROM (
-    SELECT
-        toUnixTimestamp(toStartOfInterval(start_time, INTERVAL {width} SECOND)) AS bucket,
-        toString({group}) AS grp,
-        count() AS n,
-        countIf(status = 'error') AS e,
-        uniqExactState(cityHash64(trace_id)) AS u,
-        quantilesState(0.5, 0.95, 0.99)(duration_ms) AS q,
-        sum(input_tokens) AS it,
-        sum(output_tokens) AS ot,
-        sum(total_tokens) AS tt,
-        sum(cost_usd) AS c
-    FROM {spans}
-    {where}
-    GROUP BY bucket, grp
-)
-GROUP BY GROUPING SETS ((bucket, grp), (grp), ())
-"""
 
 
 def _point(row: dict[str, Any] | None) -> dict[str, Any]:
@@ -104,19 +68,25 @@ class StatsController(QueryController):
         group = parse_choice(group_by, "group_by", GROUPS)
         where = Filters()
         where.eq("project", project_scope)
-        where.time_range("start_time", buckets.since, buckets.until)
-        # A repeat of an LLM call by stacked instrumentation is not another call.
-        where.add("duplicate_of = ''")
         for column, value in (("name", name), ("kind", kind), ("model", model)):
             where.eq(column, value)
+        rollup_ok = group in (None, *ROLLUP_DIMENSIONS)
         if prompt:
             key, value = version_ids_for_filter(storage_of(request), project_scope, prompt)
             where.eq(f"JSONExtractString(attributes, '{key}')", value)
+            rollup_ok = False
         group_expr = GROUP_EXPRS.get(group or "", group) or "''"
-        width_param = where.param(buckets.width, "UInt32")
         storage = storage_of(request)
-        rows = storage.query(_STATS_SQL.format(width=width_param, group=group_expr, spans=SPANS,
-                                               where=where.sql()), where.params)
+        # Whole minutes come from the per-minute rollup (migration 0014), the rest from
+        # spans; minutes holding a re-stored copy of a span are recomputed deduplicated
+        # (collector/queries/rollups.py), so the figures equal a read of spans FINAL.
+        # A repeat of an LLM call by stacked instrumentation is not another call: both
+        # sources count only duplicate_of = ''.
+        dirty = dirty_minutes(storage, project_scope, buckets.since, buckets.until)
+        sql = stats_sql(width=where.param(buckets.width, "UInt32"), group=group_expr,
+                        since=buckets.since, until=buckets.until, conditions=where.clauses,
+                        rollup_ok=rollup_ok, dirty=dirty, param=where.param)
+        rows = storage.query(sql, where.params)
         totals: dict[str, Any] | None = None
         group_totals: dict[str, dict[str, Any]] = {}
         by_group: dict[str, dict[int, dict[str, Any]]] = {}
