@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from collector.queries.access import storage_of
 from collector.queries.controller import Buckets, NamedDependency, QueryController, query_get
-from collector.queries.params import parse_choice
+from collector.queries.params import parse_choice, parse_limit
 from collector.queries.prompts import version_ids_for_filter
 from collector.queries.rollups import ROLLUP_DIMENSIONS, dirty_minutes, stats_sql
 from collector.queries.sql import Filters, as_float, as_int
@@ -17,6 +17,8 @@ from common import attributes as A
 from common.timetext import rfc3339, rfc3339_from_epoch
 from common.wire.stats import Point, Series, Stats, TimedPoint
 
+DEFAULT_SERIES = 100
+MAX_SERIES = 1000
 GROUPS = ("model", "name", "kind", "provider", "status", "user_id", "session_id", "prompt")
 # Group keys that are not plain columns: a prompt version is `name:vN` from the span's
 # attributes (common.attributes PROMPT_NAME / PROMPT_VERSION); '' for spans without one.
@@ -59,13 +61,18 @@ class StatsController(QueryController):
         model: Annotated[str | None, QueryParameter(description="only spans of this model")] = None,
         prompt: Annotated[str | None, QueryParameter(
             description="only spans of this prompt: name, name:vN, name:label")] = None,
+        limit: Annotated[int | None, QueryParameter(
+            description="with group_by: at most this many series, the largest first (1-1000, "
+                        "default 100); group_count tells how many groups there are")] = None,
     ) -> Stats:
         """Span count, errors, distinct traces, p50/p95/p99 latency (ms), input/output/total
         tokens and cost (USD) per time bucket, optionally one series per ``group_by`` value,
         plus totals over the whole range (default: the 24 h before ``until``, or now). Every
         bucket of the range is present (zero-filled); without ``group_by`` there is one
-        series with ``group`` null."""
+        series with ``group`` null. With ``group_by``, the ``limit`` largest groups get a
+        series (``group_count`` counts them all)."""
         group = parse_choice(group_by, "group_by", GROUPS)
+        top = parse_limit(limit, DEFAULT_SERIES, MAX_SERIES)
         where = Filters()
         where.eq("project", project_scope)
         for column, value in (("name", name), ("kind", kind), ("model", model)):
@@ -85,7 +92,8 @@ class StatsController(QueryController):
         dirty = dirty_minutes(storage, project_scope, buckets.since, buckets.until)
         sql = stats_sql(width=where.param(buckets.width, "UInt32"), group=group_expr,
                         since=buckets.since, until=buckets.until, conditions=where.clauses,
-                        rollup_ok=rollup_ok, dirty=dirty, param=where.param)
+                        rollup_ok=rollup_ok, dirty=dirty, param=where.param,
+                        top=top if group else None)
         rows = storage.query(sql, where.params)
         totals: dict[str, Any] | None = None
         group_totals: dict[str, dict[str, Any]] = {}
@@ -100,7 +108,7 @@ class StatsController(QueryController):
         if not group:
             by_group.setdefault("", {})
         # Largest groups first: that is the order a chart legend wants.
-        ordered = sorted(by_group, key=lambda g: (-as_int(group_totals.get(g, {"a_count": 0})["a_count"]), g))
+        ordered = sorted(by_group, key=lambda g: (-as_int(group_totals.get(g, {"a_count": 0})["a_count"]), g))[:top]
         series = [
             Series(
                 group=(g or None) if group else None,
@@ -113,7 +121,7 @@ class StatsController(QueryController):
         return Stats(project=project_scope, since=rfc3339(buckets.since),
                      until=rfc3339(buckets.until), bucket=buckets.label,
                      bucket_seconds=buckets.width, group_by=group, totals=Point(**_point(totals)),
-                     series=series)
+                     series=series, group_count=len(group_totals) if group else 1)
 
 
 ROUTES = [StatsController]

@@ -137,14 +137,30 @@ GROUP BY GROUPING SETS ((bucket, grp), (grp), ())
 """
 
 
+# Bucket rows of the ``top`` largest groups only (count, then name): a high-cardinality
+# group (session_id) would otherwise send every session's every bucket to Python. Every
+# group's total row stays, so the caller still knows how many groups there are.
+TOP_GROUPS_SQL = """
+SELECT * FROM (
+    SELECT *, dense_rank() OVER (PARTITION BY all_groups ORDER BY g_count DESC, grp) AS g_rank
+    FROM (
+        SELECT *, max(if(all_buckets = 1, a_count, 0)) OVER (PARTITION BY all_groups, grp) AS g_count
+        FROM ({stats})
+    )
+)
+WHERE all_buckets = 1 OR g_rank <= {top}
+"""
+
+
 def stats_sql(*, width: str, group: str, since: datetime, until: datetime,
               conditions: list[str], rollup_ok: bool, dirty: list[int],
-              param: Callable[[object, str], str]) -> str:
+              param: Callable[[object, str], str], top: int | None = None) -> str:
     """The /api/stats statement over ``[since, until)``: whole clean minutes from
     ``span_rollup`` when ``rollup_ok`` (the group and every condition use rollup columns),
     the partial minutes at both ends and every minute when not, from ``spans``, and the
     ``dirty`` minutes (epoch seconds) from ``spans FINAL``. ``conditions`` apply to every
-    source (project, name, kind, model filters); ``param`` binds values."""
+    source (project, name, kind, model filters); ``param`` binds values; with ``top``,
+    bucket rows of the ``top`` largest groups only (every group's total row stays)."""
     lo, hi = param(to_ch_time(since), TIME_TYPE), param(to_ch_time(until), TIME_TYPE)
     raw = [*conditions, f"start_time >= {lo}", f"start_time < {hi}", "duplicate_of = ''"]
     minute_of = "toUnixTimestamp(toStartOfMinute(start_time))"
@@ -167,4 +183,7 @@ def stats_sql(*, width: str, group: str, since: datetime, until: datetime,
     if dirty:
         parts.append(_FROM_SPANS.format(width=width, group=group, spans="spans FINAL",
                                         where=" AND ".join([*raw, f"{minute_of} IN {dirty_p}"])))
-    return STATS_SQL.format(parts="\n    UNION ALL\n".join(parts))
+    stats = STATS_SQL.format(parts="\n    UNION ALL\n".join(parts))
+    if top is None:
+        return stats
+    return TOP_GROUPS_SQL.format(stats=stats, top=param(top, "UInt32"))
