@@ -32,7 +32,9 @@ import os
 import platform
 import queue
 import random
+import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -176,54 +178,66 @@ def post_all(url: str, bodies: Iterator[bytes], concurrency: int) -> tuple[int, 
     return sent, status
 
 
-class LiveLoad(threading.Thread):
-    """Posts about ``rate`` spans/s of new traces (starting now) until stopped."""
+def live_load(url: str, rate: int) -> None:
+    """Post about ``rate`` spans/s of new traces (starting now) until SIGTERM, then print
+    ``live: <spans> spans in <seconds> s, <failed> failed requests``. Runs in its own
+    process (``--live URL``) so generating requests never holds the timing client's GIL."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run = f"live-{os.getpid()}-{time.time_ns()}"
+    per_request = BATCH  # 100 traces of 5 spans, as an SDK batch
+    interval = per_request / rate
+    spans = failed = 0
+    t = 10**9  # question numbers no loaded trace uses: the text search finds one trace
+    started = next_at = time.perf_counter()
+    with httpx.Client(timeout=60) as client:
+        while not stop.is_set():
+            now = time.time_ns()
+            body = make_request(run, range(t, t + per_request // SPANS_PER_TRACE),
+                                lambda i, now=now: now - 5_000_000_000 + (i % 100) * 1_000_000)
+            t += per_request // SPANS_PER_TRACE
+            try:
+                ok = client.post(url, content=body, headers={
+                    "content-type": "application/x-protobuf"}).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            spans += per_request if ok else 0
+            failed += 0 if ok else 1
+            next_at += interval
+            stop.wait(max(0.0, next_at - time.perf_counter()))
+    print(f"live: {spans} spans in {time.perf_counter() - started:.3f} s, {failed} failed requests",
+          flush=True)
+
+
+class LiveLoad:
+    """The background loader as a child process (see :func:`live_load`)."""
 
     def __init__(self, url: str, rate: int) -> None:
-        super().__init__(daemon=True)
-        self.url, self.rate = url, rate
-        self.stop_event = threading.Event()
-        self.spans = 0
-        self.failed = 0
-        self.started_at = self.stopped_at = 0.0
+        self.proc = subprocess.Popen([sys.executable, __file__, "--live", url, "--live-rate",
+                                      str(rate)], stdout=subprocess.PIPE, text=True)
+        self.spans, self.seconds, self.failed = 0, 0.0, 0
 
-    def run(self) -> None:
-        run = f"live-{os.getpid()}-{time.time_ns()}"
-        per_request = 100  # 20 traces of 5 spans
-        interval = per_request / self.rate
-        self.started_at = time.perf_counter()
-        t = 10**9  # question numbers no loaded trace uses: the text search finds one trace
-        with httpx.Client(timeout=60) as client:
-            next_at = time.perf_counter()
-            while not self.stop_event.is_set():
-                now = time.time_ns()
-                body = make_request(run, range(t, t + per_request // SPANS_PER_TRACE),
-                                    lambda i, now=now: now - 5_000_000_000 + (i % 20) * 1_000_000)
-                t += per_request // SPANS_PER_TRACE
-                try:
-                    ok = client.post(self.url, content=body, headers={
-                        "content-type": "application/x-protobuf"}).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    self.spans += per_request
-                else:
-                    self.failed += 1
-                next_at += interval
-                self.stop_event.wait(max(0.0, next_at - time.perf_counter()))
-        self.stopped_at = time.perf_counter()
+    def stop(self) -> None:
+        """Stop it and read how many spans it stored."""
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=120)
+        match = re.search(r"live: (\d+) spans in ([\d.]+) s, (\d+) failed", out or "")
+        if match:
+            self.spans, self.seconds, self.failed = (int(match.group(1)), float(match.group(2)),
+                                                     int(match.group(3)))
 
     @property
     def achieved(self) -> float:
-        """Spans/s actually stored while it ran."""
-        return self.spans / max(1e-9, (self.stopped_at or time.perf_counter()) - self.started_at)
+        """Spans/s stored while it ran."""
+        return self.spans / max(1e-9, self.seconds)
 
 
 def serve(data_dir: Path, port: int) -> subprocess.Popen:
     """``spyglass serve`` on ``data_dir``; returns once /healthz answers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPYGLASS_")}
     proc = subprocess.Popen([sys.executable, "-m", "collector", "serve", "--port", str(port),
-                             "--data-dir", str(data_dir), "--log-level", "warning"],
+                             "--data-dir", str(data_dir), "--grpc-port", "0",
+                             "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -267,7 +281,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--quick", action="store_true",
                         help="5,000 spans, 3 timings per query: seconds; run by the tests")
+    parser.add_argument("--live", metavar="URL", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
+    if args.live:
+        live_load(args.live, args.live_rate)
+        return
     if args.quick:
         args.spans = 5_000
 
@@ -307,7 +325,6 @@ def main() -> None:
         needle = f"question {traces * 2 // 3}:"  # one trace, two thirds of the day back
         live = LiveLoad(f"{url}/v1/traces", args.live_rate) if args.live_rate else None
         if live:
-            live.start()
             time.sleep(2)
         try:
             with httpx.Client(base_url=url, timeout=60) as client:
@@ -343,8 +360,7 @@ def main() -> None:
                 assert totals["count"] >= args.spans, totals
         finally:
             if live:
-                live.stop_event.set()
-                live.join()
+                live.stop()
         if live:
             print(f"live load while timing: {live.achieved:,.0f} spans/s stored "
                   f"({live.spans:,} spans, {live.failed} failed requests)")
