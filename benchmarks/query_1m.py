@@ -270,6 +270,71 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def side_by_side(storage: object, ids: list[str], repeat: int) -> None:
+    """On storage directly, same data and load: each hot read as it was (``spans FINAL``,
+    raw spans) beside how it reads now, median ms of ``repeat`` runs each."""
+    from datetime import UTC, datetime, timedelta
+
+    from collector.queries.rollups import dirty_minutes, stats_sql
+    from collector.queries.spans import SPAN_SELECT
+    from collector.queries.sql import Filters
+    from collector.queries.traces import find_trace_spans, locate_trace
+
+    def timed(fn) -> float:
+        fn()
+        runs = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            runs.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(runs)
+
+    def trace_final(tid: str) -> object:
+        where = locate_trace(storage, tid, None)[0]
+        return storage.query(
+            f"SELECT {SPAN_SELECT} FROM spans FINAL WHERE project = {{p:String}} "
+            "AND start_time >= toDateTime64({a:String}, 9, 'UTC') "
+            "AND start_time <= toDateTime64({b:String}, 9, 'UTC') AND trace_id = {t:String} "
+            "ORDER BY start_time, span_id",
+            {"p": where["project"], "a": where["start_min"], "b": where["start_max"], "t": tid})
+
+    until = datetime.now(UTC)
+    since = until - timedelta(hours=24)
+
+    def stats_now() -> object:
+        where = Filters()
+        where.eq("project", PROJECT)
+        dirty = dirty_minutes(storage, PROJECT, since, until)
+        return storage.query(stats_sql(width=where.param(900, "UInt32"), group="model",
+                                       since=since, until=until, conditions=where.clauses,
+                                       rollup_ok=True, dirty=dirty, param=where.param, top=100),
+                             where.params)
+
+    stats_before = (
+        "SELECT bucket, grp, sum(n), uniqExactMerge(u), quantilesMerge(0.5, 0.95, 0.99)(q) FROM ("
+        "SELECT toUnixTimestamp(toStartOfInterval(start_time, INTERVAL 900 SECOND)) AS bucket, "
+        "toString(model) AS grp, count() AS n, uniqExactState(cityHash64(trace_id)) AS u, "
+        "quantilesState(0.5, 0.95, 0.99)(duration_ms) AS q FROM spans FINAL "
+        "WHERE project = {p:String} AND start_time >= {s:DateTime64(6, 'UTC')} "
+        "AND duplicate_of = '' GROUP BY bucket, grp) GROUP BY GROUPING SETS ((bucket, grp), (grp), ())")
+    pairs = [
+        ("trace by id", lambda: trace_final(ids[1]),
+         lambda: find_trace_spans(storage, ids[1], None, SPAN_SELECT)),
+        ("stats 24 h by model", lambda: storage.query(stats_before, {
+            "p": PROJECT, "s": since.strftime("%Y-%m-%d %H:%M:%S")}), stats_now),
+        ("projects", lambda: storage.query(
+            "SELECT project, count(), max(start_time) FROM spans FINAL GROUP BY project"),
+         lambda: storage.query(
+            "SELECT project, sum(s), uniqExactMerge(t) FROM (SELECT project, "
+            "uniqExactMerge(span_keys) AS s, uniqExactMergeState(trace_keys) AS t "
+            "FROM span_minutes GROUP BY project, minute) GROUP BY project")),
+    ]
+    print(f"\nstorage, same data: {'query':<22}{'FINAL/raw ms':>14}{'now ms':>9}")
+    for label, before, after in pairs:
+        b, a = timed(before), timed(after)
+        print(f"storage, same data: {label:<22}{b:>14.1f}{a:>9.1f}  ({b / a:.1f}x)")
+
+
 def main() -> None:
     """Load through ingest, start the live load, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -378,6 +443,7 @@ def main() -> None:
                                   "FROM system.parts WHERE table = 'spans' AND active")[0]
             info.update({"parts_after": int(parts["c"]),
                          "bytes_per_span": round(int(parts["b"]) / max(1, int(parts["r"])))})
+            side_by_side(storage, ids, reps(7))
         finally:
             storage.close()
         loadavg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
