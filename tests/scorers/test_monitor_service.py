@@ -5,24 +5,28 @@ its state stores exactly one score per (monitor, span, scorer) after restart."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
 
 import httpx
 import pytest
+from stubs.openai_server import OpenAIStub, Scripted, chat_completion
 from test_monitors import feedback, send_spans, wait_for_spans
 
-from tests.conftest import start_server
+from tests.conftest import REPO_ROOT, start_server
 
 ENV = {"SPYGLASS_WORKERS": "scorers.monitors.service:start_service", "SPYGLASS_MONITORS_POLL_MS": "300"}
 
 
-def wait_for_feedback(url: str, project: str, n: int, timeout_s: float = 60.0) -> list[dict]:
+def wait_for_feedback(url: str, project: str, n: int, timeout_s: float = 60.0,
+                      headers: dict[str, str] | None = None) -> list[dict]:
     deadline = time.monotonic() + timeout_s
     items: list[dict] = []
     while time.monotonic() < deadline:
-        items = feedback(url, project)
+        items = feedback(url, project, headers)
         if len(items) >= n:
             return items
         time.sleep(0.3)
@@ -88,3 +92,62 @@ def test_workers_setting_off_runs_none(setting: str) -> None:
     assert [type(w).__name__ for w in loaded] == ["MonitorService"]
     for w in loaded:
         w.stop()
+
+
+def _create_key(data_dir, project: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "collector", "keys", "create", "--project", project,
+                           "--data-dir", str(data_dir)], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_worker_scores_with_api_keys_and_reports_status_with_the_judge_budget(
+        tmp_path, openai_stub: OpenAIStub) -> None:
+    """Issue 15's 401: with an API key the in-collector worker still reads and scores (its
+    internal credential), and its counters reach GET /api/monitors/{id}/status; a $0.60 day
+    budget stops the judge after three $0.25 calls while the rule scorer keeps scoring."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    project = f"svc-{uuid.uuid4().hex[:8]}"
+    auth = {"Authorization": f"Bearer {_create_key(data_dir, project)}"}
+    openai_stub.chat_responder = lambda body: Scripted(200, chat_completion(
+        '{"reasoning": "fine", "score": false}', model="gpt-4o", usage=(100_000, 0)))
+    server = start_server(data_dir, env=ENV)
+    try:
+        url = server.url
+        assert httpx.get(f"{url}/api/monitors").status_code == 401
+        judge = {"type": "llm_judge.toxicity", "base_url": openai_stub.base_url, "model": "gpt-4o",
+                 "cache": False}
+        made = httpx.post(f"{url}/api/monitors", headers=auth, json={
+            "project": project, "name": "budgeted", "scorers": ["pii", judge],
+            "judge_budget_usd_per_day": 0.6})
+        assert made.status_code == 201, made.text
+        mid = made.json()["id"]
+        assert made.json()["judge_budget_usd_per_day"] == 0.6
+        pending = httpx.get(f"{url}/api/monitors/{mid}/status", headers=auth)
+        assert pending.status_code == 200 and pending.json()["state"] in ("pending", "running")
+        time.sleep(0.5)
+        send_spans(url, project, [("answer", "chain", f"mail {i}@example.com") for i in range(6)], headers=auth)
+        wait_for_spans(url, project, 6, headers=auth)
+        items = wait_for_feedback(url, project, 9, headers=auth)
+        assert sorted(Counter(f["name"] for f in items).items()) == [("pii", 6), ("toxicity", 3)]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{url}/api/monitors/{mid}/status", headers=auth).json()
+            if status["sampled"] == 6 and status["posted"] == 9:
+                break
+            time.sleep(0.3)
+        assert (status["sampled"], status["scored"], status["judge_calls"], status["judge_skipped_budget"],
+                status["dropped_backlog"], status["errors"]) == (6, 9, 3, 3, 0, 0), status
+        assert status["state"] == "budget_exceeded" and status["budget_exceeded"] is True
+        assert status["judge_cost_usd_today"] == pytest.approx(0.75)
+        assert status["judge_budget_usd_per_day"] == 0.6 and status["last_run"].endswith("Z")
+        assert status["budget_day"] == time.strftime("%Y-%m-%d", time.gmtime())
+        # Only the collector's own worker reports status: a project key may not forge it.
+        forged = httpx.put(f"{url}/api/monitors/{mid}/status", headers=auth, json={"sampled": 0})
+        assert forged.status_code == 403
+        assert "HTTP 401" not in server.log()
+    finally:
+        server.stop()
+    assert len(openai_stub.chat_requests()) == 3
