@@ -54,6 +54,7 @@ class MonitorService:
         max_lag = _env_float("SPYGLASS_MONITORS_MAX_LAG_S", 300.0)
         self.max_lag_s = max_lag if max_lag > 0 else None
         self.queue_size = int(_env_float("SPYGLASS_MONITORS_QUEUE", 2000))
+        self.batch_size = max(1, min(1000, int(_env_float("SPYGLASS_MONITORS_BATCH", 500))))
         self.api_key = api_key
         self._runners: dict[str, tuple[bytes, MonitorRunner]] = {}
         self._reported: dict[str, tuple[float, bytes]] = {}
@@ -143,7 +144,7 @@ class MonitorService:
                                   **({"fields": dict(m.fields)} if m.fields else {}))
                 config = MonitorsConfig(monitors=[monitor], endpoint=self.base_url, start=m.created_at,
                                         poll_interval_s=self.poll_s, workers=1, page_size=1000,
-                                        batch_size=500, queue_size=self.queue_size,
+                                        batch_size=self.batch_size, queue_size=self.queue_size,
                                         max_lag_s=self.max_lag_s,
                                         state_file=str(self.state_dir / f"monitor-{mid}.json"))
                 runner = MonitorRunner(config, api_key=self.api_key)

@@ -4,6 +4,7 @@ its state stores exactly one score per (monitor, span, scorer) after restart."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -33,35 +34,82 @@ def wait_for_feedback(url: str, project: str, n: int, timeout_s: float = 60.0,
     raise AssertionError(f"only {len(items)} of {n} scores stored")
 
 
+SLOW_SCORER = """
+import time
+from scorers import Scorer
+
+class SlowLength(Scorer):
+    default_name = "slow_length"
+
+    def _score(self, **fields):
+        time.sleep(0.02)  # slow enough that a kill lands mid-scoring
+        return self.make_score(float(len(str(fields.get("output")))))
+
+slow_length = SlowLength()
+"""
+
+
+def stored_rows(data_dir, project: str) -> Counter:
+    """(span_id, score name) -> stored feedback rows, read from the data directory itself
+    (no FINAL: duplicates the store has not folded yet would show)."""
+    from collector.settings import Settings
+    from collector.storage import open_storage
+
+    storage = open_storage(Settings.load(env={}, data_dir=data_dir))
+    try:
+        rows = storage.query("SELECT span_id, name, count() AS n FROM feedback WHERE project = {p:String} "
+                             "GROUP BY span_id, name", {"p": project})
+    finally:
+        storage.close()
+    return Counter({(r["span_id"], r["name"]): int(r["n"]) for r in rows})
+
+
 def test_stored_monitor_scores_once_across_a_kill_and_lost_state(tmp_path) -> None:
+    """The "Done when" line: SIGKILL the collector while its worker is scoring, delete the
+    worker's state, restart: every sampled span has exactly one stored score per scorer."""
+    from scorers.monitors import sampled
+
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "slow_scorers.py").write_text(SLOW_SCORER)
+    env = {**ENV, "SPYGLASS_MONITORS_BATCH": "10",
+           "PYTHONPATH": os.pathsep.join([str(tmp_path / "mods"), str(REPO_ROOT)])}
     data_dir = tmp_path / "data"
-    server = start_server(data_dir, env=ENV)
+    server = start_server(data_dir, env=env)
     project = f"svc-{uuid.uuid4().hex[:8]}"
+    scorers = ["pii", "slow_scorers:slow_length"]
     try:
         made = httpx.post(f"{server.url}/api/monitors", json={
-            "project": project, "name": "leaks", "scorers": ["pii", {"type": "regex", "pattern": "secret",
-                                                                      "must_match": False, "name": "secret"}]})
+            "project": project, "name": "leaks", "scorers": scorers, "sample_rate": 0.5})
         assert made.status_code == 201, made.text
         assert made.json()["enabled"] is True and made.json()["created_at"].endswith("Z")
         time.sleep(0.5)  # spans must start after the monitor was created
-        send_spans(server.url, project, [("answer", "chain", f"mail {i}@example.com") for i in range(20)])
-        wait_for_spans(server.url, project, 20)
-        wait_for_feedback(server.url, project, 1)
+        send_spans(server.url, project, [("answer", "chain", f"mail {i}@example.com") for i in range(200)])
+        spans = wait_for_spans(server.url, project, 200)
+        chosen = {s["span_id"] for s in spans if sampled(s["span_id"], 0.5)}
+        assert 60 < len(chosen) < 140
+        at_kill = len(wait_for_feedback(server.url, project, 20))
     finally:
         server.stop(sig_kill=True)  # mid-scoring, without a clean shutdown
-    shutil.rmtree(data_dir / "workers", ignore_errors=True)  # and the runner's position is lost
+    assert at_kill < 2 * len(chosen), "the kill came after scoring had finished"
+    assert (data_dir / "workers").is_dir()
+    shutil.rmtree(data_dir / "workers")  # and the runner's position is lost
 
-    server = start_server(data_dir, env=ENV)
+    server = start_server(data_dir, env=env)
     try:
         send_spans(server.url, project, [("answer", "chain", "nothing here")])
-        items = wait_for_feedback(server.url, project, 2 * 21)
+        late = [s["span_id"] for s in wait_for_spans(server.url, project, 201)
+                if s["output"] == "nothing here"]
+        chosen |= {sid for sid in late if sampled(sid, 0.5)}
+        wait_for_feedback(server.url, project, 2 * len(chosen))
         time.sleep(1.5)  # a few more polls: nothing more may arrive
         items = feedback(server.url, project)
-        per_key = Counter((f["span_id"], f["name"]) for f in items)
-        assert len(per_key) == 42 and set(per_key.values()) == {1}
         assert {f["author"] for f in items} == {"monitor:leaks"}
     finally:
         server.stop()
+    rows = stored_rows(data_dir, project)
+    assert set(rows) == {(sid, name) for sid in chosen for name in ("pii", "slow_length")}
+    assert set(rows.values()) == {1}
+    assert len(items) == len(rows) == 2 * len(chosen)
 
 
 def test_monitor_crud(spyglass_server) -> None:
