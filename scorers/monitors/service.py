@@ -130,8 +130,8 @@ class MonitorService:
             version, runner = self._runners[mid]
             if mid not in wanted or msgspec.json.encode(wanted[mid]) != version:
                 runner.close()
-                if mid in wanted:
-                    self._report(mid, runner)
+                # Its last counters, so a paused (or edited) monitor resumes from them.
+                self._report(mid, runner, running=mid in wanted)
                 del self._runners[mid]
         for mid, m in wanted.items():
             version = msgspec.json.encode(m)

@@ -199,3 +199,21 @@ def test_worker_scores_with_api_keys_and_reports_status_with_the_judge_budget(
     finally:
         server.stop()
     assert len(openai_stub.chat_requests()) == 3
+
+    # A restart does not reset the day's budget: the spend resumes from the stored status.
+    server = start_server(data_dir, env=ENV)
+    try:
+        url = server.url
+        send_spans(url, project, [("answer", "chain", f"later {i}@example.com") for i in range(2)], headers=auth)
+        wait_for_feedback(url, project, 11, headers=auth)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{url}/api/monitors/{mid}/status", headers=auth).json()
+            if status["judge_skipped_budget"] >= 5:
+                break
+            time.sleep(0.3)
+        assert (status["sampled"], status["judge_calls"], status["judge_skipped_budget"]) == (8, 3, 5), status
+        assert status["state"] == "budget_exceeded"
+    finally:
+        server.stop()
+    assert len(openai_stub.chat_requests()) == 3
