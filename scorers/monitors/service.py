@@ -56,6 +56,10 @@ class MonitorService:
         self.queue_size = int(_env_float("SPYGLASS_MONITORS_QUEUE", 2000))
         self.batch_size = max(1, min(1000, int(_env_float("SPYGLASS_MONITORS_BATCH", 500))))
         self.api_key = api_key
+        # Trace the monitors' own scorer and judge calls (judge cost as llm spans) into this
+        # project of the same collector; off by default: a rule scorer's span per scored span
+        # would double what the monitors read.
+        self.trace_project = os.environ.get("SPYGLASS_MONITORS_TRACE_PROJECT") or None
         self._runners: dict[str, tuple[bytes, MonitorRunner]] = {}
         self._reported: dict[str, tuple[float, bytes]] = {}
         self._bad: dict[str, bytes] = {}
@@ -158,6 +162,11 @@ class MonitorService:
             log.info("monitors service: running %r on project %r", m.name, m.project)
         for mid, (_, runner) in self._runners.items():
             self._report(mid, runner)
+        if self.trace_project:
+            import tracer
+
+            # Now, not at shutdown: by then the collector no longer accepts requests.
+            tracer.flush(2.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -168,21 +177,25 @@ class MonitorService:
             self._stop.wait(self.poll_s)
 
     def start(self) -> None:
+        if self.trace_project:
+            import tracer
+
+            tracer.init(project=self.trace_project, endpoint=self.base_url, api_key=self.api_key)
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="spyglass-monitors-service", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop syncing, then every runner (each finishes its queue for a few seconds) and
-        report its last counters."""
+        """Stop syncing, then every runner (each finishes its queue for a few seconds). No
+        last report: the collector stops accepting requests before its workers stop, so the
+        counters of the last poll (at most ``poll_s`` old) are what stays stored."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        for mid, (_, runner) in self._runners.items():
+        for _, runner in self._runners.values():
             runner.stop(timeout_s=3.0)
-            self._report(mid, runner, running=False)
             runner._client.close()
         self._runners.clear()
         self._client.close()

@@ -159,9 +159,11 @@ def test_worker_scores_with_api_keys_and_reports_status_with_the_judge_budget(
     data_dir.mkdir()
     project = f"svc-{uuid.uuid4().hex[:8]}"
     auth = {"Authorization": f"Bearer {_create_key(data_dir, project)}"}
+    traced = f"{project}-own"
+    traced_auth = {"Authorization": f"Bearer {_create_key(data_dir, traced)}"}
     openai_stub.chat_responder = lambda body: Scripted(200, chat_completion(
         '{"reasoning": "fine", "score": false}', model="gpt-4o", usage=(100_000, 0)))
-    server = start_server(data_dir, env=ENV)
+    server = start_server(data_dir, env={**ENV, "SPYGLASS_MONITORS_TRACE_PROJECT": traced})
     try:
         url = server.url
         assert httpx.get(f"{url}/api/monitors").status_code == 401
@@ -199,6 +201,13 @@ def test_worker_scores_with_api_keys_and_reports_status_with_the_judge_budget(
     finally:
         server.stop()
     assert len(openai_stub.chat_requests()) == 3
+    # The judge calls were traced into the trace project with the cost the budget counted.
+    server = start_server(data_dir)
+    try:
+        llm = [s for s in wait_for_spans(server.url, traced, 3, headers=traced_auth) if s["kind"] == "llm"]
+        assert len(llm) == 3 and all(s["cost_usd"] == pytest.approx(0.25) for s in llm)
+    finally:
+        server.stop()
 
     # A restart does not reset the day's budget: the spend resumes from the stored status.
     server = start_server(data_dir, env=ENV)
