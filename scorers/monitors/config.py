@@ -148,7 +148,7 @@ class MonitorsConfig:
     start: str = "now"  # now | beginning | a relative window like -1h | RFC 3339
     state_file: str | None = None
     trace_project: str | None = None  # trace the monitors' own scorer/judge calls here
-    # Scoring is behind when the spans read ended longer ago than this: the backlog is then
+    # Scoring is behind when the spans read arrived longer ago than this: the backlog is then
     # sampled down (max_lag_s / lag of it kept) and the rest counted as dropped_backlog.
     # None: never shed (a catch-up run scores everything).
     max_lag_s: float | None = 300.0

@@ -7,7 +7,7 @@ deterministic id so that re-scoring a span never stores a second row.
 
 Backpressure: spans are durable in the store, so when the queue is full the poller simply
 reads no further (ingest never waits on the monitors: they are one more reader). When
-scoring falls behind (the spans read ended more than ``max_lag_s`` ago) the poller sheds the
+scoring falls behind (the spans read arrived more than ``max_lag_s`` ago) the poller sheds the
 backlog by sampling: it keeps ``max_lag_s / lag`` of it (deterministic per span) and counts
 the rest in ``stats["dropped_backlog"]``, so a monitor catches up instead of lagging forever.
 
@@ -87,8 +87,9 @@ def judge_cost_usd(score: Score) -> float | None:
         return None
 
 
-def _end_seconds(span: Mapping[str, Any]) -> float | None:
-    text = span.get("end_time") or span.get("start_time")
+def _arrival_seconds(span: Mapping[str, Any]) -> float | None:
+    """When the span reached the collector (``ingested_at``; its end for older bodies)."""
+    text = span.get("ingested_at") or span.get("end_time") or span.get("start_time")
     if not isinstance(text, str):
         return None
     try:
@@ -277,13 +278,13 @@ class MonitorRunner:
         return total
 
     def _behind(self, monitor: Monitor, span: Mapping[str, Any], now: float) -> bool:
-        """Whether ``span`` is shed from a backlog: it ended more than ``max_lag_s`` ago and
-        is not in the ``max_lag_s / lag`` part kept."""
-        ended = _end_seconds(span)
+        """Whether ``span`` is shed from a backlog: it arrived more than ``max_lag_s`` ago
+        (scoring is that far behind) and is not in the ``max_lag_s / lag`` part kept."""
+        arrived = _arrival_seconds(span)
         max_lag = self.config.max_lag_s
-        if ended is None or max_lag is None or now - ended <= max_lag:
+        if arrived is None or max_lag is None or now - arrived <= max_lag:
             return False
-        return not _kept_from_backlog(span["span_id"], max_lag / (now - ended))
+        return not _kept_from_backlog(span["span_id"], max_lag / (now - arrived))
 
     def _offer(self, monitor: Monitor, span: dict[str, Any], now: float) -> None:
         if self._behind(monitor, span, now):
