@@ -335,6 +335,29 @@ def side_by_side(storage: object, ids: list[str], repeat: int) -> None:
         print(f"storage, same data: {label:<22}{b:>14.1f}{a:>9.1f}  ({b / a:.1f}x)")
 
 
+def load_through_ingest(url: str, run: str, traces: int, concurrency: int,
+                        info: dict[str, object]) -> list[str]:
+    """Post ``traces`` traces of 5 spans spread over the last 23 h, oldest first as a
+    collector receives them over a day; returns 200 of their ids (random sample)."""
+    per_request = BATCH // SPANS_PER_TRACE
+    step_ns = int(23 * 3600e9 / max(traces, 1))  # spread evenly over 23 h: all inside -24h
+    base_ns = time.time_ns() - 60_000_000_000
+    spans = traces * SPANS_PER_TRACE
+    print(f"loading {spans:,} spans through POST /v1/traces ({BATCH} spans per request, "
+          f"{concurrency} in flight) ...", flush=True)
+    started = time.perf_counter()
+    bodies = (make_request(run, range(first, min(traces, first + per_request)),
+                           lambda t: base_ns - t * step_ns)
+              for first in range(traces - 1 - (traces - 1) % per_request, -1, -per_request))
+    requests, status = post_all(f"{url}/v1/traces", bodies, concurrency)
+    load_s = time.perf_counter() - started
+    print(f"loaded in {load_s:.1f} s ({spans / load_s:,.0f} spans/s), {requests:,} "
+          f"requests, answers {status}", flush=True)
+    info.update({"load_s": round(load_s, 1), "requests": requests})
+    rng = random.Random(7)
+    return [trace_id_of(run, t) for t in rng.sample(range(traces), min(200, traces))]
+
+
 def main() -> None:
     """Load through ingest, start the live load, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -346,6 +369,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--quick", action="store_true",
                         help="5,000 spans, 3 timings per query: seconds; run by the tests")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="time again over a data dir kept with --keep (same --spans)")
     parser.add_argument("--live", metavar="URL", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.live:
@@ -365,28 +390,25 @@ def main() -> None:
     data_dir = args.keep or workdir / "data"
     run = f"q1m-{time.time_ns()}"
     traces = args.spans // SPANS_PER_TRACE
-    per_request = BATCH // SPANS_PER_TRACE
-    step_ns = int(23 * 3600e9 / max(traces, 1))  # spread evenly over 23 h: all inside -24h
-    base_ns = time.time_ns() - 60_000_000_000
     url = f"http://127.0.0.1:{args.port}"
+    reused: list[str] = []
+    if args.reuse:  # time again over a kept data dir: its trace ids, no second load
+        from collector.settings import Settings
+        from collector.storage import open_storage
+
+        data_dir = args.reuse
+        kept = open_storage(Settings.load(env={}, data_dir=data_dir))
+        try:
+            reused = [r["t"] for r in kept.query(
+                "SELECT trace_id AS t FROM trace_index WHERE project = {p:String} "
+                "ORDER BY cityHash64(trace_id) LIMIT 200", {"p": PROJECT})]
+        finally:
+            kept.close()
     proc = serve(data_dir, args.port)
     info: dict[str, object] = {}
     rows = []
     try:
-        print(f"loading {args.spans:,} spans through POST /v1/traces ({BATCH} spans per request, "
-              f"{args.concurrency} in flight) into {data_dir} ...", flush=True)
-        started = time.perf_counter()
-        # Oldest first, as a collector would have received them over the day.
-        bodies = (make_request(run, range(first, min(traces, first + per_request)),
-                               lambda t: base_ns - t * step_ns)
-                  for first in range(traces - 1 - (traces - 1) % per_request, -1, -per_request))
-        requests, status = post_all(f"{url}/v1/traces", bodies, args.concurrency)
-        load_s = time.perf_counter() - started
-        print(f"loaded in {load_s:.1f} s ({args.spans / load_s:,.0f} spans/s), {requests:,} "
-              f"requests, answers {status}", flush=True)
-        info.update({"load_s": round(load_s, 1), "requests": requests})
-        rng = random.Random(7)
-        ids = [trace_id_of(run, t) for t in rng.sample(range(traces), min(200, traces))]
+        ids = reused or load_through_ingest(url, run, traces, args.concurrency, info)
         needle = f"question {traces * 2 // 3}:"  # one trace, two thirds of the day back
         live = LiveLoad(f"{url}/v1/traces", args.live_rate) if args.live_rate else None
         if live:
