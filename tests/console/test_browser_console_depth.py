@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -105,7 +106,8 @@ def _wait(check, what: str, timeout_s: float = 30.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_sessions_list_and_a_session_as_a_conversation(page: Page, server: ServerHandle) -> None:
+def test_sessions_list_and_a_session_as_a_conversation(page: Page, server: ServerHandle,
+                                                       artifacts_dir: Path) -> None:
     project = f"sessions-{uuid.uuid4().hex[:8]}"
     provider = _provider(server.url, project)
     tracer = provider.get_tracer("console-sessions")
@@ -151,8 +153,10 @@ def test_sessions_list_and_a_session_as_a_conversation(page: Page, server: Serve
     expect(turns.nth(1).locator("[data-role=user]")).not_to_contain_text("You are terse.")
     expect(turns.nth(1).locator("[data-role=assistant]")).to_have_text(re.compile(r"assistant\s*4\.$"))
     expect(turns.nth(1).get_by_test_id("turn-usage")).to_have_text("120 tok · $0.0020 · 30 ms")
-    expect(turns.nth(2).locator("[data-role=assistant]")).to_contain_text("RateLimitError: slow down")
+    expect(turns.nth(2).locator("[data-role=assistant]")).to_have_text(
+        re.compile(r"^assistant\s*RateLimitError: slow down$"))
     expect(turns.nth(2)).to_contain_text("error")
+    page.screenshot(path=str(artifacts_dir / "console-session.png"), full_page=True)
 
     # Each turn links to its trace; the trace's session links back to the conversation.
     turns.nth(1).get_by_role("link", name="trace →").click()

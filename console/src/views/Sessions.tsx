@@ -39,14 +39,15 @@ export function turnText(raw: unknown, role: "user" | "assistant"): string | nul
 
 function Said({ role, value, error }: { role: "user" | "assistant"; value: unknown; error?: string | null }) {
   const text = turnText(value, role);
-  const empty = value === null || value === undefined || value === "";
+  const parsed = parseJson(value);
+  const empty = parsed === null || parsed === undefined || parsed === "";
   return (
     <div class={`msg role-${role}`} data-role={role}>
       <div class="msg-role">{role === "user" ? "user" : "assistant"}</div>
       {text !== null ? (
         <FoldedText text={text} />
       ) : !empty ? (
-        <Value value={parseJson(value)} />
+        <Value value={parsed} />
       ) : error ? null : (
         <span class="muted">{role === "user" ? "No input recorded." : "No output recorded."}</span>
       )}
