@@ -12,13 +12,16 @@ from common import attributes as A
 
 @pytest.fixture(scope="module")
 def seeded(spyglass_server):
-    """20 streamed LLM calls (TTFT 10, 20, ... 200 ms; the first ten 30 minutes ago, the
-    rest 5), half of them model "fast"; plus a non-streamed LLM call and a tool span."""
+    """20 streamed LLM calls (TTFT 10, 20, ... 200 ms; the first ten in one 10-minute
+    bucket 30-40 minutes ago, the rest in the bucket 20 minutes later), half of them model
+    "fast"; plus a non-streamed LLM call and a tool span."""
     project = f"api-ttft-{uuid.uuid4().hex[:8]}"
     now = now_ns()
+    bucket = 10 * MINUTE
+    older = (now - 40 * MINUTE) // bucket * bucket + MINUTE  # a minute into a bucket
     traces = []
     for i in range(1, 21):
-        at = now - (30 if i <= 10 else 5) * MINUTE + i * 1_000_000_000
+        at = older + (0 if i <= 10 else 20 * MINUTE) + i * 1_000_000_000
         traces.append((at, S("chat", kind="llm", model="fast" if i % 2 else "slow", in_tok=1,
                              attrs={A.TIME_TO_FIRST_TOKEN_MS: 10.0 * i})))
     traces.append((now - MINUTE, S("chat", kind="llm", model="fast", in_tok=1)))
