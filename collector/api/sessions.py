@@ -217,7 +217,8 @@ class SessionsController(QueryController):
                                                      last["session_id"]])
         return SessionList(sessions=sessions, next_cursor=next_cursor)
 
-    @query_get("/{session_id:str}", responses=NOT_FOUND_ERRORS)
+    # A `path` parameter: a session id may hold "/" (sent as %2F, decoded before routing).
+    @query_get("/{session_id:path}", responses=NOT_FOUND_ERRORS)
     def get_session(
         self,
         request: Request[Any, Any, Any],
@@ -232,7 +233,7 @@ class SessionsController(QueryController):
         totals. ``since``/``until`` narrow it to the traces with a span in that range.
         Without ``project`` (and an API key), the project of the session's latest span.
         404 when no span carries this session id."""
-        wanted = _session_id(session_id)
+        wanted = _session_id(session_id.removeprefix("/"))
         page = parse_limit(limit, 200, 1000)
         skip = offset or 0
         if skip < 0:

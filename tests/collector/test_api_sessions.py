@@ -4,6 +4,7 @@ span of their traces, and one session's traces as a conversation, in time order.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 from test_api_support import MINUTE, S, get, now_ns, send, walk_pages
@@ -22,6 +23,9 @@ def _turn(i: int, session: str | None, *, root_only: bool = False, user: str = "
              output=f"answer {n}", session_id=session, user_id=user, children=[llm])
 
 
+ODD_ID = "team/42 #1?x=é"  # slashes, spaces and query characters in a session id
+
+
 @pytest.fixture(scope="module")
 def seeded(spyglass_server):
     """Session "chat-a" of three turns (1, 2 and 3 minutes ago; the first carries the
@@ -37,6 +41,7 @@ def seeded(spyglass_server):
         (now - 1 * MINUTE, _turn(2, "chat-a")),
         (now - 20 * MINUTE, _turn(4, "chat-b", user="u-2")),
         (now - 5 * MINUTE, _turn(6, None)),
+        (now - 30 * MINUTE, _turn(0, ODD_ID)),
     ])
     send(spyglass_server.url, other, [(now - 2 * MINUTE, _turn(8, "chat-a"))])
     return spyglass_server.url, project, ids
@@ -45,9 +50,9 @@ def seeded(spyglass_server):
 def test_list_has_each_session_with_totals_of_all_its_spans(seeded) -> None:
     url, project, _ = seeded
     body = get(url, "/api/sessions", project=project, since="-1h")
-    assert [s["session_id"] for s in body["sessions"]] == ["chat-a", "chat-b"]
+    assert [s["session_id"] for s in body["sessions"]] == ["chat-a", "chat-b", ODD_ID]
     assert body["next_cursor"] is None
-    a, b = body["sessions"]
+    a, b, _ = body["sessions"]
     # Every span of the three traces, including the first trace's LLM call without the id.
     assert (a["project"], a["trace_count"], a["span_count"], a["error_count"]) == (project, 3, 6, 1)
     assert (a["input_tokens"], a["output_tokens"], a["total_tokens"]) == (60, 30, 90)
@@ -66,7 +71,7 @@ def test_list_filters_by_range_and_user_and_pages(seeded) -> None:
     by_user = get(url, "/api/sessions", project=project, since="-1h", user_id="u-2")["sessions"]
     assert [s["session_id"] for s in by_user] == ["chat-b"]
     pages = walk_pages(url, "/api/sessions", "sessions", project=project, since="-1h", limit=1)
-    assert [[s["session_id"] for s in p] for p in pages] == [["chat-a"], ["chat-b"]]
+    assert [[s["session_id"] for s in p] for p in pages] == [["chat-a"], ["chat-b"], [ODD_ID]]
     get(url, "/api/sessions", expect=400, project=project, limit=0)
     get(url, "/api/sessions", expect=400, project=project, cursor="nonsense")
 
@@ -107,6 +112,12 @@ def test_session_pages_and_errors(seeded) -> None:
     get(url, "/api/sessions/chat-a", expect=400, project=project, limit=5000)
     get(url, "/api/sessions/chat-a", expect=400, project=project, offset=-1)
     get(url, "/api/sessions/chat-a", expect=400, project=project, bogus=1)
+
+
+def test_a_session_id_with_slashes_and_spaces_is_addressable(seeded) -> None:
+    url, project, ids = seeded
+    body = get(url, f"/api/sessions/{quote(ODD_ID, safe='')}", project=project)
+    assert body["session_id"] == ODD_ID and [t["trace_id"] for t in body["turns"]] == [ids[5]]
 
 
 def test_another_projects_session_of_the_same_id_is_separate(seeded) -> None:
