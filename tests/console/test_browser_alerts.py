@@ -60,6 +60,14 @@ def _send(url: str, project: str, errors: bool = False, outputs: tuple[str, str]
     return format(root.get_span_context().trace_id, "032x")
 
 
+def _wait_for(check, what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
 def test_tree_shows_tokens_and_cost_per_span_and_subtree_and_ttft(page: Page, server: ServerHandle) -> None:
     project = f"tree-{uuid.uuid4().hex[:8]}"
     trace_id = _send(server.url, project)
@@ -134,6 +142,7 @@ def test_creating_a_monitor_and_seeing_its_scores(page: Page, server: ServerHand
     form.get_by_label("Monitor name").fill("llm-pii")
     form.get_by_label("Scorers").fill("pii, secrets")
     form.get_by_label("Span kind").fill("llm")
+    form.get_by_label("Judge budget").fill("0.5")
     form.get_by_role("button", name="Create monitor").click()
     table = page.get_by_role("table", name="Monitors")
     expect(table).to_contain_text("llm-pii")
@@ -149,7 +158,9 @@ def test_creating_a_monitor_and_seeing_its_scores(page: Page, server: ServerHand
         if len(scores) >= 4:
             break
         time.sleep(0.3)
-    page.get_by_role("button", name="Refresh").first.click()
+    section = page.locator("section.section")
+    section.filter(has=page.get_by_role("heading", name="Scores of llm-pii")).get_by_role(
+        "button", name="Refresh").click()
     scores_table = page.get_by_role("table", name="Monitor scores")
     expect(scores_table.locator("tbody tr")).to_have_count(2)
     # Per score: spans scored and the mean (pii found in one answer of two; no secrets).
@@ -157,6 +168,21 @@ def test_creating_a_monitor_and_seeing_its_scores(page: Page, server: ServerHand
     expect(pii_cells).to_have_text(["pii", "2", "0.500"])
     expect(scores_table.locator("tbody tr").filter(has_text="secrets").locator("td")).to_have_text(
         ["secrets", "2", "0.000"])
+    # The worker's counters: 2 spans sampled, 2 scorers each, every score stored once.
+    stored = httpx.get(f"{server.url}/api/monitors", params={"project": project}).json()["monitors"][0]
+    assert stored["judge_budget_usd_per_day"] == 0.5
+    _wait_for(lambda: httpx.get(f"{server.url}/api/monitors/{stored['id']}/status").json()["posted"] >= 4,
+              "the worker's report")
+    status_refresh = section.filter(has=page.get_by_role("heading", name="Status of llm-pii")).get_by_role(
+        "button", name="Refresh")
+    status_refresh.click()
+    status = page.get_by_label("Monitor status")
+    expect(page.get_by_test_id("monitor-state")).to_have_text("running")
+    for label, value in (("Sampled", "2"), ("Scored", "4"), ("Stored", "4"), ("Dropped (backlog)", "0"),
+                         ("Errors", "0")):
+        expect(status.locator(f"dd[data-counter='{label}']")).to_have_text(value)
+    expect(status).to_contain_text("$0 of $0.5000")
     table.get_by_role("button", name="Pause").click()
     expect(table).to_contain_text("paused")
     assert httpx.get(f"{server.url}/api/monitors", params={"project": project}).json()["monitors"][0]["enabled"] is False
+    expect(page.get_by_test_id("monitor-state")).to_have_text("paused")
