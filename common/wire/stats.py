@@ -49,6 +49,8 @@ class Stats(msgspec.Struct, kw_only=True):
     group_by: str | None
     totals: Point
     series: list[Series]
+    # Groups with spans in the range; ``series`` holds the largest ``limit`` of them.
+    group_count: int = 1
 
 
 class Value(msgspec.Struct, kw_only=True):
