@@ -10,7 +10,7 @@ from collector.auth import key_project
 from collector.queries.access import storage_of
 from collector.queries.controller import QueryController, query_get
 from collector.queries.errors import error_responses
-from collector.queries.sql import SPANS, Filters, as_int, rfc3339_from_micros
+from collector.queries.sql import Filters, as_int, rfc3339_from_micros
 from common.wire.projects import Project, Projects
 
 
@@ -28,16 +28,18 @@ class ProjectsController(QueryController):
         where = Filters()
         where.eq("project", forced)
         storage = storage_of(request)
+        # From span_minutes (migration 0013): a few rows per project and minute instead of
+        # every span; distinct spans per minute (a span's copies share its minute) summed,
+        # distinct traces over all minutes.
         rows = storage.query(
-            "SELECT project, count() AS span_count, "
-            "toUnixTimestamp64Micro(min(start_time)) AS first_us, "
-            "toUnixTimestamp64Micro(max(start_time)) AS last_us "
-            f"FROM {SPANS} {where.sql()} GROUP BY project", where.params)
-        # trace_index holds one row per trace (per insert, until merged): far fewer rows
-        # to count distinct ids over than the spans table.
-        traces = {r["project"]: as_int(r["n"]) for r in storage.query(
-            f"SELECT project, uniqExact(trace_id) AS n FROM trace_index {where.sql()} "
-            "GROUP BY project", where.params)}
+            "SELECT project, sum(spans) AS span_count, uniqExactMerge(traces) AS trace_count, "
+            "toUnixTimestamp64Micro(min(first)) AS first_us, "
+            "toUnixTimestamp64Micro(max(last)) AS last_us FROM ("
+            "SELECT project, uniqExactMerge(span_keys) AS spans, "
+            "uniqExactMergeState(trace_keys) AS traces, min(first_start) AS first, "
+            f"max(last_start) AS last FROM span_minutes {where.sql()} GROUP BY project, minute) "
+            "GROUP BY project HAVING span_count > 0", where.params)
+        traces = {r["project"]: as_int(r["trace_count"]) for r in rows}
         found = {r["project"]: Project(name=r["project"], span_count=as_int(r["span_count"]),
                                        trace_count=traces.get(r["project"], 0),
                                        first_seen=rfc3339_from_micros(r["first_us"]),

@@ -9,56 +9,22 @@ from litestar.params import QueryParameter
 
 from collector.queries.access import storage_of
 from collector.queries.controller import Buckets, NamedDependency, QueryController, query_get
-from collector.queries.params import parse_choice
+from collector.queries.params import parse_choice, parse_limit
 from collector.queries.prompts import version_ids_for_filter
-from collector.queries.sql import SPANS, Filters, as_float, as_int
+from collector.queries.rollups import ROLLUP_DIMENSIONS, dirty_minutes, stats_sql
+from collector.queries.sql import Filters, as_float, as_int
 from common import attributes as A
 from common.timetext import rfc3339, rfc3339_from_epoch
 from common.wire.stats import Point, Series, Stats, TimedPoint
 
+DEFAULT_SERIES = 100
+MAX_SERIES = 1000
 GROUPS = ("model", "name", "kind", "provider", "status", "user_id", "session_id", "prompt")
 # Group keys that are not plain columns: a prompt version is `name:vN` from the span's
 # attributes (common.attributes PROMPT_NAME / PROMPT_VERSION); '' for spans without one.
 _PROMPT_NAME = f"JSONExtractString(attributes, '{A.PROMPT_NAME}')"
 GROUP_EXPRS = {"prompt": f"if({_PROMPT_NAME} = '', '', concat({_PROMPT_NAME}, ':', "
                          f"JSONExtractString(attributes, '{A.PROMPT_VERSION}')))"}
-
-
-# One pass over the (deduplicated) spans: per (bucket, group) partial states, then the
-# bucket series, the group totals and the grand total from those states. Percentiles
-# and distinct traces merge exactly as if computed over the raw spans.
-_STATS_SQL = """
-SELECT
-    grouping(bucket) AS all_buckets,
-    grouping(grp) AS all_groups,
-    bucket,
-    grp,
-    sum(n) AS a_count,
-    sum(e) AS a_errors,
-    uniqExactMerge(u) AS a_traces,
-    quantilesMerge(0.5, 0.95, 0.99)(q) AS a_q,
-    sum(it) AS a_input_tokens,
-    sum(ot) AS a_output_tokens,
-    sum(tt) AS a_total_tokens,
-    sum(c) AS a_cost_usd
-FROM (
-    SELECT
-        toUnixTimestamp(toStartOfInterval(start_time, INTERVAL {width} SECOND)) AS bucket,
-        toString({group}) AS grp,
-        count() AS n,
-        countIf(status = 'error') AS e,
-        uniqExactState(cityHash64(trace_id)) AS u,
-        quantilesState(0.5, 0.95, 0.99)(duration_ms) AS q,
-        sum(input_tokens) AS it,
-        sum(output_tokens) AS ot,
-        sum(total_tokens) AS tt,
-        sum(cost_usd) AS c
-    FROM {spans}
-    {where}
-    GROUP BY bucket, grp
-)
-GROUP BY GROUPING SETS ((bucket, grp), (grp), ())
-"""
 
 
 def _point(row: dict[str, Any] | None) -> dict[str, Any]:
@@ -95,28 +61,40 @@ class StatsController(QueryController):
         model: Annotated[str | None, QueryParameter(description="only spans of this model")] = None,
         prompt: Annotated[str | None, QueryParameter(
             description="only spans of this prompt: name, name:vN, name:label")] = None,
+        limit: Annotated[int | None, QueryParameter(
+            description="with group_by: at most this many series, the largest first (1-1000, "
+                        "default 100); group_count tells how many groups there are")] = None,
     ) -> Stats:
         """Span count, errors, distinct traces, p50/p95/p99 latency (ms), input/output/total
         tokens and cost (USD) per time bucket, optionally one series per ``group_by`` value,
         plus totals over the whole range (default: the 24 h before ``until``, or now). Every
         bucket of the range is present (zero-filled); without ``group_by`` there is one
-        series with ``group`` null."""
+        series with ``group`` null. With ``group_by``, the ``limit`` largest groups get a
+        series (``group_count`` counts them all)."""
         group = parse_choice(group_by, "group_by", GROUPS)
+        top = parse_limit(limit, DEFAULT_SERIES, MAX_SERIES)
         where = Filters()
         where.eq("project", project_scope)
-        where.time_range("start_time", buckets.since, buckets.until)
-        # A repeat of an LLM call by stacked instrumentation is not another call.
-        where.add("duplicate_of = ''")
         for column, value in (("name", name), ("kind", kind), ("model", model)):
             where.eq(column, value)
+        rollup_ok = group in (None, *ROLLUP_DIMENSIONS)
         if prompt:
             key, value = version_ids_for_filter(storage_of(request), project_scope, prompt)
             where.eq(f"JSONExtractString(attributes, '{key}')", value)
+            rollup_ok = False
         group_expr = GROUP_EXPRS.get(group or "", group) or "''"
-        width_param = where.param(buckets.width, "UInt32")
         storage = storage_of(request)
-        rows = storage.query(_STATS_SQL.format(width=width_param, group=group_expr, spans=SPANS,
-                                               where=where.sql()), where.params)
+        # Whole minutes come from the per-minute rollup (migration 0014), the rest from
+        # spans; minutes holding a re-stored copy of a span are recomputed deduplicated
+        # (collector/queries/rollups.py), so the figures equal a read of spans FINAL.
+        # A repeat of an LLM call by stacked instrumentation is not another call: both
+        # sources count only duplicate_of = ''.
+        dirty = dirty_minutes(storage, project_scope, buckets.since, buckets.until)
+        sql = stats_sql(width=where.param(buckets.width, "UInt32"), group=group_expr,
+                        since=buckets.since, until=buckets.until, conditions=where.clauses,
+                        rollup_ok=rollup_ok, dirty=dirty, param=where.param,
+                        top=top if group else None)
+        rows = storage.query(sql, where.params)
         totals: dict[str, Any] | None = None
         group_totals: dict[str, dict[str, Any]] = {}
         by_group: dict[str, dict[int, dict[str, Any]]] = {}
@@ -130,7 +108,7 @@ class StatsController(QueryController):
         if not group:
             by_group.setdefault("", {})
         # Largest groups first: that is the order a chart legend wants.
-        ordered = sorted(by_group, key=lambda g: (-as_int(group_totals.get(g, {"a_count": 0})["a_count"]), g))
+        ordered = sorted(by_group, key=lambda g: (-as_int(group_totals.get(g, {"a_count": 0})["a_count"]), g))[:top]
         series = [
             Series(
                 group=(g or None) if group else None,
@@ -143,7 +121,7 @@ class StatsController(QueryController):
         return Stats(project=project_scope, since=rfc3339(buckets.since),
                      until=rfc3339(buckets.until), bucket=buckets.label,
                      bucket_seconds=buckets.width, group_by=group, totals=Point(**_point(totals)),
-                     series=series)
+                     series=series, group_count=len(group_totals) if group else 1)
 
 
 ROUTES = [StatsController]

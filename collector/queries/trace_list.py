@@ -11,8 +11,9 @@ stretches), so the first page usually reads only the last hour of one project, w
 2. *true start*: ``trace_index`` (maintained at ingest) gives each candidate's real
    first span; a trace that began before the window belongs to an older window and is
    dropped here, so no trace appears on two pages.
-3. *summaries*: totals for the page's traces only, read from ``spans FINAL`` within their
-   time range (deduplicated).
+3. *summaries*: totals for the page's traces only, read within their time range and
+   deduplicated per span (``LIMIT 1 BY``, the newest copy: what ``FINAL`` would keep) on
+   the few rows of those traces, not with ``FINAL`` over every part of those hours.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.queries.sql import SPANS
+from collector.queries.rollups import newest_start_ns
+from collector.queries.text import text_condition
 
 FIRST_WINDOW_NS = 3600 * 10**9
 GROWTH = 4
@@ -71,9 +73,7 @@ def _span_conditions(q: TraceQuery, sql: _Sql, lo: int) -> list[str]:
     if q.tag:
         out.append(f"trace_id IN ({base}{where} AND has(tags, {sql.p(q.tag, 'String')}))")
     if q.text:
-        needle = sql.p(q.text, "String")
-        out.append(f"trace_id IN ({base}{where} AND (positionCaseInsensitiveUTF8(input, {needle}) > 0 "
-                   f"OR positionCaseInsensitiveUTF8(output, {needle}) > 0))")
+        out.append(f"trace_id IN ({base}{where} AND {text_condition(q.text, sql.p)})")
     errors = f"trace_id IN ({base}{where} AND status = 'error')"
     oks = f"trace_id IN ({base}{where} AND status = 'ok')"
     if q.status == "error":
@@ -86,19 +86,44 @@ def _span_conditions(q: TraceQuery, sql: _Sql, lo: int) -> list[str]:
 
 
 def _newest_start(storage: Any, q: TraceQuery, below: int | None) -> int | None:
-    """Start (ns) of the newest span before ``below`` and not before ``since``; None if none."""
+    """An upper bound (ns) of the newest start of a trace this query can list, before
+    ``below`` and not before ``since``; None if there is none (a window topped by a bound
+    slightly too high is still exact).
+
+    Without filters: the newest span start, from ``span_minutes`` (a few rows per minute
+    instead of every span of the project). With a filter that some span must match: the
+    newest start of a span matching it — a listed trace starts at or before its matching
+    span — so a rare match (a text search) is reached in one step instead of walking
+    windows over the hours that hold none."""
     sql = _Sql()
-    where = []
+    one = _one_filter(q, sql)
+    if one is None:
+        return newest_start_ns(storage, q.project, below, q.since_ns)
+    where = [one]
     if q.project is not None:
         where.append(f"project = {sql.p(q.project, 'String')}")
     if below is not None:
         where.append(f"start_time < {_ns(sql, below)}")
     if q.since_ns is not None:
         where.append(f"start_time >= {_ns(sql, q.since_ns)}")
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
     row = storage.query(f"SELECT count() AS n, toUnixTimestamp64Nano(max(start_time)) AS m "
-                        f"FROM spans {clause}", sql.params)[0]
+                        f"FROM spans WHERE {' AND '.join(where)}", sql.params)[0]
     return int(row["m"]) if int(row["n"]) else None
+
+
+def _one_filter(q: TraceQuery, sql: _Sql) -> str | None:
+    """One condition every listed trace has a span matching (the most selective kind
+    first), or None without such a filter."""
+    if q.text:
+        return text_condition(q.text, sql.p)
+    if q.span_equals:
+        column, value = q.span_equals[0]
+        return f"{column} = {sql.p(value, 'String')}"
+    if q.tag:
+        return f"has(tags, {sql.p(q.tag, 'String')})"
+    if q.status == "error":
+        return "status = 'error'"
+    return None
 
 
 def _candidates(storage: Any, q: TraceQuery, lo: int, top: int, k: int) -> list[dict[str, Any]]:
@@ -149,6 +174,7 @@ def find_page(storage: Any, q: TraceQuery) -> tuple[list[tuple[str, str, int]], 
         if q.since_ns is not None and lo <= q.since_ns:
             lo = q.since_ns
         k = need - len(page)
+        dropped: list[int] = []
         while True:
             rows = _candidates(storage, q, lo, top, k)
             spans_of = _extents(storage, rows)
@@ -156,13 +182,18 @@ def find_page(storage: Any, q: TraceQuery) -> tuple[list[tuple[str, str, int]], 
             # A trace that began before the window shows up again in an older one.
             kept = [r for r in rows
                     if spans_of.get((r["project"], r["trace_id"]), (lo,))[0] >= lo]
+            dropped = [first for r in rows
+                       if (first := spans_of.get((r["project"], r["trace_id"]), (lo,))[0]) < lo]
             if len(kept) >= need - len(page) or len(rows) < k:
                 break
             k *= 2  # some rows were dropped and the window may hold more: look further
         page += [(r["project"], r["trace_id"], int(r["start_ns"])) for r in kept]
         if len(page) >= need or (q.since_ns is not None and lo <= q.since_ns):
             break
-        newest = _newest_start(storage, q, lo)
+        # Traces starting before lo: those dropped above (their start is known), and those
+        # whose matching span is older than lo (found by _newest_start with the filter).
+        newest = max([n for n in (_newest_start(storage, q, lo), *dropped) if n is not None],
+                     default=None)
         width *= GROWTH
     return page[:need], extents
 
@@ -186,11 +217,17 @@ SELECT
     anyIf(user_id, user_id != '') AS t_user_id,
     anyIf(session_id, session_id != '') AS t_session_id,
     arraySort(groupUniqArrayArray(tags)) AS t_tags
-FROM {spans}
-WHERE start_time >= fromUnixTimestamp64Nano({{lo:Int64}}, 'UTC')
-  AND start_time <= fromUnixTimestamp64Nano({{hi:Int64}}, 'UTC')
-  AND trace_id IN {{ids:Array(String)}}
-  {project}
+FROM (
+    SELECT project, trace_id, span_id, parent_span_id, name, kind, start_time, end_time, status,
+           input_tokens, output_tokens, cost_usd, model, user_id, session_id, tags
+    FROM spans
+    PREWHERE trace_id IN {{ids:Array(String)}}
+    WHERE start_time >= fromUnixTimestamp64Nano({{lo:Int64}}, 'UTC')
+      AND start_time <= fromUnixTimestamp64Nano({{hi:Int64}}, 'UTC')
+      {project}
+    ORDER BY ingested_at DESC
+    LIMIT 1 BY project, trace_id, span_id
+)
 GROUP BY project, trace_id
 """
 
@@ -220,6 +257,6 @@ def summaries(storage: Any, page: list[tuple[str, str, int]],
     params: dict[str, Any] = {"lo": min(s for s, _ in spans), "hi": max(e for _, e in spans),
                               "ids": sorted({t for _, t, _ in page}), "projects": projects}
     rows = storage.query(SUMMARY_SQL.format(
-        spans=SPANS, project="AND project IN {projects:Array(String)}"), params)
+        project="AND project IN {projects:Array(String)}"), params)
     by_key = {(r["t_project"], r["trace_id"]): r for r in rows}
     return [by_key[(p, t)] for p, t, _ in page if (p, t) in by_key]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.queries.sql import SPANS
-
 
 def locate_trace(storage: Any, trace_id: str, project: str | None) -> list[dict[str, Any]]:
     """``[{project, start_min, start_max}]`` for each project holding spans of the trace
@@ -34,12 +32,17 @@ def find_trace_spans(storage: Any, trace_id: str, project: str | None, select: s
     if not located:
         return []
     where = located[0]
+    # No FINAL (it merges every part of those hours): the trace's few rows are read with
+    # the trace id as PREWHERE, so the large text columns are read only for granules
+    # holding the trace, and a re-stored copy of a span is folded here, newest first (the
+    # copy ReplacingMergeTree keeps).
     return storage.query(
-        f"SELECT {select} FROM {SPANS} "
+        f"SELECT {select} FROM (SELECT * FROM spans "
+        "PREWHERE trace_id = {trace_id:String} "
         "WHERE project = {project:String} "
         "AND start_time >= toDateTime64({start_min:String}, 9, 'UTC') "
         "AND start_time <= toDateTime64({start_max:String}, 9, 'UTC') "
-        "AND trace_id = {trace_id:String} "
+        "ORDER BY ingested_at DESC LIMIT 1 BY span_id) "
         "ORDER BY start_time, span_id",
         {"project": where["project"], "start_min": where["start_min"],
          "start_max": where["start_max"], "trace_id": trace_id},

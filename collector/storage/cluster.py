@@ -42,6 +42,10 @@ SHARD_KEYS: dict[str, str] = {
     "feedback_dedup": "cityHash64(trace_id)",
     "feedback_pre_dedup": "cityHash64(trace_id)",
     "genai_events": "cityHash64(trace_id)",  # GenAI log events live with their trace
+    # rollups of spans (0013, 0014): each shard's view fills its local table from its own
+    # spans; the Distributed table merges the shards' states (any shard key is correct).
+    "span_minutes": "cityHash64(project)",
+    "span_rollup": "cityHash64(project)",
     "dataset_rows": "cityHash64(row_hash)",
     "dataset_versions": "cityHash64(project, name)",
     "dataset_version_rows": "cityHash64(version_id)",

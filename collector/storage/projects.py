@@ -49,7 +49,7 @@ class ProjectSettings:
         if not 0 <= days <= MAX_TTL_DAYS:
             raise StorageError(f"ttl_days must be between 0 and {MAX_TTL_DAYS}, got {days}")
         self.storage.insert("project_settings", [{"project": project, "ttl_days": days}])
-        for table in ("spans", "trace_index"):
+        for table in ("spans", "trace_index", "span_minutes", "span_rollup"):
             self.storage.command(
                 f"ALTER TABLE {self.storage.mutation_target(table)} UPDATE ttl_days = {{days:UInt16}} WHERE project = {{p:String}}",
                 {"days": days, "p": project},

@@ -47,6 +47,17 @@ DERIVED: dict[str, str] = {
     "trace_index": (
         "SELECT trace_id, project, min(start_min) AS start_min, max(start_max) AS start_max, "
         "max(ttl_days) AS ttl_days FROM trace_index GROUP BY trace_id, project"),
+    # The rollups (0013, 0014) compared by what does not depend on how spans were batched
+    # nor on re-stored copies (the copy reads spans FINAL): distinct spans and traces.
+    "span_minutes": (
+        "SELECT project, minute, uniqExactMerge(span_keys) AS spans, "
+        "uniqExactMerge(trace_keys) AS traces, min(first_start) AS first_start, "
+        "max(last_start) AS last_start, max(ttl_days) AS ttl_days FROM span_minutes "
+        "GROUP BY project, minute"),
+    "span_rollup": (
+        "SELECT project, minute, name, kind, model, provider, status, "
+        "uniqExactMerge(trace_keys) AS traces FROM span_rollup "
+        "GROUP BY project, minute, name, kind, model, provider, status"),
 }
 SKIPPED = frozenset({"spyglass_migrations"})
 STAGING_PREFIX = "_spyglass_migrate_"

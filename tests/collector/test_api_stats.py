@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 import pytest
-from test_api_support import MINUTE, MS, S, get, now_ns, send
+from test_api_support import MINUTE, MS, S, get, now_ns, send, walk_pages
 
 N = 100
 
@@ -118,8 +118,41 @@ def test_group_by_kind_includes_non_llm_spans(seeded) -> None:
     assert body["series"][0]["group"] == "llm"  # largest first
 
 
+def test_group_limit_keeps_the_largest_series_and_counts_every_group(seeded) -> None:
+    """user-0/1/2 get 33/34/33 of the LLM spans; limit=1 keeps only user-1's series, the
+    totals still cover every group, and group_count says how many there are."""
+    full = _stats(seeded, since="-1h", kind="llm", group_by="user_id")
+    assert full["group_count"] == 3 and len(full["series"]) == 3
+    assert [s["totals"]["count"] for s in full["series"]] == [34, 33, 33]
+    assert [s["group"] for s in full["series"]] == ["user-1", "user-0", "user-2"]
+    cut = _stats(seeded, since="-1h", kind="llm", group_by="user_id", limit=1)
+    assert cut["group_count"] == 3
+    assert cut["series"] == full["series"][:1]
+    assert cut["totals"] == full["totals"] and cut["totals"]["count"] == N
+    assert _stats(seeded, since="-1h")["group_count"] == 1
+
+
+def test_rollup_minutes_and_raw_edges_add_up_to_the_raw_spans(seeded) -> None:
+    """A range cutting minutes in half reads whole minutes from the rollup and the halves
+    from spans: every count and token must match what was sent in that range."""
+    url, project = seeded
+    spans = [s for page in walk_pages(url, "/api/spans", "spans", project=project, kind="llm",
+                                      limit=1000) for s in page]
+    ordered = sorted(spans, key=lambda s: s["start_time"])
+    lo, hi = ordered[10]["start_time"], ordered[70]["start_time"]  # mid-minute times
+    inside = [s for s in spans if lo <= s["start_time"] < hi]
+    for group in (None, "model", "user_id"):
+        extra = {"group_by": group} if group else {}
+        body = _stats(seeded, since=lo, until=hi, kind="llm", **extra)
+        assert body["totals"]["count"] == len(inside) == 60
+        assert body["totals"]["input_tokens"] == sum(s["input_tokens"] for s in inside)
+        assert body["totals"]["errors"] == sum(s["status"] == "error" for s in inside)
+        assert body["totals"]["traces"] == len({s["trace_id"] for s in inside})
+
+
 @pytest.mark.parametrize(("params", "name"), [
     ({"bucket": "fast"}, "bucket"),
+    ({"limit": 0, "group_by": "model"}, "limit"),
     ({"bucket": "1s", "since": "-30d"}, "bucket"),
     ({"group_by": "user"}, "group_by"),
     ({"since": "tomorrow"}, "since"),

@@ -79,9 +79,17 @@ def test_sharded_tables_are_replicated_locals_under_distributed_tables() -> None
         assert dist.endswith(f"ENGINE = Distributed(spyglass_cluster, spyglass, {table}_local, "
                              f"{key})")
     alters = [st for st in statements if st.startswith("ALTER TABLE")]
-    # 0010 adds spans.duplicate_of, 0120 eval_runs.chain_head
+    # 0010 adds spans.duplicate_of, 0012 three skip indexes (added, then materialized for
+    # the parts already stored: index changes go to the local tables only), 0120
+    # eval_runs.chain_head
     assert [st.split()[2] for st in alters] == [
-        "spans_local", "spans", "eval_runs_local", "eval_runs"]
+        "spans_local", "spans", *["spans_local"] * 6, "eval_runs_local", "eval_runs"]
+    assert all(" ON CLUSTER spyglass_cluster " in st for st in alters)
+    # The rollups' views read each shard's own spans and write its local rollup table.
+    for view, target in (("span_minutes_mv", "span_minutes_local"),
+                         ("span_rollup_mv", "span_rollup_local")):
+        (mv,) = by_name[view]
+        assert f"TO {target} AS" in mv and "FROM spans_local" in mv, mv
     # One trace on one shard: spans, its index and its feedback share the shard key.
     assert SHARD_KEYS["spans"] == SHARD_KEYS["trace_index"] == SHARD_KEYS["feedback"] == (
         "cityHash64(trace_id)")
