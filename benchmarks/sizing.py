@@ -12,7 +12,7 @@ machine (wall-clock throughput on a shared 2-core VM says more about the neighbo
    tokens, cost; less repetitive than the OTLP loader) and reads compressed and
    uncompressed bytes of every table from ``system.parts``.
 3. Memory at scale (``--stored N``, e.g. 10,000,000): the N spans are *fast-loaded*
-   (``INSERT ... SELECT FROM numbers()`` through ``Storage.command``, 500k per statement,
+   (``INSERT ... SELECT FROM numbers()`` through ``Storage.command``, 100k per statement,
    the materialized views filled as at ingest: not the OTLP path, which would take hours
    here), then ``spyglass serve`` opens that data dir and takes *sustained real load* on
    top: ``--sustain`` spans posted over OTLP/HTTP by ``otlp_load.py`` while a second
@@ -43,7 +43,7 @@ LOAD = Path(os.environ.get("SPYGLASS_OTLP_LOAD") or REPO.parent / "shared" / "ot
 PROJECT = "sizing"
 TICKS = os.sysconf("SC_CLK_TCK")
 SPANS_PER_TRACE = 5
-FAST_BATCH = 500_000
+FAST_BATCH = 100_000
 TARGET_RSS_MIB = 1.5 * 1024
 
 # One row per span; `n` is the span number, t = n / 5 its trace, j = n % 5 its position.
