@@ -17,6 +17,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 import collector.api
 from collector.alerts.worker import AlertWorker
 from collector.auth import AuthMiddleware
+from collector.ingest.dedup import RecentCalls
+from collector.ingest.stats import STATS
 from collector.ingest.writer import BatchWriter
 from collector.settings import Settings
 from collector.storage import Storage, StorageError, open_storage
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
             await asyncio.to_thread(worker.stop)
         await writer.close()
         log.info("writer flushed: %d spans in %d inserts", writer.spans_written, writer.inserts)
+        STATS.log_if_used()
         if owns_storage:
             storage.close()
 
@@ -133,6 +136,9 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
             use_handler_docstrings=True,
         ),
         state=State({"settings": settings, "storage": storage, "writer": writer, "alerts": alerts,
+                     # Embedded storage has one writer (the data-dir lock): stored
+                     # duplicates are found in memory (collector/ingest/dedup.py).
+                     "recent_calls": RecentCalls(storage) if storage.engine == "chdb" else None,
                      "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
         debug=False,
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from litestar import Request, post
 from litestar.response import Response
 
 from collector.auth import key_project
 from collector.ingest import otlp, pipeline
+from collector.ingest.stats import STATS
 from collector.ingest.writer import Backpressure
 
 log = logging.getLogger("spyglass.ingest")
@@ -68,7 +70,10 @@ async def export_traces(request: Request) -> Response[bytes]:
         body = await _read_body(request, settings.max_body_bytes)
         if encoding == "gzip":
             body = otlp.gunzip(body, settings.max_body_bytes)
+        STATS.request_started()
+        t0 = time.thread_time()
         req, rejected, reason = otlp.decode(body, media)
+        STATS.decode_s += time.thread_time() - t0
         _, rejected_rows, row_reason = await pipeline.store_traces(
             request.app.state, req, _auth_project(request))
         rejected, reason = rejected + rejected_rows, reason or row_reason

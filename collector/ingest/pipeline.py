@@ -5,24 +5,25 @@ normalize, merge GenAI events, mark duplicates, apply limits and acknowledge ali
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import anyio.to_thread
-import msgspec
 
 from collector.ingest import dedup, events
-from collector.ingest.normalize import SpanRejected, normalize, resource_info
+from collector.ingest.columns import RowView, SpanBatch
+from collector.ingest.normalize import Appender, SpanRejected, resource_info
+from collector.ingest.stats import STATS
 
 log = logging.getLogger("spyglass.ingest")
-_encode = msgspec.json.Encoder().encode
-PRIVATE_KEYS = ("_response_id", "_start_ns", "_end_ns")
 
 
-def span_rows(req: Any, auth_project: str | None, ttl_of: Any,
-              use_service_name: bool = True) -> tuple[list[dict[str, Any]], int, str]:
-    """Canonical rows for every storable span of an ``ExportTraceServiceRequest``, the
-    number of rejected spans and a message naming why the first one was rejected."""
-    rows: list[dict[str, Any]] = []
+def span_batch(req: Any, auth_project: str | None, ttl_of: Any,
+               use_service_name: bool = True) -> tuple[SpanBatch, int, str]:
+    """The canonical rows of every storable span of an ``ExportTraceServiceRequest``, as
+    columns, the number of rejected spans and a message naming why the first one was."""
+    batch = SpanBatch()
+    add = Appender(batch).add
     rejected = 0
     reason = ""
     for rs in req.resource_spans:
@@ -32,7 +33,7 @@ def span_rows(req: Any, auth_project: str | None, ttl_of: Any,
             scope_name = ss.scope.name
             for span in ss.spans:
                 try:
-                    rows.append(normalize(span, res, scope_name, ttl_days))
+                    add(span, res, scope_name, ttl_days)
                 except SpanRejected as exc:
                     rejected += 1
                     reason = reason or f"span {span.span_id.hex() or '?'} rejected: {exc}"
@@ -43,30 +44,22 @@ def span_rows(req: Any, auth_project: str | None, ttl_of: Any,
                     rejected += 1
                     reason = reason or (f"span {span.span_id.hex() or '?'} rejected: "
                                         f"{type(exc).__name__}")
-    return rows, rejected, reason
+    return batch, rejected, reason
 
 
-def encode_rows(rows: list[dict[str, Any]]) -> list[bytes]:
-    """JSONEachRow lines, without the private keys normalize adds for this pipeline."""
-    out = []
-    for row in rows:
-        for key in PRIVATE_KEYS:
-            row.pop(key, None)
-        out.append(_encode(row))
-    return out
-
-
-def _enrich(rows: list[dict[str, Any]], storage: Any) -> None:
-    """Blocking steps that read storage: GenAI events recorded before their span, and
+def _enrich(rows: list[RowView], storage: Any, recent: dedup.RecentCalls | None) -> None:
+    """Blocking steps that may read storage: GenAI events recorded before their span, and
     duplicates of calls stored by an earlier request."""
+    t0 = time.thread_time()
     try:
         events.merge_into_spans(rows, storage)
     except Exception as exc:  # enrichment must never cost the spans themselves
         log.warning("merging GenAI log events into spans failed: %s", exc)
     try:
-        dedup.mark_against_stored(rows, storage)
+        dedup.mark_against_stored(rows, storage, recent)
     except Exception as exc:
         log.warning("looking up stored spans for duplicates failed: %s", exc)
+    STATS.enrich_s += time.thread_time() - t0
 
 
 async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[int, int, str]:
@@ -75,25 +68,42 @@ async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[
     Returns only after the insert carrying the spans has finished (raises the writer's
     ``Backpressure`` when it will not take them)."""
     settings = state.settings
-    rows, rejected, reason = span_rows(
+    stats = STATS
+    stats.request_started()
+    t0 = time.thread_time()
+    batch, rejected, reason = span_batch(
         req, auth_project, state.project_settings.ttl_days,
         getattr(settings, "project_from_service_name", True))
-    if rows:
-        dedup.mark_in_batch(rows)
-        if any(r["kind"] in dedup.LLM_KINDS for r in rows):
-            await anyio.to_thread.run_sync(_enrich, rows, state.storage)
-        lines = encode_rows(rows)
-        result = await state.writer.write(b"\n".join(lines), len(lines))
+    t1 = time.thread_time()
+    stats.normalize_s += t1 - t0
+    n = len(batch)
+    if n:
+        llm = batch.llm_rows(dedup.LLM_KINDS)
+        if llm:
+            dedup.mark_in_batch(llm, batch.parents)
+            recent = getattr(state, "recent_calls", None)
+            if events.may_need_lookup(llm, state.storage) or dedup.needs_lookup(llm, recent):
+                await anyio.to_thread.run_sync(_enrich, llm, state.storage, recent)
+            elif recent is not None:
+                dedup.mark_against_stored(llm, state.storage, recent)
+        t2 = time.thread_time()
+        stats.enrich_s += t2 - t1
+        table = batch.to_arrow()
+        stats.encode_s += time.thread_time() - t2
+        result = await state.writer.write(table, n)
         # Rows storage refused as malformed (the writer bisects them out): rejected alone.
         rejected, reason = rejected + result.rejected, reason or result.reason
-        if any(r["kind"] in dedup.LLM_KINDS and not (r["input"] and r["output"]) for r in rows):
+        if any(not (r["input"] and r["output"]) for r in llm):
             try:
-                await anyio.to_thread.run_sync(events.fill_after_insert, rows, state.storage)
+                await anyio.to_thread.run_sync(events.fill_after_insert, llm, state.storage)
             except Exception as exc:  # the spans are stored; only the late merge failed
                 log.warning("merging GenAI log events into new spans failed: %s", exc)
+    stats.spans += n
+    stats.requests += 1
+    stats.request_done()
     if rejected:
         log.warning("rejected %d span(s): %s", rejected, reason)
-    return len(rows), rejected, reason
+    return n, rejected, reason
 
 
 class Counters:

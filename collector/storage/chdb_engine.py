@@ -12,6 +12,7 @@ from collector.storage.base import (
     SESSION_SETTINGS,
     Storage,
     StorageError,
+    arrow_stream,
     decode_rows,
     param_text,
 )
@@ -123,6 +124,22 @@ class ChdbStorage(Storage):
             try:
                 with self._insert_session.send_insert(f"INSERT INTO {table}", "JSONEachRow") as ins:
                     ins.append(data)
+                    ins.finish()
+            except Exception as exc:
+                raise StorageError(f"insert into {table} failed: {exc}") from exc
+
+    def insert_arrow(self, table: str, data: Any) -> None:
+        """One insert of a ``pyarrow.Table`` as an Arrow IPC stream (chDB reads it
+        column by column, ~5x cheaper than parsing the same rows as JSONEachRow); durable
+        once it returns, like :meth:`insert_json_lines`."""
+        columns, payload = arrow_stream(data)
+        with self._insert_lock:
+            if self._closed:
+                raise StorageError("storage is closed")
+            try:
+                with self._insert_session.send_insert(
+                        f"INSERT INTO {table} ({columns})", "ArrowStream") as ins:
+                    ins.append(payload)
                     ins.finish()
             except Exception as exc:
                 raise StorageError(f"insert into {table} failed: {exc}") from exc
