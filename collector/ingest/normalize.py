@@ -100,15 +100,15 @@ _NOT_RANKED = 1 << 30
 _EMPTY_JSON = "{}"
 
 
-def _family(key: str) -> tuple[int, int, int, int] | None:
-    """(slot, rank, compose bit, prefix length) of the family ``key`` belongs to; None
-    when it belongs to none (a prefix match whose index is not a number stays a plain
+def _family(key: str) -> tuple[int, int, int, str] | None:
+    """(slot, rank, compose bit, prefix) of the family ``key`` belongs to; None when it
+    belongs to none (a prefix match whose index is not a number stays a plain
     attribute)."""
     for prefix, indexed, slot, rank, bit in _FAMILIES:
         if key.startswith(prefix):
             if indexed and not key[len(prefix):].partition(".")[0].isdigit():
                 continue
-            return slot, rank, bit, len(prefix)
+            return slot, rank, bit, prefix
     return None
 
 
@@ -123,6 +123,7 @@ def map_attributes(attrs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
     ranks = [_NOT_RANKED] * _NSLOTS
     remaining: dict[str, Any] = {}
     bits = 0
+    seen: set[str] = set()  # families present (compose skips scanning for absent ones)
     multi: list[tuple[int, int, Any]] | None = None
     for key, raw in attrs.items():
         entries = _EXACT.get(key)
@@ -133,11 +134,12 @@ def map_attributes(attrs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
             elif fam[0] >= 0:
                 if multi is None:
                     multi = []
-                multi.append((fam[1], fam[0], (key[fam[3]:], raw)))
+                multi.append((fam[1], fam[0], (key[len(fam[3]):], raw)))
                 if raw is None:  # an empty value is not consumed (kept in attributes)
                     remaining[key] = raw
             else:
                 bits |= fam[2]
+                seen.add(fam[3])
             continue
         if raw is None:  # an empty AnyValue names nothing and stays in attributes
             remaining[key] = raw
@@ -176,7 +178,7 @@ def map_attributes(attrs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         kind_before = kind if ranks[_KIND] < KIND_BEFORE_OPENLLMETRY else ""
         for bit, compose, _ in _COMPOSERS:
             if bits & bit:
-                inp, out = compose(attrs, "" if kind_before is _UNSET else kind_before)
+                inp, out = compose(attrs, "" if kind_before is _UNSET else kind_before, seen)
                 if inp and vals[_INPUT] is _UNSET:
                     vals[_INPUT] = inp
                 if out and vals[_OUTPUT] is _UNSET:

@@ -14,6 +14,7 @@ from collector.ingest import dedup, events
 from collector.ingest.columns import RowView, SpanBatch
 from collector.ingest.normalize import Appender, SpanRejected, resource_info
 from collector.ingest.stats import STATS
+from collector.ingest.writer import Announcement
 
 log = logging.getLogger("spyglass.ingest")
 
@@ -59,11 +60,15 @@ def _enrich(rows: list[RowView], storage: Any, recent: dedup.RecentCalls | None)
         dedup.mark_against_stored(rows, storage, recent)
     except Exception as exc:
         log.warning("looking up stored spans for duplicates failed: %s", exc)
-    STATS.enrich_s += time.thread_time() - t0
+    spent = time.thread_time() - t0
+    STATS.enrich_s += spent
+    STATS.enrich_thread_s += spent
 
 
-async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[int, int, str]:
+async def store_traces(state: Any, req: Any, auth_project: str | None,
+                       announced: Announcement | None = None) -> tuple[int, int, str]:
     """Normalize and store an export request's spans; returns (stored, rejected, reason).
+    ``announced``: the request's :meth:`BatchWriter.announce` (withdrawn here).
 
     Returns only after the insert carrying the spans has finished (raises the writer's
     ``Backpressure`` when it will not take them)."""
@@ -90,7 +95,7 @@ async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[
         stats.enrich_s += t2 - t1
         table = batch.to_arrow()
         stats.encode_s += time.thread_time() - t2
-        result = await state.writer.write(table, n)
+        result = await state.writer.write(table, n, announced)
         # Rows storage refused as malformed (the writer bisects them out): rejected alone.
         rejected, reason = rejected + result.rejected, reason or result.reason
         if any(not (r["input"] and r["output"]) for r in llm):
@@ -98,6 +103,8 @@ async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[
                 await anyio.to_thread.run_sync(events.fill_after_insert, llm, state.storage)
             except Exception as exc:  # the spans are stored; only the late merge failed
                 log.warning("merging GenAI log events into new spans failed: %s", exc)
+    if announced is not None:
+        announced.withdraw()
     stats.spans += n
     stats.requests += 1
     stats.request_done()

@@ -6,7 +6,8 @@ hundred ns per call, one or two calls per request or insert, never per span):
 
 - ``decode``: protobuf/JSON body -> ``ExportTraceServiceRequest`` (event-loop thread);
 - ``normalize``: the request's spans -> columns (event-loop thread);
-- ``enrich``: duplicates and GenAI-event lookups (loop thread or a worker thread);
+- ``enrich``: duplicates and GenAI-event lookups (loop thread, or a worker thread when
+  storage must be read: ``enrich_thread``);
 - ``encode``: columns -> Arrow table (event-loop thread);
 - ``insert``: the writer thread's CPU in the storage insert (serializing Arrow, and for
   chDB parsing and writing the part, which chDB runs on the calling thread).
@@ -35,6 +36,7 @@ class IngestStats:
     decode_s: float = 0.0
     normalize_s: float = 0.0
     enrich_s: float = 0.0
+    enrich_thread_s: float = 0.0  # the part of enrich_s spent on worker threads
     encode_s: float = 0.0
     insert_s: float = 0.0
     inserts: int = 0

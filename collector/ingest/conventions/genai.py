@@ -74,7 +74,7 @@ def messages(value: Any) -> Any:
     return out
 
 
-def compose(attrs: dict[str, Any], kind: str) -> tuple[str, str]:
+def compose(attrs: dict[str, Any], kind: str, families: set[str]) -> tuple[str, str]:
     """Input (system instructions first) and output messages as JSON text ("" if none)."""
     value = attrs.get(A.GEN_AI_INPUT_MESSAGES)
     system = attrs.get(A.GEN_AI_SYSTEM_INSTRUCTIONS)

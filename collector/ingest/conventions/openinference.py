@@ -170,16 +170,24 @@ def _vectors_summary(text: str) -> str:
     return _encode({"vectors": len(data), "dimensions": dims}).decode()
 
 
-def compose(attrs: dict[str, Any], kind: str) -> tuple[str, str]:
+def compose(attrs: dict[str, Any], kind: str, families: set[str]) -> tuple[str, str]:
     """Input and output as JSON text ("" if none): chat messages read better than the
     raw request body, so they win over ``input.value``; embedding texts stand in for
     input messages; an embeddings response keeps only its vectors' count and size.
-    ``kind`` is the span kind as known before OpenLLMetry."""
-    in_msgs, _ = indexed_messages(attrs, INPUT_MESSAGES, MESSAGE_FIELDS)
-    out_msgs, _ = indexed_messages(attrs, OUTPUT_MESSAGES, MESSAGE_FIELDS)
-    in_msgs = [_structured(msg) for msg in in_msgs]
-    out_msgs = [_structured(msg) for msg in out_msgs]
-    texts = _embeddings(attrs)
+    ``kind`` is the span kind as known before OpenLLMetry; ``families`` the prefixes of
+    the families present."""
+    in_msgs: list[dict[str, Any]] = []
+    out_msgs: list[dict[str, Any]] = []
+    texts: list[str] = []
+    if families:
+        if INPUT_MESSAGES in families:
+            in_msgs = [_structured(msg) for msg in
+                       indexed_messages(attrs, INPUT_MESSAGES, MESSAGE_FIELDS)[0]]
+        if OUTPUT_MESSAGES in families:
+            out_msgs = [_structured(msg) for msg in
+                        indexed_messages(attrs, OUTPUT_MESSAGES, MESSAGE_FIELDS)[0]]
+        if EMBEDDINGS in families:
+            texts = _embeddings(attrs)
     if texts and not in_msgs:
         in_msgs = [{"role": "user", "content": t} for t in texts]
     in_value = _value(attrs, INPUT_VALUE, INPUT_MIME)

@@ -84,13 +84,14 @@ def _tool_calls(msg: dict[str, Any]) -> dict[str, Any]:
     return msg
 
 
-def compose(attrs: dict[str, Any], kind: str) -> tuple[str, str]:
+def compose(attrs: dict[str, Any], kind: str, families: set[str]) -> tuple[str, str]:
     """Input and output as JSON text ("" if none): indexed prompts/completions, else the
-    entity input/output."""
-    prompts, _ = indexed_messages(attrs, PROMPT_PREFIX, MESSAGE_FIELDS)
-    completions, _ = indexed_messages(attrs, COMPLETION_PREFIX, MESSAGE_FIELDS)
-    prompts = [_tool_calls(msg) for msg in prompts]
-    completions = [_tool_calls(msg) for msg in completions]
+    entity input/output (``families``: the prefixes of the families present)."""
+    prompts = ([_tool_calls(msg) for msg in indexed_messages(attrs, PROMPT_PREFIX, MESSAGE_FIELDS)[0]]
+               if PROMPT_PREFIX in families else [])
+    completions = ([_tool_calls(msg) for msg in
+                    indexed_messages(attrs, COMPLETION_PREFIX, MESSAGE_FIELDS)[0]]
+                   if COMPLETION_PREFIX in families else [])
     entity_in = attrs.get(ENTITY_INPUT)
     entity_out = attrs.get(ENTITY_OUTPUT)
     inp = out = ""

@@ -6,8 +6,9 @@ each declares
 - ``RULES``: :class:`Rule` rows, one per attribute that fills a scalar field (kind,
   model, tokens, user id, ...), in the order the convention prefers them;
 - ``FAMILIES``: attribute families known by prefix (``llm.input_messages.N.…``);
-- ``compose(attrs, kind) -> (input, output)``: the messages a convention builds from
-  several attributes at once (called only when one of its attributes is present).
+- ``compose(attrs, kind, families) -> (input, output)``: the messages a convention
+  builds from several attributes at once (called only when one of its attributes is
+  present; ``families``: the prefixes of its families the span carries).
 
 :func:`compile_table` merges them into one dict consulted once per attribute, so a span
 costs one dict lookup per attribute whatever the number of conventions.
