@@ -17,11 +17,13 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 import collector.api
 from collector.alerts.worker import AlertWorker
 from collector.auth import AuthMiddleware
+from collector.ingest.columns import SpanBatch
 from collector.ingest.dedup import RecentCalls
 from collector.ingest.stats import STATS
 from collector.ingest.writer import BatchWriter
 from collector.settings import Settings
 from collector.storage import Storage, StorageError, open_storage
+from collector.storage.base import arrow_stream
 from collector.storage.projects import ProjectSettings
 from collector.workers import load_workers
 
@@ -94,6 +96,9 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
 
     async def start_writer() -> None:
         writer.start()
+        # pyarrow initializes its timestamp/time-zone machinery on first use (~0.2 s):
+        # pay it at start, not in the first export's latency.
+        arrow_stream(SpanBatch().to_arrow())
         if settings.alert_interval_ms:
             alerts.start()
         for worker in workers:

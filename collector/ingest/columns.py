@@ -37,8 +37,8 @@ NAMES = tuple(name for name, _ in COLUMNS)
 SCHEMA = pa.schema([pa.field(name, typ) for name, typ in COLUMNS])
 # Not stored: what dedup needs besides the columns.
 PRIVATE = ("_response_id",)
-# Row keys dedup/events use that alias a stored column.
-_ALIASES = {"_start_ns": "start_time", "_end_ns": "end_time"}
+# Row keys dedup/events use for a stored column (the same list under a second name).
+ALIASES = {"_start_ns": "start_time", "_end_ns": "end_time"}
 
 
 class SpanBatch:
@@ -48,6 +48,8 @@ class SpanBatch:
 
     def __init__(self) -> None:
         self.cols: dict[str, list[Any]] = {name: [] for name in (*NAMES, *PRIVATE)}
+        for alias, name in ALIASES.items():
+            self.cols[alias] = self.cols[name]
 
     def __len__(self) -> int:
         return len(self.cols["span_id"])
@@ -56,9 +58,9 @@ class SpanBatch:
         """Views of the rows at ``indexes`` (all rows by default)."""
         return [RowView(self.cols, i) for i in (range(len(self)) if indexes is None else indexes)]
 
-    def llm_rows(self, kinds: tuple[str, ...]) -> list[RowView]:
-        """Views of the rows whose kind is in ``kinds``."""
-        return [RowView(self.cols, i) for i, k in enumerate(self.cols["kind"]) if k in kinds]
+    def indexes_of_kinds(self, kinds: tuple[str, ...]) -> list[int]:
+        """Positions of the rows whose kind is in ``kinds``."""
+        return [i for i, k in enumerate(self.cols["kind"]) if k in kinds]
 
     def parents(self) -> dict[str, str]:
         """Span id -> parent span id of every row."""
@@ -82,10 +84,10 @@ class RowView:
         self._i = i
 
     def __getitem__(self, key: str) -> Any:
-        return self._cols[_ALIASES.get(key, key)][self._i]
+        return self._cols[key][self._i]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._cols[_ALIASES.get(key, key)][self._i] = value
+        self._cols[key][self._i] = value
 
     def stored(self) -> dict[str, Any]:
         """The row as a dict for a JSONEachRow insert (times as DateTime64 text)."""

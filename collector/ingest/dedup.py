@@ -239,6 +239,51 @@ class RecentCalls:
         """Whether a call of this trace is in the index."""
         return (project, trace_id) in self._by_trace
 
+    def mark_and_add(self, cols: dict[str, list[Any]], idx: list[int]) -> int:
+        """:func:`mark_against_stored` for LLM rows ``idx`` of a batch's columns ``cols``
+        when no storage lookup is needed (every row is newer than the watermark): only
+        rows of traces in the index are compared, read column by column. Returns how
+        many were marked."""
+        from collector.ingest.columns import RowView
+
+        project, trace, dup = cols["project"], cols["trace_id"], cols["duplicate_of"]
+        live = [i for i in idx if not dup[i]]
+        by_trace = self._by_trace
+        hits = [i for i in live if (project[i], trace[i]) in by_trace]
+        marked = 0
+        if hits:
+            span = cols["span_id"]
+            new_ids = {span[i] for i in live}
+            for i in hits:
+                row = RowView(cols, i)
+                call = _match(row, self.candidates(project[i], trace[i]), new_ids)
+                if call:
+                    _mark(row, call)
+                    marked += 1
+        self.add_columns(cols, [i for i in live if not dup[i]])
+        return marked
+
+    def add_columns(self, cols: dict[str, list[Any]], idx: list[int]) -> None:
+        """Remember the calls at rows ``idx`` of a batch's columns (not duplicates)."""
+        c = cols
+        entries = zip([c["project"][i] for i in idx], [c["trace_id"][i] for i in idx],
+                      [c["span_id"][i] for i in idx], [c["parent_span_id"][i] for i in idx],
+                      [c["model"][i] for i in idx], [c["input_tokens"][i] for i in idx],
+                      [c["output_tokens"][i] for i in idx], [c["start_time"][i] for i in idx],
+                      [c["end_time"][i] for i in idx], [c["_response_id"][i] for i in idx],
+                      strict=True)
+        with self._lock:
+            by_trace = self._by_trace
+            for p, t, *entry in entries:
+                found = by_trace.get((p, t))
+                if found is None:
+                    by_trace[(p, t)] = [tuple(entry)]
+                else:
+                    found.append(tuple(entry))
+            self._count += len(idx)
+            if self._count > self.max_calls:
+                self._evict()
+
     def add(self, rows: list[Row]) -> None:
         """Remember the calls among ``rows`` (being stored now)."""
         with self._lock:

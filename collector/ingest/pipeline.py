@@ -83,14 +83,20 @@ async def store_traces(state: Any, req: Any, auth_project: str | None,
     stats.normalize_s += t1 - t0
     n = len(batch)
     if n:
-        llm = batch.llm_rows(dedup.LLM_KINDS)
-        if llm:
+        idx = batch.indexes_of_kinds(dedup.LLM_KINDS)
+        llm = batch.rows(idx)
+        if idx:
             dedup.mark_in_batch(llm, batch.parents)
             recent = getattr(state, "recent_calls", None)
             if events.may_need_lookup(llm, state.storage) or dedup.needs_lookup(llm, recent):
+                # Storage must be read: on a worker thread, which counts its own CPU (the
+                # loop thread runs other requests meanwhile).
+                stats.enrich_s += time.thread_time() - t1
+                stats.enrich_lookups += 1
                 await anyio.to_thread.run_sync(_enrich, llm, state.storage, recent)
+                t1 = time.thread_time()
             elif recent is not None:
-                dedup.mark_against_stored(llm, state.storage, recent)
+                recent.mark_and_add(batch.cols, idx)
         t2 = time.thread_time()
         stats.enrich_s += t2 - t1
         table = batch.to_arrow()

@@ -37,6 +37,7 @@ class IngestStats:
     normalize_s: float = 0.0
     enrich_s: float = 0.0
     enrich_thread_s: float = 0.0  # the part of enrich_s spent on worker threads
+    enrich_lookups: int = 0  # requests whose enrichment had to read storage
     encode_s: float = 0.0
     insert_s: float = 0.0
     inserts: int = 0
