@@ -104,18 +104,19 @@ class BatchWriter:
     columns, no text parsing).
 
     While one insert runs, new requests queue; the next insert takes all of them, so the
-    batch size grows with load and no timer adds latency when idle. Requests announce
-    themselves when they arrive (:meth:`announce`, before reading and normalizing their
-    body): an insert about to start waits for announced requests still being prepared, up
-    to ``linger_s``, so concurrent requests share one insert (an insert has a large fixed
-    cost: ~15-25 ms of CPU in chDB whatever its size). Spans queued plus
+    batch size grows with load. Requests announce themselves when they arrive
+    (:meth:`announce`, before reading and normalizing their body): under concurrent load
+    an insert about to start waits, up to ``linger_s``, for announced requests and for the
+    clients the previous insert answered, so concurrent requests share one insert (an
+    insert has a large fixed cost: ~15-25 ms of CPU in chDB whatever its size). A lone
+    client never waits: no timer adds latency when requests come one at a time. Spans queued plus
     spans being inserted never exceed ``max_pending_spans``: past that, :meth:`write`
     raises :class:`Backpressure` instead of buffering.
     """
 
     def __init__(self, storage: Storage, table: str = "spans", max_batch_spans: int = 50_000,
                  max_pending_spans: int = 200_000, retry_after_s: int = 1,
-                 linger_s: float = 0.02) -> None:
+                 linger_s: float = 0.05) -> None:
         self.storage = storage
         self.table = table
         self.max_batch_spans = max_batch_spans
@@ -123,6 +124,7 @@ class BatchWriter:
         self.retry_after_s = retry_after_s
         self.linger_s = linger_s
         self._announced = 0
+        self._returning = 0  # requests the last insert answered (their clients come back)
         self._queue: list[_Pending] = []
         self._queued_spans = 0
         self._inflight_spans = 0
@@ -179,18 +181,27 @@ class BatchWriter:
         return await asyncio.shield(future)
 
     async def _linger(self) -> None:
-        """Wait (at most ``linger_s``) while announced requests are still being prepared
-        and the queue has room, so they join the coming insert."""
-        if not self._announced or self._closing:
+        """Wait (at most ``linger_s``) while requests that will soon join the coming
+        insert are still being prepared and the queue has room: announced ones (being
+        read and normalized) and, under load, the clients the previous insert answered
+        (an exporter sends its next batch as soon as its last one is acknowledged). A
+        wait that times out forgets those clients, so a quiet collector never waits."""
+        expected = len(self._queue) + self._returning
+        if (not self._announced and len(self._queue) >= expected) or self._closing:
             return
         deadline = time.monotonic() + self.linger_s
         assert self._wakeup is not None
-        while (self._announced and self._queued_spans < self.max_batch_spans
-               and time.monotonic() < deadline):
+        while ((self._announced or len(self._queue) < expected)
+               and self._queued_spans < self.max_batch_spans):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._returning = 0
+                return
             try:
-                await asyncio.wait_for(self._wakeup.wait(), deadline - time.monotonic())
+                await asyncio.wait_for(self._wakeup.wait(), left)
             except TimeoutError:
-                break
+                self._returning = 0
+                return
             self._wakeup.clear()
 
     def _take_batch(self) -> list[_Pending]:
@@ -228,6 +239,9 @@ class BatchWriter:
                     self._failing_since = None
                 finally:
                     self._inflight_spans = 0
+                    # Concurrent clients (several answered, or one arrived meanwhile): the
+                    # next insert waits for the answered ones to come back.
+                    self._returning = len(batch) if len(batch) > 1 or self._queue else 0
             if self._closing:
                 return
 
