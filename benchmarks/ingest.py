@@ -10,7 +10,7 @@ collector/ingest/stats.py: measured inside the real collector, per thread) and t
 size of the tables from ``system.parts``. Prints figures and the load average; asserts
 nothing.
 
-usage: python benchmarks/ingest.py [--spans 200000] [--batch 500] [--concurrency 4] [--load F] [--no-pin] [--quick]
+usage: python benchmarks/ingest.py [--spans 200000] [--batch 500] [--concurrency 4] [--load F] [--no-pin] [--repo DIR] [--quick]
 """
 
 from __future__ import annotations
@@ -76,6 +76,16 @@ def _pins(no_pin: bool) -> tuple[list[str], list[str], str]:
             f"collector pinned to CPU {cpus[0]}, load tool to CPU {cpus[1]} (taskset)")
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its threads so far (0 where /proc
+    is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stats(log_text: str) -> dict[str, float]:
     """The collector's ``ingest stats:`` counters (empty if it logged none)."""
     found = re.findall(r"ingest stats: (.*)", log_text)
@@ -119,6 +129,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--load", type=Path, default=LOAD, help="otlp_load.py to post with")
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument("--repo", type=Path, default=REPO,
+                        help="checkout whose collector to run (compare two versions alike)")
     parser.add_argument("--quick", action="store_true",
                         help="2,000 spans, batch 500, concurrency 2: tiny sizes (seconds); what tests/test_benchmarks_quick.py runs")
     args = parser.parse_args()
@@ -139,9 +151,11 @@ def main() -> None:
             proc = subprocess.Popen(
                 [*pin_collector, sys.executable, "-m", "collector", "serve", "--port", str(port),
                  "--data-dir", str(data_dir), "--grpc-port", "0", "--log-level", "info"],
-                cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+                cwd=args.repo, env={**os.environ, "PYTHONPATH": str(args.repo)},
+                stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(url, proc)
+            cpu_before = _cpu_s(proc.pid)
             start = time.perf_counter()
             load = subprocess.run(
                 [*pin_load, sys.executable, str(args.load), f"{url}/v1/traces", str(args.spans),
@@ -157,6 +171,7 @@ def main() -> None:
                 time.sleep(0.2)
                 stored = _stored_spans(url)
             elapsed = time.perf_counter() - start
+            cpu_used = _cpu_s(proc.pid) - cpu_before
         finally:
             proc.terminate()
             proc.wait(timeout=60)
@@ -186,6 +201,10 @@ def main() -> None:
           f"{stored / elapsed:,.0f} spans/s including the loader's start-up and encoding")
     for line in _stage_lines(stats):
         print(line)
+    if cpu_used:
+        print(f"collector process CPU from /proc while loading: {cpu_used:.2f} s = "
+              f"{cpu_used / max(stored, 1) * 1e6:.1f} µs per span = "
+              f"{stored / cpu_used:,.0f} spans per core-second")
     print(f"bytes per span: spans table {spans_bytes / max(stored, 1):.1f} B, "
           f"all tables {all_bytes / max(stored, 1):.1f} B (target <= 300 B)")
     print(f"load average (1, 5, 15 min): before {load_before[0]:.2f} {load_before[1]:.2f} "
