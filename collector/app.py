@@ -143,7 +143,8 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         state=State({"settings": settings, "storage": storage, "writer": writer, "alerts": alerts,
                      # Embedded storage has one writer (the data-dir lock): stored
                      # duplicates are found in memory (collector/ingest/dedup.py).
-                     "recent_calls": RecentCalls(storage) if storage.engine == "chdb" else None,
+                     "recent_calls": (RecentCalls(storage) if getattr(storage, "engine", "") == "chdb"
+                                      else None),
                      "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
         debug=False,
     )
