@@ -18,6 +18,7 @@ import click
 from collector.auth import AuthError
 from collector.cli_alerts import alerts
 from collector.cli_keys import keys
+from collector.cli_projects import projects
 from collector.cli_prompts import prompts
 from collector.settings import Settings, SettingsError
 from collector.storage import DataDirLockedError, StorageError
@@ -130,6 +131,7 @@ def _add_subcommands() -> None:
     main.add_command(keys)
     main.add_command(alerts)
     main.add_command(prompts)
+    main.add_command(projects)
     for ep in entry_points(group=COMMANDS_GROUP):
         # A registered command that fails to import is a broken install: let it raise.
         main.add_command(ep.load(), name=ep.name)

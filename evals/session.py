@@ -4,6 +4,7 @@ store rows and summaries through the collector API, and compare with the baselin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -172,7 +173,17 @@ def execute(request: RunRequest, backend: Backend, tracing: Tracing,
             results = asyncio.run(runner.run())
         except BaseException as exc:
             # Never leave a run "running" forever: record what happened, then re-raise.
-            _mark_failed(backend, run_id, exc, runner, time.monotonic() - started, len(selected))
+            finished = _mark_failed(backend, run_id, exc, runner, time.monotonic() - started,
+                                    len(selected))
+            if finished is not None:
+                # A crashed run is part of the record too: sign what was stored, so
+                # nobody can later turn it into a clean run or delete its rows unseen.
+                with contextlib.suppress(Exception):
+                    seal_run(backend.client, run=finished["run"],
+                             summaries=finished.get("summaries") or [],
+                             rows=[r.to_api() for r in runner.results],
+                             suite_path=request.suite_path, task=ev.task, scorers=ev.scorers,
+                             params=params, say=say)
             raise
         duration = time.monotonic() - started
         tracing.flush()
@@ -220,13 +231,14 @@ def apply_gate(results: Sequence[EvalRunResult]) -> None:
 
 
 def _mark_failed(backend: Backend, run_id: str, exc: BaseException, runner: Runner,
-                 duration: float, total: int) -> None:
-    """Best effort: store the rows that finished and mark the run ``failed``."""
-    import contextlib
-
+                 duration: float, total: int) -> dict[str, Any] | None:
+    """Best effort: store the rows that finished and mark the run ``failed``; the
+    collector's answer, or None when that failed too."""
     stats = run_stats(runner.results, duration, total)
     stats["failure"] = f"{type(exc).__name__}: {exc}"
     with contextlib.suppress(Exception):
         asyncio.run(runner.flush())
-    with contextlib.suppress(Exception):
-        backend.client.finish_run(run_id, {"status": "failed", "stats": stats})
+    try:
+        return backend.client.finish_run(run_id, {"status": "failed", "stats": stats})
+    except Exception:
+        return None

@@ -61,7 +61,7 @@ def _row_of(item: FeedbackIn, project: str, now: datetime) -> dict[str, Any]:
         "trace_id": item.trace_id,
         "span_id": item.span_id or "",
         "name": item.name,
-        "value_type": "bool" if isinstance(item.value, bool) else ("string" if is_text else "number"),
+        "value_type": _type_of(item.value),
         "value_number": None if is_text else float(item.value),
         "value_string": item.value if is_text else "",
         "source": item.source,
@@ -70,6 +70,16 @@ def _row_of(item: FeedbackIn, project: str, now: datetime) -> dict[str, Any]:
         "metadata": json.dumps(item.metadata) if item.metadata else "",
         "created_at": to_ch_time(now),
     }
+
+
+def _type_of(value: float | int | bool | str) -> str:
+    # Integers are kept apart from floats so a 1-5 rating comes back as 4, not 4.0; both
+    # are stored in value_number (exact for integers up to 2^53, checked on the way in).
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    return "int" if isinstance(value, int) else "number"
 
 
 def _stored_ids(storage: Any, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -82,10 +92,12 @@ def _stored_ids(storage: Any, rows: list[dict[str, Any]]) -> set[tuple[str, str]
     return {(r["project"], r["id"]) for r in found}
 
 
-def _value_of(row: dict[str, Any]) -> float | bool | str:
+def _value_of(row: dict[str, Any]) -> int | float | bool | str:
     kind = row["value_type"]
     if kind == "bool":
         return bool(row["value_number"])
+    if kind == "int":
+        return int(row["value_number"])
     if kind == "number":
         return float(row["value_number"])
     return row["value_string"]

@@ -34,6 +34,13 @@ class ProjectSettings:
                 self._loaded_at = time.monotonic()
             return self._cache.get(project, self.default_ttl_days)
 
+    def stored_ttls(self) -> dict[str, int]:
+        """Every project with a retention set explicitly, read now (not from the cache)."""
+        rows = self.storage.query(
+            "SELECT project, argMax(ttl_days, updated_at) AS ttl_days "
+            "FROM project_settings GROUP BY project ORDER BY project")
+        return {r["project"]: int(r["ttl_days"]) for r in rows}
+
     def set_ttl_days(self, project: str, days: int) -> None:
         """Keep ``project``'s spans ``days`` days (0 = forever), for stored spans too:
         existing rows are re-stamped by a mutation, and merges then drop expired ones."""

@@ -19,8 +19,10 @@ TraceId = Annotated[str, Meta(max_length=64, description="the trace: 32 hex char
 SpanId = Annotated[str, Meta(max_length=64, description="one span of the trace: 16 hex characters")]
 Name = Annotated[str, Meta(max_length=MAX_NAME, description="what is scored or labelled (not blank)")]
 Text = Annotated[str, Meta(max_length=MAX_TEXT)]
-Value = float | bool | Text
-"""A number, a boolean or a string label."""
+ExactInt = Annotated[int, Meta(ge=-(2**53), le=2**53,
+                               description="an integer score (stored exactly up to 2^53)")]
+Value = ExactInt | float | bool | Text
+"""A number (integers come back as integers), a boolean or a string label."""
 
 
 class FeedbackIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -67,7 +69,7 @@ class Feedback(msgspec.Struct, kw_only=True):
     trace_id: str
     span_id: str | None
     name: str
-    value: float | bool | str
+    value: int | float | bool | str
     source: str
     author: str | None
     comment: str | None

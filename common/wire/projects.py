@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 
@@ -48,3 +50,28 @@ class KeyList(msgspec.Struct, kw_only=True):
     """Every key, newest first, revoked ones included."""
 
     keys: list[KeyOut]
+
+
+TtlDays = Annotated[int, msgspec.Meta(ge=0, le=65535,
+                                      description="Days to keep spans; 0 keeps them forever.")]
+
+
+class RetentionRequest(msgspec.Struct, kw_only=True):
+    """Set a project's retention."""
+
+    ttl_days: TtlDays
+
+
+class ProjectRetention(msgspec.Struct, kw_only=True):
+    """A project's retention: ``explicit`` when set for the project, else the default."""
+
+    project: str
+    ttl_days: int
+    explicit: bool
+
+
+class RetentionList(msgspec.Struct, kw_only=True):
+    """The default retention (``SPYGLASS_DEFAULT_TTL_DAYS``) and every project's own."""
+
+    default_ttl_days: int
+    projects: list[ProjectRetention]

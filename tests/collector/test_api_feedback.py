@@ -51,6 +51,17 @@ def test_round_trip_of_number_bool_and_label(seeded) -> None:
     assert listed == made[:3]
     by_span = get(url, "/api/feedback", trace_id=ids[0], span_id=chat_span)["feedback"]
     assert [f["name"] for f in by_span] == ["thumbs"]
+    # An integer stays an integer (a 1-5 rating is 4, not 4.0); a float stays a float.
+    assert type(made[3]["value"]) is int and made[3]["value"] == 1
+    stars = _post(url, {"trace_id": ids[1], "name": "stars", "value": 4}, 201)
+    rounded = _post(url, {"trace_id": ids[1], "name": "stars", "value": 4.0}, 201)
+    raw = httpx.get(f"{url}/api/feedback", params={"trace_id": ids[1], "name": "stars"},
+                    timeout=30).text
+    assert '"value":4,' in raw and '"value":4.0,' in raw
+    assert stars["value"] == 4 and type(rounded["value"]) is float
+    huge = httpx.post(f"{url}/api/feedback", timeout=30,
+                      json={"trace_id": ids[1], "name": "stars", "value": 2**60})
+    assert huge.status_code == 400 and "value" in huge.json()["error"]
 
 
 def test_scores_over_time_by_project_and_name(seeded) -> None:

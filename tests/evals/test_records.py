@@ -125,6 +125,46 @@ def test_runs_are_signed_exported_and_verified_offline(server_evals: Evals, tmp_
     assert records.verify_bundle(data, other).problem.startswith("signature: signed by")
 
 
+CRASHING_SUITE = """
+    from evals import Eval
+    from scorers import scorer
+
+    ROWS = [{"id": i, "q": f"q{i}"} for i in range(8)]
+
+    def answer(q: str) -> str:
+        if q == "q5":
+            # Not an Exception: the runner does not record it as a row error, it stops.
+            raise SystemExit("the task pulled the plug")
+        return q.upper()
+
+    @scorer
+    def shouting(output) -> bool:
+        return output.isupper()
+
+    crash = Eval(name="crash", dataset=ROWS, task=answer, scorers=[shouting], key="id",
+                 concurrency=1)
+"""
+
+
+def test_a_crashed_run_is_signed_as_failed(server_evals: Evals) -> None:
+    """A run that dies mid-way is part of the record too: marked failed, its finished rows
+    stored, and signed, so it cannot later be passed off as clean or emptied unseen."""
+    e = server_evals
+    e.write("crash_suite.py", CRASHING_SUITE)
+    out = e.run("run", "crash_suite.py")
+    assert out.returncode != 0
+    assert "NOT signed" not in out.stderr, out.stderr
+    runs = [r for r in e.api("/api/evals/runs", eval_name="crash")["runs"]]
+    run = runs[0]
+    assert run["status"] == "failed"
+    seal = e.api(f"/api/evals/runs/{run['run_id']}/manifest")
+    assert seal["state"] == "verified", seal
+    assert seal["manifest"]["status"] == "failed"
+    assert seal["manifest"]["rows"]["count"] == 5  # q0..q4 finished before q5 crashed
+    ok = e.run("verify", run["run_id"])
+    assert ok.returncode == 0 and "INTACT" in ok.stdout, ok.stdout + ok.stderr
+
+
 def test_every_byte_of_a_bundle_is_covered(server_evals: Evals, tmp_path: Path) -> None:
     e = server_evals
     e.write("suite.py", SUITE.replace("range(6)", "range(2)"))

@@ -68,41 +68,45 @@ def _recorder(spec: OpSpec, runtime: Runtime, call: Call) -> Any:
     return _Recorder(spec, runtime, call)
 
 
+class _Recording:
+    """Ends ``rec`` however the wrapped iteration stops: failed (an exception other than
+    the consumer closing the stream), exhausted, or closed early. One body for the sync and
+    async generators below, which differ only in how they iterate."""
+
+    __slots__ = ("finished", "rec")
+
+    def __init__(self, rec: Any) -> None:
+        self.rec = rec
+        self.finished = False
+
+    def __enter__(self) -> _Recording:
+        return self
+
+    def __exit__(self, typ: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is not None and not isinstance(exc, GeneratorExit):
+            self.finished = True
+            self.rec.fail(exc)
+        if not self.rec.done:
+            self.rec.finish(closed_early=not self.finished)
+        return False
+
+
 def _record_sync(source: Any, rec: Any) -> Any:
     """A generator yielding ``source``'s chunks unchanged while recording them."""
-    finished = False
-    try:
+    with _Recording(rec) as recording:
         for item in source:
             rec.chunk(item)
             yield item
-        finished = True
-    except GeneratorExit:
-        raise
-    except BaseException as exc:
-        finished = True
-        rec.fail(exc)
-        raise
-    finally:
-        if not rec.done:
-            rec.finish(closed_early=not finished)
+        recording.finished = True
 
 
 async def _record_async(source: Any, rec: Any) -> Any:
-    finished = False
-    try:
+    """The async twin of :func:`_record_sync`."""
+    with _Recording(rec) as recording:
         async for item in source:
             rec.chunk(item)
             yield item
-        finished = True
-    except GeneratorExit:
-        raise
-    except BaseException as exc:
-        finished = True
-        rec.fail(exc)
-        raise
-    finally:
-        if not rec.done:
-            rec.finish(closed_early=not finished)
+        recording.finished = True
 
 
 def _traced_stream(result: Any, spec: OpSpec, runtime: Runtime, call: Call,
