@@ -113,6 +113,8 @@ def _stage_lines(st: dict[str, float]) -> list[str]:
               ("chDB background (merges, views; other threads)", other)]
     lines = ["µs of collector CPU per span by stage (measured in the collector, per thread):"]
     lines += [f"  {name:<48} {value:7.1f}" for name, value in stages]
+    lines.append(f"  {'of which Python garbage collection':<48} {us.get('gc_s', 0.0):7.1f}  "
+                 f"({int(st.get('gc_runs', 0)):,} collections, {int(st.get('gc_full_runs', 0))} full)")
     lines.append(f"  {'total (process CPU)':<48} {us['process_s']:7.1f}  = "
                  f"{1e6 / max(us['process_s'], 1e-9):,.0f} spans per core-second; "
                  f"{int(spans):,} spans in {int(st.get('requests', 0)):,} requests, "

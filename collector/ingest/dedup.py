@@ -211,7 +211,9 @@ class RecentCalls:
         self.storage = storage
         self.max_calls = max_calls
         self.watermark_ns: int | None = None  # None: not read from storage yet
-        self._by_trace: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        # Values are tuples, not lists: tuples of strings and ints leave the cyclic GC's
+        # scans after one pass, so a large index costs the collector nothing per GC.
+        self._by_trace: dict[tuple[str, str], tuple[tuple[Any, ...], ...]] = {}
         self._count = 0
         self._lock = threading.Lock()
 
@@ -230,7 +232,7 @@ class RecentCalls:
     def candidates(self, project: str, trace_id: str) -> list[dict[str, Any]]:
         """The recent calls of one trace, shaped like the storage lookup's rows."""
         with self._lock:
-            entries = list(self._by_trace.get((project, trace_id), ()))
+            entries = self._by_trace.get((project, trace_id), ())
         return [{"span_id": e[0], "parent_span_id": e[1], "model": e[2], "input_tokens": e[3],
                  "output_tokens": e[4], "_start_ns": e[5], "_end_ns": e[6],
                  "_response_id": e[7]} for e in entries]
@@ -275,11 +277,7 @@ class RecentCalls:
         with self._lock:
             by_trace = self._by_trace
             for p, t, *entry in entries:
-                found = by_trace.get((p, t))
-                if found is None:
-                    by_trace[(p, t)] = [tuple(entry)]
-                else:
-                    found.append(tuple(entry))
+                by_trace[(p, t)] = (*by_trace.get((p, t), ()), tuple(entry))
             self._count += len(idx)
             if self._count > self.max_calls:
                 self._evict()
@@ -293,11 +291,7 @@ class RecentCalls:
                 key = (r["project"], r["trace_id"])
                 entry = (r["span_id"], r["parent_span_id"], r["model"], r["input_tokens"],
                          r["output_tokens"], r["_start_ns"], r["_end_ns"], r["_response_id"])
-                found = self._by_trace.get(key)
-                if found is None:
-                    self._by_trace[key] = [entry]
-                else:
-                    found.append(entry)
+                self._by_trace[key] = (*self._by_trace.get(key, ()), entry)
                 self._count += 1
             if self._count > self.max_calls:
                 self._evict()

@@ -16,13 +16,17 @@ hundred ns per call, one or two calls per request or insert, never per span):
 ``loop_s`` minus the loop stages is HTTP (uvicorn, Litestar, reading the body, the
 response); ``process_s`` is the whole process over the same window, so what no stage
 counts (chDB's own threads: merges, materialized views) is ``process_s`` minus the rest.
+``gc_s`` is the CPU of Python's cyclic garbage collector, part of whichever stage
+triggered it.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass, fields
+from typing import Any
 
 log = logging.getLogger("spyglass.ingest")
 
@@ -45,12 +49,28 @@ class IngestStats:
     first_process: float = -1.0
     loop_s: float = 0.0
     process_s: float = 0.0
+    # Python's cyclic garbage collector, on whichever thread triggered it (inside the
+    # stages above), and the collections by generation.
+    gc_s: float = 0.0
+    gc_runs: int = 0
+    gc_full_runs: int = 0
+    _gc_started: float = -1.0
 
     def request_started(self) -> None:
         """Mark the start of the measured window at the first request."""
         if self.first_loop < 0:
             self.first_loop = time.thread_time()
             self.first_process = time.process_time()
+            gc.callbacks.append(self._gc_event)
+
+    def _gc_event(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.thread_time()
+        elif self._gc_started >= 0:
+            self.gc_s += time.thread_time() - self._gc_started
+            self.gc_runs += 1
+            self.gc_full_runs += info.get("generation") == 2
+            self._gc_started = -1.0
 
     def request_done(self) -> None:
         """Extend the measured window to now (call on the event-loop thread)."""
@@ -63,7 +83,7 @@ class IngestStats:
         return "ingest stats: " + " ".join(
             f"{f.name}={getattr(self, f.name):.6f}" if isinstance(getattr(self, f.name), float)
             else f"{f.name}={getattr(self, f.name)}" for f in fields(self)
-            if not f.name.startswith("first_"))
+            if not f.name.startswith(("first_", "_")))
 
     def log_if_used(self) -> None:
         """Log :meth:`line` at info level when this process received spans."""
