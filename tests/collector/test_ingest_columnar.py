@@ -7,12 +7,14 @@ posting the corpus to that collector). Runs on both engines (tests/conftest.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -24,6 +26,7 @@ from collector.ingest import dedup
 from collector.ingest.columns import NAMES, SpanBatch
 from collector.ingest.conventions import TABLE
 from collector.ingest.normalize import map_attributes
+from collector.ingest.writer import BatchWriter
 from tests.collector import ingest_corpus
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "ingest_golden.json").read_text())
@@ -166,3 +169,59 @@ def test_eviction_raises_the_watermark() -> None:
     # The oldest-ending calls left the index; the watermark covers them.
     assert recent.watermark_ns is not None and recent.watermark_ns >= 150
     assert not recent.has_trace("p", f"{0:032x}") and recent.has_trace("p", f"{5:032x}")
+
+
+# ------------------------------------------------------------ the writer gathers requests
+
+class RecordingStorage:
+    """Records the row count of every insert."""
+
+    def __init__(self) -> None:
+        self.inserts: list[int] = []
+
+    def insert_arrow(self, table: str, data: Any) -> None:
+        self.inserts.append(data.num_rows)
+
+
+def _rows(n: int) -> pa.Table:
+    return pa.table({"n": list(range(n))})
+
+
+async def test_an_announced_request_joins_the_coming_insert() -> None:
+    storage = RecordingStorage()
+    writer = BatchWriter(storage, linger_s=30)  # type: ignore[arg-type]
+    writer.start()
+    with writer.announce() as first, writer.announce() as second:
+        one = asyncio.ensure_future(writer.write(_rows(3), 3, first))
+        await asyncio.sleep(0.05)
+        assert storage.inserts == []  # waiting for the second, still being prepared
+        two = asyncio.ensure_future(writer.write(_rows(4), 4, second))
+        await asyncio.gather(one, two)
+    assert storage.inserts == [7]
+    await writer.close()
+
+
+async def test_a_lone_request_is_inserted_at_once() -> None:
+    storage = RecordingStorage()
+    writer = BatchWriter(storage, linger_s=30)  # type: ignore[arg-type]
+    writer.start()
+    for n in (2, 5):  # one client, one request at a time: no wait, however long linger_s
+        with writer.announce() as announced:
+            await writer.write(_rows(n), n, announced)
+    assert storage.inserts == [2, 5]
+    await writer.close()
+
+
+async def test_a_request_given_up_is_not_waited_for() -> None:
+    storage = RecordingStorage()
+    writer = BatchWriter(storage, linger_s=30)  # type: ignore[arg-type]
+    writer.start()
+    gone = writer.announce()
+    with writer.announce() as announced:
+        pending = asyncio.ensure_future(writer.write(_rows(1), 1, announced))
+        await asyncio.sleep(0.05)
+        assert storage.inserts == []
+        gone.withdraw()  # e.g. its body was refused (413): the insert goes now
+        await pending
+    assert storage.inserts == [1]
+    await writer.close()
