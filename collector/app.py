@@ -16,7 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 import collector.api
 from collector.alerts.worker import AlertWorker
-from collector.auth import AuthMiddleware
+from collector.auth import AuthMiddleware, new_internal_token
 from collector.ingest.columns import SpanBatch
 from collector.ingest.dedup import RecentCalls
 from collector.ingest.stats import STATS
@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     alerts = AlertWorker(storage, settings.alert_interval_ms / 1000,
                          backoff_s=settings.alert_retry_backoff_ms / 1000)
 
-    workers = load_workers(settings)
+    internal_token = new_internal_token()
+    workers = load_workers(settings, internal_token)
     grpc_servers: list[Any] = []
 
     async def start_writer() -> None:
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
         route_handlers=api_routes(),
         on_startup=[start_writer],
         on_shutdown=[stop],
-        middleware=[AuthMiddleware(storage)],
+        middleware=[AuthMiddleware(storage, internal_token=internal_token)],
         exception_handlers={
             HTTPException: _http_error,
             StorageError: _storage_error,

@@ -124,3 +124,14 @@ def test_evals_runner_quick(tmp_path: Path) -> None:
         assert int(match.group(1)) >= 50  # every row was judged (a retry may add calls)
     _has(out, rf"evaluator spans cost {NUM}x the untraced runner \(async\)")
     _has(out, rf"^load average at the end \(1, 5, 15 min\): {NUM} {NUM} {NUM}")
+
+
+@pytest.mark.timeout(240)
+def test_monitor_scoring_quick(tmp_path: Path) -> None:
+    out = _run("monitor_scoring.py", tmp_path, timeout_s=200)
+    _has(out, rf"^monitor scoring: 1,000 spans with a rule scorer in {NUM} s \({NUM} spans/s\)")
+    _has(out, r"^target: under 10 s for 10,000 spans \(not judged at 1,000\)")
+    _has(out, rf"^ingest meanwhile: {NUM} spans into 'bench-live' .* p99 {NUM} ms$")
+    _has(out, r"^counters: sampled=1000 scored=1000 posted=1000 duplicates=0 dropped_backlog=0 errors=0$")
+    _has(out, r"^stored: 1,000 feedback rows for 1,000 spans$")
+    _has(out, rf"^load average \(1, 5, 15 min\): {NUM} {NUM} {NUM}")

@@ -12,13 +12,23 @@ import msgspec
 from litestar import Request, delete, post, put
 from litestar.params import FromPath, JSONBody
 
+from collector.auth import is_internal, key_project
 from collector.queries.access import scoped_project, storage_of
 from collector.queries.controller import NamedDependency, QueryController, query_get
 from collector.queries.errors import ApiError, BadParameter, NotFound, error_responses
 from collector.queries.sql import rfc3339_from_micros, to_ch_time
-from common.wire.monitors import FILTER_KEYS, MonitorIn, MonitorList, MonitorOut
+from common.wire.monitors import (
+    FILTER_KEYS,
+    MonitorIn,
+    MonitorList,
+    MonitorOut,
+    MonitorStatus,
+    MonitorStatusIn,
+)
 
 MAX_MONITORS = 200
+STALE_AFTER_S = 60.0
+"""A running monitor's worker reports every few seconds; older than this, it is ``stale``."""
 
 
 def _validate(request: Request[Any, Any, Any], body: MonitorIn) -> MonitorIn:
@@ -54,6 +64,39 @@ def _save(storage: Any, body: MonitorIn, monitor_id: str, created: str | None, d
         "id": monitor_id, "project": body.project, "name": body.name,
         "body": msgspec.json.encode(body).decode(), "deleted": 1 if deleted else 0,
         "created_at": to_ch_time(created_at), "updated_at": to_ch_time(now)}])
+
+
+def _age_s(rfc3339: str) -> float:
+    try:
+        return datetime.now(UTC).timestamp() - datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("inf")
+
+
+def _status(storage: Any, monitor: MonitorOut) -> MonitorStatus:
+    rows = storage.query(
+        "SELECT body, toUnixTimestamp64Micro(updated_at) AS updated_us FROM monitor_status FINAL "
+        "WHERE monitor_id = {id:String} LIMIT 1", {"id": monitor.id})
+    report = msgspec.json.decode(rows[0]["body"], type=MonitorStatusIn) if rows else MonitorStatusIn(running=False)
+    updated_us = int(rows[0]["updated_us"]) if rows else None
+    today = datetime.now(UTC).date().isoformat()
+    spent = report.judge_cost_usd_today if report.budget_day == today else 0.0
+    budget = monitor.judge_budget_usd_per_day
+    exceeded = budget is not None and spent >= budget
+    if not monitor.enabled:
+        state = "paused"
+    elif updated_us is None:
+        state = "pending"
+    elif not report.running or datetime.now(UTC).timestamp() - updated_us / 1e6 > STALE_AFTER_S:
+        state = "stale"
+    elif report.last_error_at and _age_s(report.last_error_at) < STALE_AFTER_S:
+        state = "error"
+    else:
+        state = "budget_exceeded" if exceeded else "running"
+    fields = msgspec.structs.asdict(report) | {"judge_cost_usd_today": spent, "budget_day": today}
+    return MonitorStatus(**fields, monitor_id=monitor.id, project=monitor.project, name=monitor.name,
+                         state=state, enabled=monitor.enabled, judge_budget_usd_per_day=budget,
+                         budget_exceeded=exceeded, updated_at=rfc3339_from_micros(updated_us))
 
 
 class MonitorsController(QueryController):
@@ -93,6 +136,28 @@ class MonitorsController(QueryController):
     def get_monitor(self, request: Request[Any, Any, Any], monitor_id: FromPath[str]) -> MonitorOut:
         """One monitor."""
         return self._one(request, monitor_id)
+
+    @query_get("/{monitor_id:str}/status", responses=error_responses(401, 403, 404))
+    def get_status(self, request: Request[Any, Any, Any], monitor_id: FromPath[str]) -> MonitorStatus:
+        """What the collector's monitors worker last reported about a monitor: its counters
+        (spans sampled, scores computed and stored, spans dropped from a backlog, judge scores
+        skipped over budget, errors), the end of its last poll, today's judge spend against
+        its budget, and a ``state`` (see ``MONITOR_STATES`` in common/wire/monitors.py)."""
+        return _status(storage_of(request), self._one(request, monitor_id))
+
+    @put("/{monitor_id:str}/status", sync_to_thread=True, responses=error_responses(400, 401, 403, 404))
+    def put_status(self, request: Request[Any, Any, Any], monitor_id: FromPath[str],
+                   data: JSONBody[MonitorStatusIn]) -> MonitorStatus:
+        """The monitors worker's report (internal: while API keys exist only this collector's
+        own workers may send it, so a project key cannot forge its counters)."""
+        if key_project(request.scope) is not None and not is_internal(request.scope):
+            raise ApiError("monitor status is reported by the collector's monitors worker only", 403)
+        monitor = self._one(request, monitor_id)
+        storage = storage_of(request)
+        storage.insert("monitor_status", [{
+            "monitor_id": monitor.id, "project": monitor.project,
+            "body": msgspec.json.encode(data).decode(), "updated_at": to_ch_time(datetime.now(UTC))}])
+        return _status(storage, monitor)
 
     @put("/{monitor_id:str}", sync_to_thread=True, responses=error_responses(400, 401, 403, 404))
     def update_monitor(self, request: Request[Any, Any, Any], monitor_id: FromPath[str],

@@ -30,16 +30,20 @@ from collector.auth.keys import (
     validate_project,
 )
 from collector.auth.middleware import (
+    INTERNAL_STATE,
     KEY_PROJECT_STATE,
     PROTECTED_PREFIXES,
     AuthMiddleware,
+    is_internal,
     key_project,
+    new_internal_token,
 )
 
 __all__ = [
     "ADMIN_HEADER",
     "ADMIN_PREFIX",
     "ADMIN_TOKEN_FILE",
+    "INTERNAL_STATE",
     "KEYS_MARKER_FILE",
     "KEY_PROJECT_STATE",
     "PROTECTED_PREFIXES",
@@ -53,9 +57,11 @@ __all__ = [
     "check_bind_early",
     "hash_key",
     "invalidate_key_caches",
+    "is_internal",
     "is_loopback",
     "key_id_of",
     "key_project",
+    "new_internal_token",
     "note_active_keys",
     "read_admin_token",
     "validate_project",

@@ -10,7 +10,9 @@ loopback (collector/auth/bind.py).
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 from typing import Any
 
 import anyio.to_thread
@@ -24,6 +26,9 @@ from collector.auth.keys import REFRESH_SECONDS, KeyCache, KeyStore
 KEY_PROJECT_STATE = "spyglass_key_project"
 """Key in ``scope["state"]`` holding the authenticated key's project (absent when open)."""
 
+INTERNAL_STATE = "spyglass_internal"
+"""Key in ``scope["state"]``: True when the request carries this process's internal credential."""
+
 PROTECTED_PREFIXES = ("/v1/", "/api/")
 """Paths that need a key once keys exist; /healthz, /schema and the console stay public."""
 
@@ -34,6 +39,19 @@ def key_project(scope: Scope | dict[str, Any]) -> str | None:
     Ingest uses it as the project of spans sent under a key; the query API forces it."""
     state = scope.get("state") or {}
     return state.get(KEY_PROJECT_STATE)
+
+
+def is_internal(scope: Scope | dict[str, Any]) -> bool:
+    """Whether the request came from a worker of this collector process (its internal
+    credential), which may act on every project and report worker status."""
+    return bool((scope.get("state") or {}).get(INTERNAL_STATE))
+
+
+def new_internal_token() -> str:
+    """A credential for the collector's own workers (collector/workers.py): random per
+    process, kept in memory only (never written to disk, logged or listed with the keys), so
+    it dies with the process and cannot be read from outside it."""
+    return "sgi_" + secrets.token_urlsafe(32)
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
@@ -78,8 +96,12 @@ class AuthMiddleware(ASGIMiddleware):
     written to the data directory, so ``spyglass keys`` can manage keys through the running
     collector; with a ClickHouse server the CLI writes the keys table itself."""
 
-    def __init__(self, storage: Any, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, storage: Any, refresh_seconds: float = REFRESH_SECONDS,
+                 internal_token: str | None = None) -> None:
         self.cache = KeyCache(KeyStore(storage), refresh_seconds)
+        # The in-process workers' credential: without it the monitors worker, which calls
+        # this collector's API over loopback, was refused (401) as soon as a key existed.
+        self.internal_token = internal_token
         data_dir = getattr(storage, "data_dir", None)
         self.admin_token = write_admin_token(data_dir) if data_dir is not None else None
 
@@ -97,10 +119,15 @@ class AuthMiddleware(ASGIMiddleware):
                 return
             await next_app(scope, receive, send)
             return
+        token = _bearer(scope)
+        if token and self.internal_token and hmac.compare_digest(token, self.internal_token):
+            # Every project (no key_project): the workers serve all of them.
+            scope.setdefault("state", {})[INTERNAL_STATE] = True
+            await next_app(scope, receive, send)
+            return
         if not await anyio.to_thread.run_sync(self.cache.any_active):
             await next_app(scope, receive, send)
             return
-        token = _bearer(scope)
         if not token:
             await _deny(scope, send, "missing API key: send the header 'Authorization: Bearer <key>'"
                         " (create one with `spyglass keys create --project NAME`)")

@@ -102,6 +102,8 @@ class Monitor:
     sample_rate: float = 1.0
     #: scorer field -> span field path (dotted: "output.choices.0.message.content").
     fields: Mapping[str, str] = field(default_factory=lambda: {"input": "input", "output": "output"})
+    #: USD the monitor's LLM-judge calls may cost per UTC day; None: no cap.
+    judge_budget_usd_per_day: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
@@ -112,6 +114,12 @@ class Monitor:
             raise MonitorConfigError(f"monitor {self.name!r}: sample_rate must be within 0..1, "
                                      f"got {self.sample_rate}")
         self.sample_rate = float(self.sample_rate)
+        budget = self.judge_budget_usd_per_day
+        if budget is not None:
+            if isinstance(budget, bool) or not isinstance(budget, int | float) or not budget >= 0:
+                raise MonitorConfigError(f"monitor {self.name!r}: judge_budget_usd_per_day must be "
+                                         f"a number of USD >= 0, got {budget!r}")
+            self.judge_budget_usd_per_day = float(budget)
         unknown = sorted(set(self.filter) - set(FILTER_KEYS))
         if unknown:
             raise MonitorConfigError(f"monitor {self.name!r}: unknown filter keys {unknown}; "
@@ -140,6 +148,10 @@ class MonitorsConfig:
     start: str = "now"  # now | beginning | a relative window like -1h | RFC 3339
     state_file: str | None = None
     trace_project: str | None = None  # trace the monitors' own scorer/judge calls here
+    # Scoring is behind when the spans read arrived longer ago than this: the backlog is then
+    # sampled down (max_lag_s / lag of it kept) and the rest counted as dropped_backlog.
+    # None: never shed (a catch-up run scores everything).
+    max_lag_s: float | None = 300.0
 
     def __post_init__(self) -> None:
         if not self.monitors:
@@ -151,6 +163,8 @@ class MonitorsConfig:
         for key in ("poll_interval_s", "page_size", "queue_size", "workers", "batch_size"):
             if not float(getattr(self, key)) > 0:
                 raise MonitorConfigError(f"{key} must be positive, got {getattr(self, key)}")
+        if self.max_lag_s is not None and not float(self.max_lag_s) > 0:
+            raise MonitorConfigError(f"max_lag_s must be positive, got {self.max_lag_s}")
         if not 1 <= int(self.page_size) <= 1000:
             raise MonitorConfigError(f"page_size must be within 1..1000, got {self.page_size}")
         if not 1 <= int(self.batch_size) <= 1000:
@@ -158,8 +172,33 @@ class MonitorsConfig:
 
 
 _TOP_KEYS = {"monitors", "endpoint", "api_key", "poll_interval_s", "page_size", "queue_size",
-             "workers", "batch_size", "start", "state_file", "trace_project"}
-_MONITOR_KEYS = {"name", "project", "scorers", "filter", "sample_rate", "fields"}
+             "workers", "batch_size", "start", "state_file", "trace_project", "max_lag_s"}
+_MONITOR_KEYS = {"name", "project", "scorers", "filter", "sample_rate", "fields",
+                 "judge_budget_usd_per_day", "enabled"}
+
+
+def parse_entry(entry: Any, i: int, source: str = "config") -> Monitor:
+    """One validated ``monitors[i]`` entry of a monitors file (its scorers built)."""
+    if not isinstance(entry, Mapping):
+        raise MonitorConfigError(f"{source}: monitors[{i}] must be a mapping")
+    bad = sorted(set(entry) - _MONITOR_KEYS)
+    if bad:
+        raise MonitorConfigError(f"{source}: monitors[{i}] has unknown keys {bad}; "
+                                 f"known: {sorted(_MONITOR_KEYS)}")
+    if not isinstance(entry.get("enabled", True), bool):
+        raise MonitorConfigError(f"{source}: monitors[{i}]: enabled must be true or false")
+    try:
+        return Monitor(
+            name=entry.get("name") or f"monitor-{i + 1}",
+            project=entry.get("project") or "",
+            scorers=list(entry.get("scorers") or []),
+            filter=dict(entry.get("filter") or {}),
+            sample_rate=entry.get("sample_rate", 1.0),
+            fields=dict(entry.get("fields") or {"input": "input", "output": "output"}),
+            judge_budget_usd_per_day=entry.get("judge_budget_usd_per_day"),
+        )
+    except ScorerError as exc:  # MonitorConfigError included
+        raise MonitorConfigError(f"{source}: monitors[{i}]: {exc}") from None
 
 
 def parse_config(data: Any, source: str = "config") -> MonitorsConfig:
@@ -172,27 +211,12 @@ def parse_config(data: Any, source: str = "config") -> MonitorsConfig:
     entries = data.get("monitors")
     if not isinstance(entries, list) or not entries:
         raise MonitorConfigError(f"{source}: 'monitors' must be a non-empty list")
-    monitors = []
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, Mapping):
-            raise MonitorConfigError(f"{source}: monitors[{i}] must be a mapping")
-        bad = sorted(set(entry) - _MONITOR_KEYS)
-        if bad:
-            raise MonitorConfigError(f"{source}: monitors[{i}] has unknown keys {bad}; "
-                                     f"known: {sorted(_MONITOR_KEYS)}")
-        try:
-            monitors.append(Monitor(
-                name=entry.get("name") or f"monitor-{i + 1}",
-                project=entry.get("project") or "",
-                scorers=list(entry.get("scorers") or []),
-                filter=dict(entry.get("filter") or {}),
-                sample_rate=entry.get("sample_rate", 1.0),
-                fields=dict(entry.get("fields") or {"input": "input", "output": "output"}),
-            ))
-        except MonitorConfigError as exc:
-            raise MonitorConfigError(f"{source}: monitors[{i}]: {exc}") from None
-        except ScorerError as exc:
-            raise MonitorConfigError(f"{source}: monitors[{i}]: {exc}") from None
+    parsed = [(parse_entry(entry, i, source), entry) for i, entry in enumerate(entries)]
+    # Paused entries (``enabled: false``, as `spyglass monitors export` writes them) are
+    # validated but not run.
+    monitors = [m for m, entry in parsed if entry.get("enabled", True)]
+    if not monitors:
+        raise MonitorConfigError(f"{source}: every monitor is paused (enabled: false)")
     top = {k: data[k] for k in _TOP_KEYS - {"monitors"} if k in data}
     try:
         return MonitorsConfig(monitors=monitors, **top)
@@ -202,6 +226,15 @@ def parse_config(data: Any, source: str = "config") -> MonitorsConfig:
 
 def load_config(path: str | Path) -> MonitorsConfig:
     """Read a ``.yaml``/``.yml`` or ``.toml`` monitors file."""
+    p = Path(path).expanduser()
+    config = parse_config(read_config_data(p), str(p))
+    if config.api_key is None:
+        config.api_key = os.environ.get("SPYGLASS_API_KEY")
+    return config
+
+
+def read_config_data(path: str | Path) -> Any:
+    """The parsed (not yet validated) data of a ``.yaml``/``.yml`` or ``.toml`` monitors file."""
     p = Path(path).expanduser()
     try:
         text = p.read_text()
@@ -222,7 +255,4 @@ def load_config(path: str | Path) -> MonitorsConfig:
             where = f" at line {mark.line + 1} column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MonitorConfigError(f"{p}: not valid {p.suffix[1:].upper()}{where}: {problem}") from None
-    config = parse_config(data, str(p))
-    if config.api_key is None:
-        config.api_key = os.environ.get("SPYGLASS_API_KEY")
-    return config
+    return data

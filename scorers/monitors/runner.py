@@ -1,11 +1,20 @@
 """The monitor runner: walks new spans through the collector's API, scores a sample, posts feedback.
 
-Reading never waits on scoring: a poller pages through ``GET /api/spans`` (ascending,
-in arrival order, resuming from its cursor) and hands sampled spans to a bounded queue;
-workers score them and ``POST /api/feedback`` a batch at a time (one request, one log line
-per batch), each score with a deterministic id so that re-scoring a span never stores a
-second row. When the queue is full the span is dropped,
-counted in ``stats["dropped"]`` and logged, so a slow judge never backs up into anything.
+A poller pages through ``GET /api/spans`` (ascending, in arrival order, resuming from its
+cursor) and hands sampled spans to a bounded queue; workers score them and ``POST
+/api/feedback`` a batch at a time (one request, one log line per batch), each score with a
+deterministic id so that re-scoring a span never stores a second row.
+
+Backpressure: spans are durable in the store, so when the queue is full the poller simply
+reads no further (ingest never waits on the monitors: they are one more reader). When
+scoring falls behind (the spans read arrived more than ``max_lag_s`` ago) the poller sheds the
+backlog by sampling: it keeps ``max_lag_s / lag`` of it (deterministic per span) and counts
+the rest in ``stats["dropped_backlog"]``, so a monitor catches up instead of lagging forever.
+
+Judge budget: a monitor's ``judge_budget_usd_per_day`` caps what its LLM-judge calls cost per
+UTC day (from the usage each judge reply carries, priced like the traced span's cost by
+:func:`common.pricing.cost_usd`). Once reached, judge scorers are skipped for the rest of
+the day (``stats["judge_skipped_budget"]``); rule and metric scorers keep running.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +36,7 @@ import httpx
 import msgspec
 
 from common.endpoint import resolve_endpoint
+from common.pricing import cost_usd
 from common.timetext import parse_when, relative_seconds, rfc3339
 from common.wire.feedback import FeedbackBatchResult, FeedbackIn, feedback_id
 from common.wire.traces import SpanList
@@ -50,6 +60,42 @@ def sampled(span_id: str, rate: float) -> bool:
         return False
     h = int.from_bytes(hashlib.blake2b(span_id.encode(), digest_size=8).digest(), "big")
     return h / 2**64 < rate
+
+
+def _kept_from_backlog(span_id: str, keep: float) -> bool:
+    """Deterministic backlog sampling, independent of the monitor's own sample (other salt)."""
+    h = int.from_bytes(hashlib.blake2b(span_id.encode(), digest_size=8, person=b"backlog").digest(), "big")
+    return h / 2**64 < keep
+
+
+def judge_cost_usd(score: Score) -> float | None:
+    """What the judge call behind ``score`` cost: 0 for a cached reply, None when the reply
+    carried no usage or its model is not in the price table."""
+    meta = score.metadata or {}
+    if meta.get("cached"):
+        return 0.0
+    usage = meta.get("usage")
+    model = meta.get("model")
+    if not isinstance(usage, Mapping) or not isinstance(model, str):
+        return None
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, Mapping) else 0
+    try:
+        return cost_usd(model, int(usage.get("prompt_tokens") or 0),
+                        int(usage.get("completion_tokens") or 0), int(cached or 0))
+    except (TypeError, ValueError):
+        return None
+
+
+def _arrival_seconds(span: Mapping[str, Any]) -> float | None:
+    """When the span reached the collector (``ingested_at``; its end for older bodies)."""
+    text = span.get("ingested_at") or span.get("end_time") or span.get("start_time")
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def span_value(span: Mapping[str, Any], path: str) -> Any:
@@ -114,6 +160,12 @@ class _Walk:
     since: str | None = None
 
 
+STAT_KEYS = ("fetched", "sampled", "enqueued", "dropped_backlog", "scored", "posted", "duplicates",
+             "errors", "judge_calls", "judge_skipped_budget")
+"""The runner's counters: spans read, sampled, queued, shed from a backlog; scores computed,
+posted, already stored, failed; judge calls made, judge scores skipped over budget."""
+
+
 class MonitorRunner:
     """Runs every monitor in a :class:`MonitorsConfig` against one collector."""
 
@@ -126,9 +178,15 @@ class MonitorRunner:
         self._client = client or httpx.Client(base_url=self.endpoint, timeout=30.0, headers=headers)
         self._queue: queue.Queue[tuple[Monitor, dict[str, Any]]] = queue.Queue(maxsize=config.queue_size)
         self._stats_lock = threading.Lock()
-        self.stats: dict[str, int] = {k: 0 for k in (
-            "fetched", "sampled", "enqueued", "dropped", "scored", "posted", "duplicates", "errors")}
+        self.stats: dict[str, int] = {k: 0 for k in STAT_KEYS}
         self._walks = {m.name: _Walk() for m in config.monitors}
+        # Judge spend per monitor name: (UTC day, USD). Seeded by the collector's worker
+        # from the stored status so a restart does not reset the day's budget.
+        self.judge_spend: dict[str, tuple[date, float]] = {}
+        self.last_run: str | None = None
+        self.last_error: str | None = None
+        self.last_error_at: str | None = None
+        self._inline = False
         self._stop = threading.Event()
         self._stop_poll = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -164,6 +222,10 @@ class MonitorRunner:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(path)
+
+    def _error(self, message: str) -> None:
+        """Remember the latest problem for the monitor's status (the log has each)."""
+        self.last_error, self.last_error_at = message[:500], rfc3339(datetime.now(UTC))
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._stats_lock:
@@ -204,28 +266,56 @@ class MonitorRunner:
                 spans = self._fetch_page(monitor, walk)
                 total += len(spans)
                 self._count("fetched", len(spans))
+                now = time.time()
                 for span in spans:
                     if sampled(span["span_id"], monitor.sample_rate):
                         self._count("sampled")
-                        self._offer(monitor, span)
+                        self._offer(monitor, span, now)
                 self._save_state()
                 if len(spans) < self.config.page_size:
                     break
+        self.last_run = rfc3339(datetime.now(UTC))
         return total
 
-    def _offer(self, monitor: Monitor, span: dict[str, Any]) -> None:
-        try:
-            self._queue.put_nowait((monitor, span))
-            self._count("enqueued")
-        except queue.Full:
-            self._count("dropped")
-            now = time.monotonic()
-            # One line per few seconds: enough to see it, not a flood when far behind.
-            if now - self._last_drop_log > 5.0:
-                self._last_drop_log = now
-                log.warning("monitors: queue full (%d); dropped span %s of monitor %r "
-                            "(%d dropped so far)", self.config.queue_size, span["span_id"],
-                            monitor.name, self.stats["dropped"])
+    def _behind(self, monitor: Monitor, span: Mapping[str, Any], now: float) -> bool:
+        """Whether ``span`` is shed from a backlog: it arrived more than ``max_lag_s`` ago
+        (scoring is that far behind) and is not in the ``max_lag_s / lag`` part kept."""
+        arrived = _arrival_seconds(span)
+        max_lag = self.config.max_lag_s
+        if arrived is None or max_lag is None or now - arrived <= max_lag:
+            return False
+        return not _kept_from_backlog(span["span_id"], max_lag / (now - arrived))
+
+    def _offer(self, monitor: Monitor, span: dict[str, Any], now: float) -> None:
+        if self._behind(monitor, span, now):
+            self._dropped(monitor, span, "scoring is behind")
+            return
+        while True:
+            try:
+                self._queue.put_nowait((monitor, span))
+                self._count("enqueued")
+                return
+            except queue.Full:
+                pass
+            if self._inline:
+                # run_once scores in this thread: make room by scoring what is queued.
+                self.process_pending()
+                continue
+            if self._stop_poll.is_set():
+                self._dropped(monitor, span, "stopping with a full queue")
+                return
+            # The queue is full: read no further until workers make room. Spans wait in the
+            # store, not in memory; ingest never waits on this.
+            self._stop_poll.wait(0.02)
+
+    def _dropped(self, monitor: Monitor, span: Mapping[str, Any], why: str) -> None:
+        self._count("dropped_backlog")
+        now = time.monotonic()
+        # One line per few seconds: enough to see it, not a flood when far behind.
+        if now - self._last_drop_log > 5.0:
+            self._last_drop_log = now
+            log.warning("monitors: %s; dropped span %s of monitor %r (%d dropped so far)",
+                        why, span["span_id"], monitor.name, self.stats["dropped_backlog"])
 
     # -- scoring --------------------------------------------------------------------------
 
@@ -246,22 +336,56 @@ class MonitorRunner:
 
     def _score_into(self, monitor: Monitor, span: Mapping[str, Any], outbox: list[FeedbackIn]) -> list[Score]:
         """Score one span and append its feedback bodies to ``outbox`` (posted by the caller)."""
+        from scorers.judges.judge import LLMJudge
+
         fields = self.fields_of(monitor, span)
         scores = []
         for scorer in monitor.scorers:
+            is_judge = isinstance(scorer, LLMJudge)
+            if is_judge and self.over_budget(monitor):
+                self._count("judge_skipped_budget")
+                continue
             try:
                 score = scorer.score(fields)
             except Exception as exc:
                 self._count("errors")
+                self._error(f"scorer {scorer.name!r} failed: {exc}")
                 log.warning("monitors: %r scorer %r failed on span %s: %s",
                             monitor.name, scorer.name, span.get("span_id"), exc)
                 continue
+            if is_judge:
+                self._spend(monitor, score)
             self._count("scored")
             scores.append(score)
             body = self._body(monitor, scorer, span, score)
             if body is not None:
                 outbox.append(body)
         return scores
+
+    def spent_today(self, monitor: Monitor) -> float:
+        """USD the monitor's judge calls cost so far this UTC day."""
+        with self._stats_lock:
+            day, usd = self.judge_spend.get(monitor.name, (None, 0.0))
+        return usd if day == datetime.now(UTC).date() else 0.0
+
+    def over_budget(self, monitor: Monitor) -> bool:
+        """Whether the monitor's judges have used up today's budget (then they are skipped;
+        with several workers a call already under way may overshoot it by its own cost)."""
+        budget = monitor.judge_budget_usd_per_day
+        return budget is not None and self.spent_today(monitor) >= budget
+
+    def _spend(self, monitor: Monitor, score: Score) -> None:
+        cost = judge_cost_usd(score)
+        today = datetime.now(UTC).date()
+        with self._stats_lock:
+            self.stats["judge_calls"] += 0 if (score.metadata or {}).get("cached") else 1
+            day, usd = self.judge_spend.get(monitor.name, (today, 0.0))
+            if day != today:
+                usd = 0.0
+            self.judge_spend[monitor.name] = (today, usd + (cost or 0.0))
+        if cost is None and monitor.judge_budget_usd_per_day is not None:
+            log.warning("monitors: %r judge %r: no price for model %r; the budget cannot count "
+                        "this call", monitor.name, score.name, (score.metadata or {}).get("model"))
 
     def _body(self, monitor: Monitor, scorer: Scorer, span: Mapping[str, Any], score: Score) -> FeedbackIn | None:
         from scorers.judges.judge import LLMJudge
@@ -323,6 +447,7 @@ class MonitorRunner:
                     break
             time.sleep(0.2 * (2 ** attempt))
         self._count("errors", len(chunk))
+        self._error(f"{len(chunk)} score(s) not stored: {err}")
         log.warning("monitors: %d score(s) not stored: %s", len(chunk), err)
 
     def _take(self, first: tuple[Monitor, dict[str, Any]] | None) -> list[tuple[Monitor, dict[str, Any]]]:
@@ -363,10 +488,14 @@ class MonitorRunner:
 
     def run_once(self) -> dict[str, int]:
         """Catch up: read every new span, score the sample, post feedback; the stats."""
-        while True:
-            self.poll_once()
-            if self.process_pending() == 0 and self._queue.empty():
-                break
+        self._inline = True
+        try:
+            while True:
+                self.poll_once()
+                if self.process_pending() == 0 and self._queue.empty():
+                    break
+        finally:
+            self._inline = False
         return dict(self.stats)
 
     def _worker(self) -> None:
@@ -386,6 +515,7 @@ class MonitorRunner:
                     log.info("monitors: collector reachable again")
                     last_error = ""
             except MonitorError as exc:
+                self._error(str(exc))
                 # A collector that is down fails every poll: say so when the problem
                 # changes and then once a minute, not every few seconds.
                 now = time.monotonic()

@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -15,10 +16,10 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from stubs.openai_server import OpenAIStub
+from stubs.openai_server import OpenAIStub, Scripted, chat_completion
 
 from common import attributes as A
-from scorers import pii, regex
+from scorers import Score, Scorer, pii, regex
 from scorers.monitors import (
     Monitor,
     MonitorConfigError,
@@ -30,14 +31,17 @@ from scorers.monitors import (
     sampled,
     span_value,
 )
+from scorers.monitors.runner import judge_cost_usd
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def send_spans(url: str, project: str, items: list[tuple[str, str, str]]) -> None:
+def send_spans(url: str, project: str, items: list[tuple[str, str, str]],
+               headers: dict[str, str] | None = None) -> None:
     """Send (op name, kind, output text) spans with the stock OTel SDK + OTLP/HTTP exporter."""
     provider = TracerProvider(resource=Resource({A.PROJECT: project, A.SERVICE_NAME: "monitor-test"}))
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces")))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces",
+                                                                     headers=headers)))
     t = provider.get_tracer("monitor-test")
     for name, kind, output in items:
         with t.start_as_current_span(name) as span:
@@ -48,18 +52,20 @@ def send_spans(url: str, project: str, items: list[tuple[str, str, str]]) -> Non
     provider.shutdown()
 
 
-def wait_for_spans(url: str, project: str, n: int) -> list[dict]:
+def wait_for_spans(url: str, project: str, n: int, headers: dict[str, str] | None = None) -> list[dict]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        spans = httpx.get(f"{url}/api/spans", params={"project": project, "limit": 1000}).json()["spans"]
+        spans = httpx.get(f"{url}/api/spans", params={"project": project, "limit": 1000},
+                          headers=headers).json()["spans"]
         if len(spans) >= n:
             return spans
         time.sleep(0.1)
     raise AssertionError(f"only {len(spans)} of {n} spans stored")
 
 
-def feedback(url: str, project: str, **params: str) -> list[dict]:
-    resp = httpx.get(f"{url}/api/feedback", params={"project": project, "limit": 10000, **params})
+def feedback(url: str, project: str, headers: dict[str, str] | None = None, **params: str) -> list[dict]:
+    resp = httpx.get(f"{url}/api/feedback", params={"project": project, "limit": 10000, **params},
+                     headers=headers)
     assert resp.status_code == 200, resp.text
     return resp.json()["feedback"]
 
@@ -128,18 +134,84 @@ def test_filters_and_deterministic_sampling(spyglass_server, project: str) -> No
     assert {f["span_id"] for f in feedback(url, project)} == chosen
 
 
-def test_a_full_queue_drops_with_a_counter_and_a_log_line(spyglass_server, project: str,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_full_queue_waits_instead_of_dropping(spyglass_server, project: str) -> None:
+    """Spans wait in the store, not in memory: a full queue stops the reader (never ingest)
+    and nothing is lost; run_once scores inline to make room."""
     url = spyglass_server.url
     send_spans(url, project, [("answer", "chain", f"reply {i}") for i in range(8)])
     wait_for_spans(url, project, 8)
     runner = MonitorRunner(config(project, url, queue_size=3, scorers=[pii()]))
+    stats = runner.run_once()
+    assert (stats["sampled"], stats["enqueued"], stats["dropped_backlog"], stats["posted"]) == (8, 8, 0, 8)
+    assert len(feedback(url, project)) == 8
+
+    # In the background, with a one-span queue and a slow scorer: the poller waits, all scored.
+    send_spans(url, project, [("answer", "chain", f"later {i}") for i in range(6)])
+    wait_for_spans(url, project, 14)
+    slow = MonitorRunner(config(project, url, queue_size=1, workers=1, poll_interval_s=0.1,
+                                scorers=[_SlowPii()]))
+    slow.start()
+    try:
+        deadline = time.monotonic() + 30
+        while slow.stats["posted"] < 14 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        slow.stop()
+    assert (slow.stats["posted"], slow.stats["dropped_backlog"]) == (14, 0)
+
+
+class _SlowPii(Scorer):
+    default_name = "slow_pii"
+
+    def _score(self, **fields: object) -> Score:
+        time.sleep(0.02)
+        return self.make_score("@" in str(fields.get("output")))
+
+
+def test_a_backlog_is_shed_by_sampling_and_counted(spyglass_server, project: str,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Behind by more than max_lag_s: a deterministic part of the backlog is kept, the rest
+    counted in dropped_backlog (and logged), so the monitor catches up."""
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", f"reply {i}") for i in range(20)])
+    wait_for_spans(url, project, 20)
+    time.sleep(1.5)
+    runner = MonitorRunner(config(project, url, max_lag_s=0.3, scorers=[pii()]))
     with caplog.at_level(logging.WARNING, logger="spyglass.monitors"):
-        assert runner.poll_once() == 8
-    assert (runner.stats["enqueued"], runner.stats["dropped"]) == (3, 5)
-    assert any("queue full" in r.getMessage() and "dropped" in r.getMessage() for r in caplog.records)
-    assert runner.process_pending() == 3
-    assert len(feedback(url, project)) == 3
+        stats = runner.run_once()
+    assert stats["sampled"] == 20 and stats["dropped_backlog"] > 0
+    assert stats["enqueued"] + stats["dropped_backlog"] == 20 == stats["sampled"]
+    assert len(feedback(url, project)) == stats["enqueued"] == stats["posted"]
+    assert any("scoring is behind" in r.getMessage() for r in caplog.records)
+    # No lag limit: a catch-up run scores the whole backlog.
+    everything = MonitorRunner(config(project, url, max_lag_s=None, scorers=[pii()])).run_once()
+    assert (everything["dropped_backlog"], everything["posted"]) == (0, 20)
+    assert len(feedback(url, project)) == 20
+
+
+def test_judge_budget_caps_judge_calls_per_day(spyglass_server, project: str,
+                                               openai_stub: OpenAIStub) -> None:
+    """Each judge call costs $0.25 (100k prompt tokens of gpt-4o): a $0.60 day budget allows
+    three calls; the judge is then skipped for the day, the rule scorer keeps scoring."""
+    url = spyglass_server.url
+    send_spans(url, project, [("answer", "chain", f"reply {i}") for i in range(6)])
+    wait_for_spans(url, project, 6)
+    openai_stub.chat_responder = lambda body: Scripted(200, chat_completion(
+        '{"reasoning": "fine", "score": false}', model="gpt-4o", usage=(100_000, 0)))
+    judge = {"type": "llm_judge.toxicity", "base_url": openai_stub.base_url, "model": "gpt-4o", "cache": False}
+    cfg = config(project, url, workers=1, scorers=[pii(), judge])
+    cfg.monitors[0].judge_budget_usd_per_day = 0.6
+    runner = MonitorRunner(cfg)
+    stats = runner.run_once()
+    assert (stats["judge_calls"], stats["judge_skipped_budget"]) == (3, 3)
+    assert len(openai_stub.chat_requests()) == 3
+    assert runner.spent_today(cfg.monitors[0]) == pytest.approx(0.75)
+    assert runner.over_budget(cfg.monitors[0])
+    items = feedback(url, project)
+    assert sorted(Counter(f["name"] for f in items).items()) == [("pii", 6), ("toxicity", 3)]
+    assert judge_cost_usd(Score("t", True, metadata={"model": "gpt-4o", "cached": True})) == 0.0
+    assert judge_cost_usd(Score("t", True, metadata={"model": "no-such-model", "usage": {
+        "prompt_tokens": 1, "completion_tokens": 1}})) is None
 
 
 def test_judge_monitor_posts_judge_feedback(spyglass_server, project: str,

@@ -33,3 +33,4 @@ export type AlertHistory = Schemas["AlertHistory"];
 export type MonitorIn = Schemas["MonitorIn"];
 export type MonitorOut = Schemas["MonitorOut"];
 export type MonitorList = Schemas["MonitorList"];
+export type MonitorStatus = Schemas["MonitorStatus"];
