@@ -131,6 +131,18 @@ def _groups(rows: list[Row], parent_of: dict[str, str]) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
+def _may_repeat(rows: list[Row]) -> bool:
+    """Whether two of ``rows`` could be one call: two share a response id, or report the
+    same non-zero token counts (the only ways :func:`_groups` joins spans). Most traces
+    have neither, and skip the pairwise comparison."""
+    rids = [r["_response_id"] for r in rows if r["_response_id"]]
+    if len(rids) != len(set(rids)):
+        return True
+    usage = [(r["input_tokens"], r["output_tokens"]) for r in rows
+             if r["input_tokens"] or r["output_tokens"]]
+    return len(usage) != len(set(usage))
+
+
 def mark_in_batch(rows: list[Row], parents: Callable[[], dict[str, str]] | None = None) -> int:
     """Mark duplicates among the LLM rows of one export request (``rows``: its rows, or
     only its LLM/embedding spans with ``parents`` giving span id -> parent span id of
@@ -141,11 +153,13 @@ def mark_in_batch(rows: list[Row], parents: Callable[[], dict[str, str]] | None 
             by_trace[(row["project"], row["trace_id"])].append(row)
     if not any(len(v) > 1 for v in by_trace.values()):
         return 0
+    if not any(len(v) > 1 and _may_repeat(v) for v in by_trace.values()):
+        return 0
     parent_of = (parents() if parents is not None
                  else {row["span_id"]: row["parent_span_id"] for row in rows})
     marked = 0
     for llm_rows in by_trace.values():
-        if len(llm_rows) < 2:
+        if len(llm_rows) < 2 or not _may_repeat(llm_rows):
             continue
         for group in _groups(llm_rows, parent_of):
             members = sorted((llm_rows[i] for i in group),
