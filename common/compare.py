@@ -24,7 +24,7 @@ class RunData:
     """What a comparison reads of one run.
 
     ``rows``: dicts with ``row_id``, ``row_index``, ``status`` ("ok" or an error status),
-    and optionally ``output`` / ``error``. ``scores``: dicts with ``row_id``, ``scorer``,
+    and optionally ``inputs`` / ``output`` / ``error``. ``scores``: dicts with ``row_id``, ``scorer``,
     ``value`` (bool, number, label or None) and ``passed`` (bool or None). ``summaries``:
     the run's per-scorer summaries (``scorer``, ``kind``, ``higher_is_better``,
     ``alpha``, ``min_delta``).
@@ -157,7 +157,8 @@ def compare_runs(a: RunData, b: RunData, *, row_limit: int = 200) -> dict[str, A
     one :func:`common.stats.compare_metric` result per scorer (plus ``task_success``) with
     its Holm-adjusted ``p_adjusted`` and the ``min_delta`` that applied, ``gates`` the
     latency/cost gates the current run asked for, ``failures`` why the run fails (task
-    failures first; empty when it passes), ``rows`` the rows of both runs with the scorers
+    failures first; empty when it passes), ``rows`` the rows of both runs (``inputs`` of
+    the current run's row, or the baseline's; each side's ``output``) with the scorers
     whose verdict flipped, pass -> fail flips first. The verdicts follow
     :mod:`common.gate` with this comparison as the Holm family; ``evals run`` widens the
     family to every comparison of the suite run.
@@ -248,7 +249,8 @@ def _paired_rows(a: RunData, b: RunData, results: Sequence[dict[str, Any]]) -> l
         row_flips = flips.get(rid, {})
         ref = b_rows.get(rid) or a_rows[rid]
         out.append({
-            "row_id": rid, "row_index": ref.get("row_index"), "flips": row_flips,
+            "row_id": rid, "row_index": ref.get("row_index"), "inputs": ref.get("inputs"),
+            "flips": row_flips,
             "a": side(a_rows, a_scores, rid), "b": side(b_rows, b_scores, rid),
         })
 

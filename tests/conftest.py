@@ -48,6 +48,8 @@ ENGINE_MODULES = frozenset({
     "tests/collector/test_api_traces.py",
     "tests/collector/test_api_spans.py",
     "tests/collector/test_api_stats.py",
+    "tests/collector/test_api_sessions.py",
+    "tests/collector/test_api_console_ttft.py",
     "tests/collector/test_api_feedback.py",
     "tests/collector/test_ingest.py",
     "tests/collector/test_ingest_columnar.py",

@@ -245,7 +245,8 @@ class EvalRunsController(Controller):
         """Compare run ``b`` with baseline ``a``: ``{"a", "b", "same_dataset", "verdict",
         "regressed", "improved", "scorers": [{scorer, kind, baseline: {mean, n}, current,
         n_shared, delta, delta_ci, test, p_value, alpha, min_delta, verdict, worse, better,
-        flipped}], "rows": [...flipped pass->fail first], "rows_total"}``."""
+        flipped}], "rows": [{row_id, row_index, inputs, flips, a, b}: a and b are each run's
+        {status, output, error, trace_id, scores}, flipped pass->fail first], "rows_total"}``."""
         storage = storage_of(request)
         scoped = scoped_project(request, project)
         run_a = find_run(storage, a, scoped, "a")

@@ -1,7 +1,7 @@
-"""``/api/console/guardrails`` and ``/api/console/scores``: the two aggregates the console's
-Monitoring view needs beside ``/api/stats``.
+"""``/api/console/guardrails``, ``/api/console/scores`` and ``/api/console/ttft``: the
+aggregates the console's Monitoring view needs beside ``/api/stats``.
 
-Guardrail verdicts and monitor scores over time, computed in ClickHouse like ``/api/stats``
+Guardrail verdicts, monitor scores and time to first token over time, computed in ClickHouse like ``/api/stats``
 so the browser never downloads raw spans or feedback rows to count them.
 """
 
@@ -25,6 +25,9 @@ from common.wire.stats import (
     ScorePoint,
     ScoreSeries,
     ScoreStats,
+    TimedTtftPoint,
+    TtftPoint,
+    TtftStats,
 )
 
 MAX_SCORE_NAMES = 12
@@ -131,6 +134,50 @@ class MonitoringController(QueryController):
                 series.append(ScoreSeries(name=t["name"], count=as_int(t["n"]),
                                           mean=as_float(t["mean"]), points=points))
         return ScoreStats(**_window(buckets), sources=sources, series=series)
+
+    @query_get("/ttft")
+    def ttft(
+        self,
+        request: Request[Any, Any, Any],
+        project_scope: NamedDependency[str | None],
+        buckets: NamedDependency[Buckets],
+        model: Annotated[str | None, QueryParameter(description="only calls of this model")] = None,
+    ) -> TtftStats:
+        """p50/p95 time to first token (ms) of streaming LLM calls per time bucket and over
+        the range: LLM spans carrying ``spyglass.llm.time_to_first_token_ms`` (the tracer
+        records it on streamed calls only)."""
+        where = Filters()
+        where.eq("project", project_scope)
+        where.add("kind = 'llm'")
+        where.time_range("start_time", buckets.since, buckets.until)
+        where.add("duplicate_of = ''")  # a repeat by stacked instrumentation is not a call
+        where.eq("model", model)
+        key = where.param(A.TIME_TO_FIRST_TOKEN_MS, "String")
+        where.add(f"JSONHas(attributes, {key})")
+        width_p = where.param(buckets.width, "UInt32")
+        rows = storage_of(request).query(
+            "SELECT grouping(b) AS all_buckets, b, count() AS n, "
+            "quantiles(0.5, 0.95)(v) AS q FROM ("
+            f"SELECT toUnixTimestamp(toStartOfInterval(start_time, INTERVAL {width_p} SECOND)) AS b, "
+            f"JSONExtractFloat(attributes, {key}) AS v FROM {SPANS} {where.sql()}) "
+            "GROUP BY GROUPING SETS ((b), ())", where.params)
+
+        def point(row: dict[str, Any] | None) -> dict[str, Any]:
+            if row is None or not as_int(row["n"]):
+                return {"count": 0, "p50_ms": None, "p95_ms": None}
+            q = row["q"] or [None, None]
+            return {"count": as_int(row["n"]), "p50_ms": as_float(q[0]), "p95_ms": as_float(q[1])}
+
+        totals: dict[str, Any] | None = None
+        cells: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            if as_int(row["all_buckets"]):
+                totals = row
+            else:
+                cells[as_int(row["b"])] = row
+        return TtftStats(**_window(buckets), totals=TtftPoint(**point(totals)),
+                         points=[TimedTtftPoint(time=rfc3339_from_epoch(b), **point(cells.get(b)))
+                                 for b in buckets.starts])
 
 
 ROUTES = [MonitoringController]

@@ -97,7 +97,7 @@ def run_data(storage: Any, run: dict[str, Any]) -> RunData:
     """Everything :func:`common.compare.compare_runs` needs of a stored run."""
     project, run_id = run["project"], run["run_id"]
     rows = storage.query(
-        "SELECT row_index, row_id, status, output, error, trace_id, latency_ms, cost_usd "
+        "SELECT row_index, row_id, status, inputs, output, error, trace_id, latency_ms, cost_usd "
         "FROM eval_rows FINAL "
         "WHERE project = {p:String} AND run_id = {r:String} ORDER BY row_index",
         {"p": project, "r": run_id})
@@ -107,6 +107,7 @@ def run_data(storage: Any, run: dict[str, Any]) -> RunData:
     return RunData(
         run=run_out(run),
         rows=[{"row_id": r["row_id"], "row_index": int(r["row_index"]), "status": r["status"],
+               "inputs": parse_json_text(r["inputs"]),
                "output": parse_json_text(r["output"]), "error": r["error"],
                "trace_id": r["trace_id"], "latency_ms": r["latency_ms"],
                "cost_usd": r["cost_usd"]} for r in rows],

@@ -123,3 +123,25 @@ class ScoreStats(Window, kw_only=True):
 
     sources: list[str]
     series: list[ScoreSeries]
+
+
+class TtftPoint(msgspec.Struct, kw_only=True):
+    """Time to first token of the streaming LLM calls in one bucket (all of the range, for
+    totals): how many calls recorded it and its percentiles (ms; None when none did)."""
+
+    count: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+class TimedTtftPoint(TtftPoint, kw_only=True):
+    """A :class:`TtftPoint` for the bucket starting at ``time`` (RFC 3339)."""
+
+    time: str
+
+
+class TtftStats(Window, kw_only=True):
+    """Time to first token (``spyglass.llm.time_to_first_token_ms``) of LLM spans over time."""
+
+    totals: TtftPoint
+    points: list[TimedTtftPoint]

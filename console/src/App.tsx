@@ -14,9 +14,11 @@ import { AlertsView } from "./views/Alerts";
 import { MonitorsView } from "./views/Monitors";
 import { PromptsView } from "./views/Prompts";
 import { PlaygroundView } from "./views/Playground";
+import { SessionsView, SessionView } from "./views/Sessions";
 
 const NAV = [
   { href: "/traces", label: "Traces", prefix: "/traces" },
+  { href: "/sessions", label: "Sessions", prefix: "/sessions" },
   { href: "/monitoring", label: "Monitoring", prefix: "/monitoring" },
   { href: "/evals", label: "Evaluations", prefix: "/evals" },
   { href: "/datasets", label: "Datasets", prefix: "/datasets" },
@@ -49,7 +51,7 @@ function ProjectSwitcher({ project }: { project: string }) {
           const keep = new URLSearchParams();
           keep.set("project", name);
           if (q.get("range")) keep.set("range", q.get("range")!);
-          const path = location.pathname.startsWith("/traces/") ? "/traces" : location.pathname;
+          const path = location.pathname.startsWith("/traces/") ? "/traces" : location.pathname.startsWith("/sessions/") ? "/sessions" : location.pathname;
           navigate(`${path}?${keep}`);
         }}
       >
@@ -84,6 +86,8 @@ export function App() {
   let m: Record<string, string> | null;
   if (path === "/" || path === "/traces") body = <TracesView project={project} query={loc.query} />;
   else if ((m = match("/traces/:id", path))) body = <TraceView project={project} traceId={m.id} query={loc.query} />;
+  else if (path === "/sessions") body = <SessionsView project={project} query={loc.query} />;
+  else if ((m = match("/sessions/:id", path))) body = <SessionView project={project} sessionId={m.id} query={loc.query} />;
   else if (path === "/monitoring") body = <MonitoringView project={project} query={loc.query} />;
   else if (path === "/evals") body = <EvalsView project={project} query={loc.query} />;
   else if (path === "/evals/compare") body = <EvalCompareView project={project} query={loc.query} />;

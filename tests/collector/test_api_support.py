@@ -45,6 +45,7 @@ class S:
     user_id: str | None = None
     session_id: str | None = None
     tags: list[str] | None = None
+    attrs: dict[str, Any] | None = None  # any other attributes, as sent
     children: list[S] = field(default_factory=list)
 
     def count(self) -> int:
@@ -96,6 +97,7 @@ def _attributes(spec: S) -> dict[str, Any]:
         attrs[A.SESSION_ID] = spec.session_id
     if spec.tags:
         attrs[A.TAGS] = spec.tags
+    attrs.update(spec.attrs or {})
     return attrs
 
 

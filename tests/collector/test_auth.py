@@ -114,7 +114,8 @@ def test_admin_routes_need_the_admin_token(keyed: Keyed) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/traces", "/api/projects", "/api/stats",
-                                  "/api/spans", "/api/values/name", "/api/feedback"])
+                                  "/api/spans", "/api/values/name", "/api/feedback",
+                                  "/api/sessions", "/api/sessions/s-1", "/api/console/ttft"])
 def test_api_needs_a_key(keyed: Keyed, path: str) -> None:
     missing = keyed.get(path, None)
     assert missing.status_code == 401
@@ -174,7 +175,8 @@ def test_a_key_cannot_write_another_project(keyed: Keyed) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/traces", "/api/spans", "/api/stats", "/api/values/name",
-                                  "/api/feedback"])
+                                  "/api/feedback", "/api/sessions", "/api/sessions/s-1",
+                                  "/api/console/ttft"])
 def test_naming_another_project_is_403(keyed: Keyed, path: str) -> None:
     response = keyed.get(path, keyed.alpha_key, project=keyed.beta)
     assert response.status_code == 403

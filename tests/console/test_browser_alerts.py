@@ -3,6 +3,7 @@ time to first token in span detail, and creating an alert and seeing it fire."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,7 +35,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
     handle.stop()
 
 
-def _send(url: str, project: str, errors: bool = False) -> str:
+def _send(url: str, project: str, errors: bool = False, outputs: tuple[str, str] | None = None) -> str:
+    """A chain -> agent -> two LLM calls trace; ``outputs`` are the LLM calls' answers."""
     provider = TracerProvider(resource=Resource.create({A.PROJECT: project}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces")))
     tracer = provider.get_tracer("console-alerts")
@@ -47,6 +49,8 @@ def _send(url: str, project: str, errors: bool = False) -> str:
         llm = tracer.start_span(f"chat-{i}", context=actx, start_time=t0 + (2 + i * 10) * MS, attributes={
             A.OP_KIND: "llm", A.GEN_AI_REQUEST_MODEL: "m", A.GEN_AI_USAGE_INPUT_TOKENS: tin,
             A.GEN_AI_USAGE_OUTPUT_TOKENS: tout, A.COST_USD: cost, A.TIME_TO_FIRST_TOKEN_MS: 250.0 + i})
+        if outputs:
+            llm.set_attribute(A.OUTPUT, json.dumps(outputs[i]))
         if errors:
             llm.set_status(Status(StatusCode.ERROR, "RateLimitError"))
         llm.end(end_time=t0 + (10 + i * 10) * MS)
@@ -54,6 +58,14 @@ def _send(url: str, project: str, errors: bool = False) -> str:
     root.end(end_time=t0 + 32 * MS)
     provider.shutdown()
     return format(root.get_span_context().trace_id, "032x")
+
+
+def _wait_for(check, what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
 
 
 def test_tree_shows_tokens_and_cost_per_span_and_subtree_and_ttft(page: Page, server: ServerHandle) -> None:
@@ -130,6 +142,7 @@ def test_creating_a_monitor_and_seeing_its_scores(page: Page, server: ServerHand
     form.get_by_label("Monitor name").fill("llm-pii")
     form.get_by_label("Scorers").fill("pii, secrets")
     form.get_by_label("Span kind").fill("llm")
+    form.get_by_label("Judge budget").fill("0.5")
     form.get_by_role("button", name="Create monitor").click()
     table = page.get_by_role("table", name="Monitors")
     expect(table).to_contain_text("llm-pii")
@@ -137,17 +150,39 @@ def test_creating_a_monitor_and_seeing_its_scores(page: Page, server: ServerHand
     expect(table).to_contain_text("kind=llm")
     expect(page.get_by_text("No scores yet")).to_be_visible()
     time.sleep(0.5)
-    _send(server.url, project)  # two LLM spans after the monitor was created
+    # Two LLM spans after the monitor was created, one answer leaking an email address.
+    _send(server.url, project, outputs=("Paris is the capital.", "Write to ana@example.com."))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         scores = httpx.get(f"{server.url}/api/feedback", params={"project": project}).json()["feedback"]
         if len(scores) >= 4:
             break
         time.sleep(0.3)
-    page.get_by_role("button", name="Refresh").first.click()
+    section = page.locator("section.section")
+    section.filter(has=page.get_by_role("heading", name="Scores of llm-pii")).get_by_role(
+        "button", name="Refresh").click()
     scores_table = page.get_by_role("table", name="Monitor scores")
     expect(scores_table.locator("tbody tr")).to_have_count(2)
-    expect(scores_table.locator("tbody tr").filter(has_text="pii")).to_contain_text("2")
+    # Per score: spans scored and the mean (pii found in one answer of two; no secrets).
+    pii_cells = scores_table.locator("tbody tr").filter(has_text="pii").locator("td")
+    expect(pii_cells).to_have_text(["pii", "2", "0.500"])
+    expect(scores_table.locator("tbody tr").filter(has_text="secrets").locator("td")).to_have_text(
+        ["secrets", "2", "0.000"])
+    # The worker's counters: 2 spans sampled, 2 scorers each, every score stored once.
+    stored = httpx.get(f"{server.url}/api/monitors", params={"project": project}).json()["monitors"][0]
+    assert stored["judge_budget_usd_per_day"] == 0.5
+    _wait_for(lambda: httpx.get(f"{server.url}/api/monitors/{stored['id']}/status").json()["posted"] >= 4,
+              "the worker's report")
+    status_refresh = section.filter(has=page.get_by_role("heading", name="Status of llm-pii")).get_by_role(
+        "button", name="Refresh")
+    status_refresh.click()
+    status = page.get_by_label("Monitor status")
+    expect(page.get_by_test_id("monitor-state")).to_have_text("running")
+    for label, value in (("Sampled", "2"), ("Scored", "4"), ("Stored", "4"), ("Dropped (backlog)", "0"),
+                         ("Errors", "0")):
+        expect(status.locator(f"dd[data-counter='{label}']")).to_have_text(value)
+    expect(status).to_contain_text("$0 of $0.5000")
     table.get_by_role("button", name="Pause").click()
     expect(table).to_contain_text("paused")
     assert httpx.get(f"{server.url}/api/monitors", params={"project": project}).json()["monitors"][0]["enabled"] is False
+    expect(page.get_by_test_id("monitor-state")).to_have_text("paused")

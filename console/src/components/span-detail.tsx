@@ -115,7 +115,16 @@ export function SpanDetail({ span, traceId, project, traceStartMs }: { span: Spa
         {typeof ttft === "number" ? <div><dt>Time to first token</dt><dd data-testid="ttft">{fmtMs(ttft)}</dd></div> : null}
         {offsetMs !== null ? <div><dt>Starts at</dt><dd>+{fmtMs(offsetMs)}</dd></div> : null}
         {span.user_id ? <div><dt>User</dt><dd><Link href={tracesWhere("user_id", span.user_id)} title="Traces of this user">{span.user_id}</Link></dd></div> : null}
-        {span.session_id ? <div><dt>Session</dt><dd><Link href={tracesWhere("session_id", span.session_id)} title="Traces of this session">{span.session_id}</Link></dd></div> : null}
+        {span.session_id ? (
+          <div>
+            <dt>Session</dt>
+            <dd>
+              <Link href={`/sessions/${encodeURIComponent(span.session_id)}${project ? `?project=${encodeURIComponent(project)}` : ""}`} title="This session as a conversation">{span.session_id}</Link>
+              {" · "}
+              <Link href={tracesWhere("session_id", span.session_id)} title="Traces of this session" class="muted small">traces</Link>
+            </dd>
+          </div>
+        ) : null}
         {span.tags && span.tags.length ? (
           <div>
             <dt>Tags</dt>

@@ -161,6 +161,8 @@ export interface RowSide {
 export interface ComparedRow {
   rowId: string;
   rowIndex: number | null;
+  /** The row's inputs (the current run's, else the baseline's); undefined from older collectors. */
+  inputs: unknown;
   /** scorer -> "pass->fail" | "fail->pass" */
   flips: Record<string, string>;
   a: RowSide | null;
@@ -199,6 +201,7 @@ export function comparedRows(c: Obj): ComparedRow[] {
     return {
       rowId: str(o.row_id),
       rowIndex: numOrNull(o.row_index),
+      inputs: o.inputs,
       flips,
       a,
       b,

@@ -22,6 +22,12 @@ export type ScoreStats = Schemas["ScoreStats"];
 export type Project = Schemas["Project"];
 export type Projects = Schemas["Projects"];
 export type Values = Schemas["Values"];
+// Sessions (GET /api/sessions...) and the Monitoring view's time to first token.
+export type SessionSummary = Schemas["SessionSummary"];
+export type SessionList = Schemas["SessionList"];
+export type SessionTurn = Schemas["SessionTurn"];
+export type SessionDetail = Schemas["SessionDetail"];
+export type TtftStats = Schemas["TtftStats"];
 
 export const OP_KINDS = ["llm", "retrieval", "embedding", "rerank", "tool", "agent", "chain", "guardrail", "evaluator"];
 export const STATUSES = ["ok", "error", "unset"];

@@ -52,6 +52,13 @@ function scoreText(s: RowSide | null, scorer: string): string {
   return [value, verdict].filter(Boolean).join(" · ") || "–";
 }
 
+/** What one run answered for a row: its output, its error, or that it lacks the row. */
+function SideOutput({ side }: { side: RowSide | null }) {
+  if (!side) return <span class="muted">(not in this run)</span>;
+  if (side.error) return <span class="error-text">{side.error}</span>;
+  return <Value value={side.output} />;
+}
+
 function RowLine({ r, scorers, pq }: { r: ComparedRow; scorers: string[]; pq: string }) {
   const flipped = Object.entries(r.flips);
   return (
@@ -73,7 +80,15 @@ function RowLine({ r, scorers, pq }: { r: ComparedRow; scorers: string[]; pq: st
           {scoreText(r.a, s)} → <b>{scoreText(r.b, s)}</b>
         </td>
       ))}
-      <td class="cell-json">{r.b?.error ? <span class="error-text">{r.b.error}</span> : <Value value={r.b?.output ?? r.a?.output} />}</td>
+      <td class="cell-json row-inputs">
+        <Value value={r.inputs} />
+      </td>
+      <td class="cell-json output-a">
+        <SideOutput side={r.a} />
+      </td>
+      <td class="cell-json output-b">
+        <SideOutput side={r.b} />
+      </td>
       <td class="nowrap">
         {r.a?.traceId ? <Link href={`/traces/${r.a.traceId}${pq}`}>A trace</Link> : null}
         {r.a?.traceId && r.b?.traceId ? " · " : null}
@@ -225,7 +240,9 @@ export function EvalCompareView({ project, query }: { project: string; query: UR
                     {scorerNames.map((s) => (
                       <th key={s}>{s} (A → B)</th>
                     ))}
-                    <th>Output (B)</th>
+                    <th>Input</th>
+                    <th>Output A (baseline)</th>
+                    <th>Output B (current)</th>
                     <th>Traces</th>
                   </tr>
                 </thead>

@@ -5,7 +5,7 @@ import { useEffect, useMemo } from "preact/hooks";
 import { Chart, type SeriesSpec } from "../components/chart";
 import { EmptyState, ErrorBanner, FirstTraceHelp, Loading } from "../components/common";
 import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
-import { OP_KINDS, type GuardrailStats, type ScoreStats, type Stats } from "../lib/types";
+import { OP_KINDS, type GuardrailStats, type ScoreStats, type Stats, type TtftStats } from "../lib/types";
 import { useApi } from "../lib/api";
 import { fmtCost, fmtInt, fmtMs, fmtNum, fmtPct, parseTime, rangeParams } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
@@ -93,6 +93,8 @@ export function MonitoringView({ project, query }: { project: string; query: URL
   const byOp = useApi<StatsResponse>(enabled, { ...base, ...spanFilter, bucket: `${Math.ceil(r.seconds)}s`, group_by: "name" });
   const guard = useApi<GuardrailStats>(project ? "/api/console/guardrails" : null, base);
   const scores = useApi<ScoreStats>(project ? "/api/console/scores" : null, base);
+  // Time to first token of streamed LLM calls (only they record it; the kind is implied).
+  const ttft = useApi<TtftStats>(project ? "/api/console/ttft" : null, { ...base, model: spanFilter.model });
 
   const reloadAll = () => {
     overall.reload();
@@ -100,6 +102,7 @@ export function MonitoringView({ project, query }: { project: string; query: URL
     byOp.reload();
     guard.reload();
     scores.reload();
+    ttft.reload();
   };
   // Dashboards refresh less often than the trace list: each refresh is several aggregates.
   const live = query.get("live") === "1";
@@ -133,6 +136,17 @@ export function MonitoringView({ project, query }: { project: string; query: URL
     (): SeriesSpec[] => (scores.data?.series ?? []).map((s) => ({ label: s.name, values: s.points.map((p) => p.mean) })),
     [scores.data],
   );
+
+  const ttftX = useMemo(() => (ttft.data?.points ?? []).map((p) => epoch(p.time)), [ttft.data]);
+  const ttftSeries = useMemo((): SeriesSpec[] => {
+    const pts = ttft.data?.points ?? [];
+    if (!ttft.data?.totals.count) return [];
+    return [
+      { label: "p50", values: pts.map((p) => p.p50_ms), color: "#059669" },
+      { label: "p95", values: pts.map((p) => p.p95_ms), color: "#d97706" },
+    ];
+  }, [ttft.data]);
+  const ttftTotals = ttft.data?.totals;
 
   const topGroups = useMemo(() => {
     const sums = g.groups.map((name) => ({ name, n: g.get(name, "count").reduce<number>((s, v) => s + (v ?? 0), 0) }));
@@ -180,6 +194,7 @@ export function MonitoringView({ project, query }: { project: string; query: URL
         </div>
       </div>
       <ErrorBanner error={overall.error} what="statistics" />
+      <ErrorBanner error={ttft.error} what="time to first token" />
       {overall.loading && !overall.data ? <Loading /> : null}
       {totals ? (
         <div class="cards" aria-label="Totals">
@@ -192,6 +207,12 @@ export function MonitoringView({ project, query }: { project: string; query: URL
           <Card label="p99 latency" value={fmtMs(totals.p99)} raw={totals.p99} />
           <Card label="Tokens" value={fmtInt(totals.tokens)} raw={totals.tokens} />
           <Card label="Cost" value={fmtCost(totals.cost)} raw={totals.cost} />
+          {ttftTotals && ttftTotals.count ? (
+            <>
+              <Card label="TTFT p50" value={fmtMs(ttftTotals.p50_ms)} raw={ttftTotals.p50_ms} />
+              <Card label="TTFT p95" value={fmtMs(ttftTotals.p95_ms)} raw={ttftTotals.p95_ms} />
+            </>
+          ) : null}
         </div>
       ) : null}
       {empty ? (
@@ -230,6 +251,12 @@ export function MonitoringView({ project, query }: { project: string; query: URL
             ) : (
               <Chart title="Latency" x={a.x} series={[{ label: "p50", values: get("p50"), color: "#059669" }, { label: "p95", values: get("p95"), color: "#d97706" }, { label: "p99", values: get("p99"), color: "#dc2626", dash: true }]} format={(v) => fmtMs(v)} />
             )}
+            <Chart
+              title="Time to first token (streamed LLM calls)"
+              x={ttftSeries.length ? ttftX : []}
+              series={ttftSeries}
+              format={(v) => fmtMs(v)}
+            />
             {groupBy && g.x.length ? (
               <Chart title={`Tokens by ${groupBy}`} x={g.x} series={perGroup("tokens")} format={(v) => fmtInt(v)} stacked />
             ) : (

@@ -3,8 +3,8 @@
 import { useState } from "preact/hooks";
 import { EmptyState, ErrorBanner, Loading, Section } from "../components/common";
 import { ApiError, apiDelete, apiKey, useApi } from "../lib/api";
-import { fmtTime } from "../lib/format";
-import type { FeedbackList, MonitorIn, MonitorList, MonitorOut } from "../lib/types";
+import { fmtAgo, fmtCost, fmtInt, fmtTime } from "../lib/format";
+import type { FeedbackList, MonitorIn, MonitorList, MonitorOut, MonitorStatus } from "../lib/types";
 
 async function send(method: "POST" | "PUT", path: string, body: MonitorIn): Promise<MonitorOut> {
   const key = apiKey();
@@ -21,6 +21,45 @@ async function send(method: "POST" | "PUT", path: string, body: MonitorIn): Prom
 function bodyOf(m: MonitorOut, enabled: boolean): MonitorIn {
   const { id: _id, created_at: _c, ...rest } = m;
   return { ...rest, enabled };
+}
+
+/** What the collector's worker reports about a monitor: its state and counters. */
+function Status({ monitor }: { monitor: MonitorOut }) {
+  const status = useApi<MonitorStatus>(`/api/monitors/${encodeURIComponent(monitor.id)}/status`);
+  const st = status.data;
+  const budget = st?.judge_budget_usd_per_day ?? monitor.judge_budget_usd_per_day ?? null;
+  const counters: [string, number | undefined, string][] = st ? [
+    ["Sampled", st.sampled, "spans the monitor picked by its filter and sample rate"],
+    ["Scored", st.scored, "scores computed"],
+    ["Stored", st.posted, "scores written (one per span and scorer)"],
+    ["Already stored", st.duplicates, "scores that were stored before (a retry or a restart)"],
+    ["Dropped (backlog)", st.dropped_backlog, "sampled spans shed because scoring fell behind"],
+    ["Judge skipped (budget)", st.judge_skipped_budget, "judge scores skipped over the day's budget"],
+    ["Judge calls", st.judge_calls, "LLM-judge calls made"],
+    ["Errors", st.errors, "failed polls, scorers or writes"],
+  ] : [];
+  return (
+    <Section title={`Status of ${monitor.name}`} right={<button type="button" class="btn" onClick={status.reload}>Refresh</button>}>
+      <ErrorBanner error={status.error} what="the monitor's status" />
+      {status.loading && !st ? <Loading /> : null}
+      {st ? (
+        <>
+          <dl class="facts inline monitor-status" aria-label="Monitor status">
+            <div><dt>State</dt><dd data-testid="monitor-state" class={st.state === "error" || st.state === "budget_exceeded" || st.state === "stale" ? "error-text" : ""}>{st.state.replace("_", " ")}</dd></div>
+            {counters.map(([label, n, title]) => (
+              <div key={label} title={title}><dt>{label}</dt><dd data-counter={label}>{fmtInt(n ?? 0)}</dd></div>
+            ))}
+            <div>
+              <dt>Judge spend today</dt>
+              <dd>{fmtCost(st.judge_cost_usd_today ?? 0)}{budget !== null ? ` of ${fmtCost(budget)}` : " (no cap)"}</dd>
+            </div>
+            <div><dt>Last run</dt><dd title={fmtTime(st.last_run)}>{st.last_run ? fmtAgo(st.last_run) : "–"}</dd></div>
+          </dl>
+          {st.last_error ? <p class="error-text small">Last error ({fmtTime(st.last_error_at)}): {st.last_error}</p> : null}
+        </>
+      ) : null}
+    </Section>
+  );
 }
 
 function Scores({ monitor }: { monitor: MonitorOut }) {
@@ -57,7 +96,7 @@ export function MonitorsView({ project }: { project: string }) {
   const list = useApi<MonitorList>(project ? "/api/monitors" : null, { project });
   const [error, setError] = useState<Error | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
-  const [form, setForm] = useState({ name: "", scorers: "pii", kind: "", sample_rate: "1" });
+  const [form, setForm] = useState({ name: "", scorers: "pii", kind: "", sample_rate: "1", budget: "" });
   const monitors = list.data?.monitors ?? [];
   const act = async (f: () => Promise<unknown>) => {
     setError(null);
@@ -75,6 +114,7 @@ export function MonitorsView({ project }: { project: string }) {
       const made = await send("POST", "/api/monitors", {
         project, name: form.name, scorers, sample_rate: Number(form.sample_rate),
         filter: form.kind ? { kind: form.kind } : {}, enabled: true,
+        ...(form.budget ? { judge_budget_usd_per_day: Number(form.budget) } : {}),
       });
       setSelected(made.id);
       setForm({ ...form, name: "" });
@@ -113,6 +153,8 @@ export function MonitorsView({ project }: { project: string }) {
           </table>
         ) : null}
       </Section>
+      {/* Keyed by enabled too: pausing or resuming changes the reported state. */}
+      {shown ? <Status key={`${shown.id}-${shown.enabled}`} monitor={shown} /> : null}
       {shown ? <Scores key={shown.id} monitor={shown} /> : null}
       <Section title="New monitor">
         <form class="alert-form" aria-label="Create monitor" onSubmit={create}>
@@ -120,6 +162,7 @@ export function MonitorsView({ project }: { project: string }) {
           <label>Scorers <input required value={form.scorers} aria-label="Scorers" placeholder="pii, secrets, llm_judge.toxicity" onInput={(e) => setForm({ ...form, scorers: (e.target as HTMLInputElement).value })} /></label>
           <label>Span kind <input value={form.kind} aria-label="Span kind" placeholder="any" onInput={(e) => setForm({ ...form, kind: (e.target as HTMLInputElement).value })} /></label>
           <label>Sample rate <input type="number" min="0" max="1" step="any" value={form.sample_rate} aria-label="Sample rate" onInput={(e) => setForm({ ...form, sample_rate: (e.target as HTMLInputElement).value })} /></label>
+          <label>Judge budget (USD/day) <input type="number" min="0" step="any" value={form.budget} aria-label="Judge budget" placeholder="no cap" onInput={(e) => setForm({ ...form, budget: (e.target as HTMLInputElement).value })} /></label>
           <button type="submit" class="btn btn-primary" disabled={!project}>Create monitor</button>
         </form>
       </Section>

@@ -154,6 +154,8 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
   const cost = sum((s) => s.cost_usd ?? 0);
   const errors = spans.filter((s) => s.status === "error").length;
   const back = `/traces${project ? `?project=${encodeURIComponent(project)}` : ""}`;
+  // The conversation this trace is a turn of (any span may carry the session id).
+  const session = spans.find((s) => s.session_id)?.session_id;
 
   return (
     <div class="view trace-view">
@@ -176,6 +178,16 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
               <div><dt>Spans</dt><dd>{spans.length}{errors ? <span class="error-text"> ({errors} failed)</span> : null}</dd></div>
               <div><dt>Tokens</dt><dd>{fmtInt(tokens)}</dd></div>
               <div><dt>Cost</dt><dd>{fmtCost(cost)}</dd></div>
+              {session ? (
+                <div>
+                  <dt>Session</dt>
+                  <dd data-testid="trace-session">
+                    <Link href={`/sessions/${encodeURIComponent(session)}${project ? `?project=${encodeURIComponent(project)}` : ""}`} title="This session as a conversation">
+                      {session}
+                    </Link>
+                  </dd>
+                </div>
+              ) : null}
             </dl>
           </div>
           <div class="trace-body">

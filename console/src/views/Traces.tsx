@@ -53,7 +53,14 @@ function Row({ t, project }: { t: TraceSummary; project: string }) {
       <td class="num">{t.cost_usd ? fmtCost(t.cost_usd) : "–"}</td>
       <td class="ellipsis"><FilterLink param="model" value={traceModel(t)} /></td>
       <td class="ellipsis"><FilterLink param="user_id" value={t.user_id} /></td>
-      <td class="ellipsis"><FilterLink param="session_id" value={t.session_id} /></td>
+      <td class="ellipsis">
+        <FilterLink param="session_id" value={t.session_id} />
+        {t.session_id ? (
+          <Link href={`/sessions/${encodeURIComponent(t.session_id)}?project=${encodeURIComponent(project)}`} class="session-open" title="This session as a conversation">
+            ↗
+          </Link>
+        ) : null}
+      </td>
       <td>
         <span class="tags">
           {(t.tags ?? []).map((tag) => (
