@@ -137,7 +137,7 @@ export function TracesView({ project, query }: { project: string; query: URLSear
           </label>
           <button type="button" class="btn" onClick={list.reload}>Refresh</button>
           {/* What the filter shows, every page of it (up to the collector's export cap). */}
-          {(["jsonl", "csv"] as const).map((format) => (
+          {(["jsonl", "csv", "parquet"] as const).map((format) => (
             <a key={format} class="btn" download href={apiUrl("/api/export/traces", { ...params, limit: undefined, cursor: undefined, format })}>
               Export {format.toUpperCase()}
             </a>
