@@ -1,6 +1,6 @@
 // Traces: newest first, filtered server-side, paged by keyset cursor.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, StatusBadge } from "../components/common";
+import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, Pager, StatusBadge } from "../components/common";
 import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
 import { apiUrl, useApi } from "../lib/api";
 import { fmtAgo, fmtCost, fmtInt, fmtMs, fmtTime, rangeParams } from "../lib/format";
@@ -201,17 +201,7 @@ export function TracesView({ project, query }: { project: string; query: URLSear
           </table>
         </div>
       ) : null}
-      {list.data && (cursors.length > 0 || list.data.next_cursor) ? (
-        <div class="pager">
-          <button type="button" class="btn" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span class="muted">Page {cursors.length + 1}</span>
-          <button type="button" class="btn" disabled={!list.data.next_cursor} onClick={() => setCursors([...cursors, list.data!.next_cursor!])}>
-            Older →
-          </button>
-        </div>
-      ) : null}
+      {list.data ? <Pager cursors={cursors} setCursors={setCursors} next={list.data.next_cursor} /> : null}
     </div>
   );
 }
