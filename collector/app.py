@@ -17,9 +17,13 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 import collector.api
 from collector.alerts.worker import AlertWorker
 from collector.auth import AuthMiddleware, new_internal_token
+from collector.ingest.columns import SpanBatch
+from collector.ingest.dedup import RecentCalls
+from collector.ingest.stats import STATS
 from collector.ingest.writer import BatchWriter
 from collector.settings import Settings
 from collector.storage import Storage, StorageError, open_storage
+from collector.storage.base import arrow_stream
 from collector.storage.projects import ProjectSettings
 from collector.workers import load_workers
 
@@ -93,6 +97,9 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
 
     async def start_writer() -> None:
         writer.start()
+        # pyarrow initializes its timestamp/time-zone machinery on first use (~0.2 s):
+        # pay it at start, not in the first export's latency.
+        arrow_stream(SpanBatch().to_arrow())
         if settings.alert_interval_ms:
             alerts.start()
         for worker in workers:
@@ -113,6 +120,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
             await asyncio.to_thread(worker.stop)
         await writer.close()
         log.info("writer flushed: %d spans in %d inserts", writer.spans_written, writer.inserts)
+        STATS.log_if_used()
         if owns_storage:
             storage.close()
 
@@ -134,6 +142,10 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
             use_handler_docstrings=True,
         ),
         state=State({"settings": settings, "storage": storage, "writer": writer, "alerts": alerts,
+                     # Embedded storage has one writer (the data-dir lock): stored
+                     # duplicates are found in memory (collector/ingest/dedup.py).
+                     "recent_calls": (RecentCalls(storage) if getattr(storage, "engine", "") == "chdb"
+                                      else None),
                      "project_settings": ProjectSettings(storage, settings.default_ttl_days)}),
         debug=False,
     )

@@ -52,6 +52,7 @@ ENGINE_MODULES = frozenset({
     "tests/collector/test_api_console_ttft.py",
     "tests/collector/test_api_feedback.py",
     "tests/collector/test_ingest.py",
+    "tests/collector/test_ingest_columnar.py",
     "tests/evals/test_api.py",
     "tests/evals/test_run.py",
     "tests/evals/test_datasets.py",

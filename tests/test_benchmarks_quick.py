@@ -85,7 +85,14 @@ def test_ingest_quick(tmp_path: Path) -> None:
         pytest.skip("shared/otlp_load.py is not beside this checkout (SPYGLASS_OTLP_LOAD)")
     out = _run("ingest.py", tmp_path, "--load", str(load), timeout_s=200)
     _has(out, rf"^durable spans stored: 2,000 of 2,000; posted in {NUM} s = {NUM} durable spans/s")
+    _has(out, r"^(collector pinned to CPU \d+, load tool to CPU \d+ \(taskset\)|unpinned)")
+    # µs per span by stage, from the collector's own counters (collector/ingest/stats.py).
+    for stage in (r"HTTP \(uvicorn", r"decode \(upb protobuf\)", r"normalize \(conventions",
+                  r"dedup \+ GenAI events", r"encode \(columns -> Arrow\)", r"insert \(Arrow IPC",
+                  r"chDB background", r"total \(process CPU\)"):
+        _has(out, rf"^  {stage}.*\s{NUM}")
     _has(out, rf"^bytes per span: spans table {NUM} B, all tables {NUM} B")
+    _has(out, rf"^load average \(1, 5, 15 min\): before {NUM} {NUM} {NUM}; after")
 
 
 @pytest.mark.timeout(240)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from litestar import Request, post
 from litestar.response import Response
 
 from collector.auth import key_project
 from collector.ingest import otlp, pipeline
+from collector.ingest.stats import STATS
 from collector.ingest.writer import Backpressure
 
 log = logging.getLogger("spyglass.ingest")
@@ -61,21 +63,27 @@ async def export_traces(request: Request) -> Response[bytes]:
             415, f"unsupported Content-Type {request.headers.get('content-type')!r}: "
             "send application/x-protobuf or application/json")
         return _error(otlp.JSON, err)
-    try:
-        encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
-        if encoding not in ("gzip", "identity"):
-            raise otlp.OTLPError(415, f"unsupported Content-Encoding {encoding!r}: send gzip or none")
-        body = await _read_body(request, settings.max_body_bytes)
-        if encoding == "gzip":
-            body = otlp.gunzip(body, settings.max_body_bytes)
-        req, rejected, reason = otlp.decode(body, media)
-        _, rejected_rows, row_reason = await pipeline.store_traces(
-            request.app.state, req, _auth_project(request))
-        rejected, reason = rejected + rejected_rows, reason or row_reason
-    except (otlp.OTLPError, Backpressure) as err:
-        if err.status_code >= 500 or err.status_code == 429:
-            log.warning("ingest refused (%d): %s", err.status_code, err.message)
-        return _error(media, err)
+    # Announced to the writer while the body is read and normalized, so concurrent
+    # requests share one insert (collector/ingest/writer.py).
+    with request.app.state.writer.announce() as announced:
+        try:
+            encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+            if encoding not in ("gzip", "identity"):
+                raise otlp.OTLPError(415, f"unsupported Content-Encoding {encoding!r}: send gzip or none")
+            body = await _read_body(request, settings.max_body_bytes)
+            if encoding == "gzip":
+                body = otlp.gunzip(body, settings.max_body_bytes)
+            STATS.request_started()
+            t0 = time.thread_time()
+            req, rejected, reason = otlp.decode(body, media)
+            STATS.decode_s += time.thread_time() - t0
+            _, rejected_rows, row_reason = await pipeline.store_traces(
+                request.app.state, req, _auth_project(request), announced)
+            rejected, reason = rejected + rejected_rows, reason or row_reason
+        except (otlp.OTLPError, Backpressure) as err:
+            if err.status_code >= 500 or err.status_code == 429:
+                log.warning("ingest refused (%d): %s", err.status_code, err.message)
+            return _error(media, err)
     return Response(otlp.success_body(media, rejected, reason), status_code=200, media_type=media)
 
 

@@ -6,6 +6,7 @@ the order they arrived, so a late span is never skipped); the console searches s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -65,11 +66,49 @@ class SpansController(QueryController):
         page = parse_limit(limit, 100, 1000)
         direction = parse_choice(order, "order", ("asc", "desc")) or "desc"
         sort_by = parse_choice(sort, "sort", tuple(_SORTS)) or "start"
+        search = SpanSearch.of(project_scope, window, name=name, kind=kind, model=model,
+                               status=status, trace_id=trace_id, user_id=user_id,
+                               session_id=session_id, tag=tag, direction=direction,
+                               sort_by=sort_by)
+        after = decode_cursor(cursor, search.cursor_kind, (int, str, str))
+        rows, more = search.page(storage_of(request), after, page)
+        next_cursor = None
+        # Ascending walks may continue later, when newer spans have arrived: every
+        # non-empty ascending page names its end, and an empty page means "nothing yet".
+        if rows and (more or direction == "asc"):
+            next_cursor = encode_cursor(search.cursor_kind, list(position_of(rows[-1])))
+        return SpanList(spans=[span_item(r) for r in rows], next_cursor=next_cursor)
+
+
+def position_of(row: dict[str, Any]) -> tuple[int, str, str]:
+    """Where ``row`` stands in its search's order (what a cursor names)."""
+    return as_int(row["position"]), row["trace_id"], row["span_id"]
+
+
+def span_item(row: dict[str, Any]) -> SpanItem:
+    """A row of :meth:`SpanSearch.page` as the API returns it."""
+    return SpanItem(**msgspec.structs.asdict(span_from_row(row)),
+                    ingested_at=rfc3339_from_micros(row["ingested_us"]) or "")
+
+
+@dataclass
+class SpanSearch:
+    """A span search: its filters (``where``), order and sort column; shared by the
+    search route and the span export, so both select exactly the same spans."""
+
+    where: Filters
+    direction: str
+    sort_by: str
+
+    @classmethod
+    def of(cls, project: str | None, window: TimeRange, *, name: str | None, kind: str | None,
+           model: str | None, status: str | None, trace_id: str | None, user_id: str | None,
+           session_id: str | None, tag: str | None, direction: str = "desc",
+           sort_by: str = "start") -> SpanSearch:
+        """The search for these filters; 400 (BadParameter) names a bad one."""
         status_ = parse_choice(status, "status", STATUSES)
-        after = decode_cursor(cursor, f"spans:{sort_by}:{direction}", (int, str, str))
-        column, position = _SORTS[sort_by]
         where = Filters()
-        where.eq("project", project_scope)
+        where.eq("project", project)
         where.time_range("start_time", window.since, window.until)
         for col, value in (("name", name), ("kind", kind), ("model", model), ("status", status_),
                            ("user_id", user_id), ("session_id", session_id)):
@@ -78,29 +117,31 @@ class SpansController(QueryController):
             where.eq("trace_id", parse_hex_id(trace_id, "trace_id", 32))
         if tag:
             where.add(f"has(tags, {where.param(tag, 'String')})")
+        return cls(where, direction, sort_by)
+
+    @property
+    def cursor_kind(self) -> str:
+        """What a cursor of this search is for: one order of one sort column."""
+        return f"spans:{self.sort_by}:{self.direction}"
+
+    def page(self, storage: Any, after: tuple[int, str, str] | None,
+             size: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``size`` whole rows after position ``after`` (None: from the start), and
+        whether more follow."""
+        column, position = _SORTS[self.sort_by]
+        where = self.where
         if after is not None:
-            op = ">" if direction == "asc" else "<"
+            where = _narrowed(where, None, None)
+            op = ">" if self.direction == "asc" else "<"
             where.add(f"({position}, trace_id, span_id) {op} ({where.param(after[0], 'Int64')}, "
                       f"{where.param(after[1], 'String')}, {where.param(after[2], 'String')})")
-        storage = storage_of(request)
         # Two steps: order and cut on the narrow key columns, then read whole rows (with
         # their large input/output text) only for the page.
-        if sort_by == "start":
-            keys = _keys_by_windows(storage, where, direction, page + 1)
+        if self.sort_by == "start":
+            keys = _keys_by_windows(storage, where, self.direction, size + 1)
         else:
-            keys = _keys(storage, where, column, position, direction, page + 1)
-        more = len(keys) > page
-        rows = _rows_for(storage, keys[:page])
-        next_cursor = None
-        # Ascending walks may continue later, when newer spans have arrived: every
-        # non-empty ascending page names its end, and an empty page means "nothing yet".
-        if rows and (more or direction == "asc"):
-            last = rows[-1]
-            next_cursor = encode_cursor(f"spans:{sort_by}:{direction}",
-                                        [as_int(last["position"]), last["trace_id"], last["span_id"]])
-        items = [SpanItem(**msgspec.structs.asdict(span_from_row(r)),
-                          ingested_at=rfc3339_from_micros(r["ingested_us"]) or "") for r in rows]
-        return SpanList(spans=items, next_cursor=next_cursor)
+            keys = _keys(storage, where, column, position, self.direction, size + 1)
+        return _rows_for(storage, keys[:size]), len(keys) > size
 
 
 _KEYS = ("SELECT trace_id, span_id, project, toUnixTimestamp64Nano(start_time) AS start_ns, "

@@ -24,7 +24,9 @@ filled from its duplicates first, so the counted span is the most complete one.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import msgspec
@@ -35,6 +37,8 @@ _FILL = ("model", "provider", "input", "output")
 _TOKENS = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens")
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
+# A row: a dict, or a columns.RowView over one row of a SpanBatch (read/written alike).
+Row = MutableMapping[str, Any] | Any
 
 
 def _same_model(a: str, b: str) -> bool:
@@ -60,7 +64,7 @@ def _same_response(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return bool(a["_response_id"]) and a["_response_id"] == b["_response_id"]
 
 
-def _is_ancestor(anc: str, row: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> bool:
+def _is_ancestor(anc: str, row: Row, parent_of: dict[str, str]) -> bool:
     """True when span ``anc`` is an ancestor of ``row`` (through spans of this batch)."""
     parent = row["parent_span_id"]
     for _ in range(64):  # bounded: a malformed request could hold a parent cycle
@@ -68,10 +72,10 @@ def _is_ancestor(anc: str, row: dict[str, Any], by_id: dict[str, dict[str, Any]]
             return False
         if parent == anc:
             return True
-        nxt = by_id.get(parent)
+        nxt = parent_of.get(parent)
         if nxt is None:
             return False
-        parent = nxt["parent_span_id"]
+        parent = nxt
     return False
 
 
@@ -102,7 +106,7 @@ def _fill(call: dict[str, Any], dup: dict[str, Any]) -> None:
         call["cost_usd"] = dup["cost_usd"]
 
 
-def _groups(rows: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> list[list[int]]:
+def _groups(rows: list[Row], parent_of: dict[str, str]) -> list[list[int]]:
     """Indexes of ``rows`` (LLM spans of one trace) grouped by call (union-find)."""
     parent = list(range(len(rows)))
 
@@ -118,7 +122,8 @@ def _groups(rows: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> lis
             if find(i) == find(j) or not _overlap(a, b):
                 continue
             if _same_response(a, b) or (_same_usage(a, b) and (
-                    _is_ancestor(a["span_id"], b, by_id) or _is_ancestor(b["span_id"], a, by_id))):
+                    _is_ancestor(a["span_id"], b, parent_of)
+                    or _is_ancestor(b["span_id"], a, parent_of))):
                 parent[find(j)] = find(i)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(rows)):
@@ -126,20 +131,37 @@ def _groups(rows: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> lis
     return [g for g in groups.values() if len(g) > 1]
 
 
-def mark_in_batch(rows: list[dict[str, Any]]) -> int:
-    """Mark duplicates among ``rows`` (one export request); returns how many."""
-    by_trace: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+def _may_repeat(rows: list[Row]) -> bool:
+    """Whether two of ``rows`` could be one call: two share a response id, or report the
+    same non-zero token counts (the only ways :func:`_groups` joins spans). Most traces
+    have neither, and skip the pairwise comparison."""
+    rids = [r["_response_id"] for r in rows if r["_response_id"]]
+    if len(rids) != len(set(rids)):
+        return True
+    usage = [(r["input_tokens"], r["output_tokens"]) for r in rows
+             if r["input_tokens"] or r["output_tokens"]]
+    return len(usage) != len(set(usage))
+
+
+def mark_in_batch(rows: list[Row], parents: Callable[[], dict[str, str]] | None = None) -> int:
+    """Mark duplicates among the LLM rows of one export request (``rows``: its rows, or
+    only its LLM/embedding spans with ``parents`` giving span id -> parent span id of
+    every span of the request, for ancestry through other spans); returns how many."""
+    by_trace: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
         if row["kind"] in LLM_KINDS:
             by_trace[(row["project"], row["trace_id"])].append(row)
     if not any(len(v) > 1 for v in by_trace.values()):
         return 0
-    by_id = {row["span_id"]: row for row in rows}
+    if not any(len(v) > 1 and _may_repeat(v) for v in by_trace.values()):
+        return 0
+    parent_of = (parents() if parents is not None
+                 else {row["span_id"]: row["parent_span_id"] for row in rows})
     marked = 0
     for llm_rows in by_trace.values():
-        if len(llm_rows) < 2:
+        if len(llm_rows) < 2 or not _may_repeat(llm_rows):
             continue
-        for group in _groups(llm_rows, by_id):
+        for group in _groups(llm_rows, parent_of):
             members = sorted((llm_rows[i] for i in group),
                              key=lambda r: (r["_start_ns"], -r["_end_ns"], r["span_id"]))
             call = members[0]
@@ -166,16 +188,178 @@ def lookup_sql() -> str:
 HOUR_NS = 3600 * 1_000_000_000
 
 
-def mark_against_stored(rows: list[dict[str, Any]], storage: Any) -> int:
+def _stored_call(s: dict[str, Any]) -> dict[str, Any]:
+    return {"span_id": s["span_id"], "parent_span_id": s["parent_span_id"],
+            "model": s["model"], "input_tokens": int(s["input_tokens"]),
+            "output_tokens": int(s["output_tokens"]), "_start_ns": int(s["s"]),
+            "_end_ns": int(s["e"]), "_response_id": s["rid"]}
+
+
+def _match(row: Row, stored: list[dict[str, Any]], new_ids: set[str]) -> str:
+    """The span id of the stored call ``row`` repeats, or ""."""
+    for s in stored:
+        if s["span_id"] in new_ids:
+            continue  # the same span re-sent: ReplacingMergeTree handles it
+        related = (row["parent_span_id"] == s["span_id"]
+                   or s["parent_span_id"] == row["span_id"])
+        if _overlap(row, s) and (_same_response(row, s) or (related and _same_usage(row, s))):
+            return s["span_id"]
+    return ""
+
+
+class RecentCalls:
+    """The LLM calls (not duplicates) this process stored lately, per (project, trace id),
+    for the embedded engine, where the data-dir lock makes this process the only writer:
+    stored duplicates are then found in memory, not with a query per request (a chDB
+    query costs ~1 ms of CPU even for ``SELECT 1``; this lookup cost ~20 µs per span).
+
+    Storage holds what this index holds, plus calls stored before the process started and
+    calls evicted from it (the oldest-ending first, past ``max_calls``). Every one of
+    those ended at or before :attr:`watermark_ns` (the latest end among them, read from
+    storage once, then raised on eviction), and a duplicate must overlap its call in
+    time, so only a span starting at or before the watermark needs the storage lookup.
+    Thread-safe.
+    """
+
+    def __init__(self, storage: Any, max_calls: int = 200_000) -> None:
+        self.storage = storage
+        self.max_calls = max_calls
+        self.watermark_ns: int | None = None  # None: not read from storage yet
+        # Values are tuples, not lists: tuples of strings and ints leave the cyclic GC's
+        # scans after one pass, so a large index costs the collector nothing per GC.
+        self._by_trace: dict[tuple[str, str], tuple[tuple[Any, ...], ...]] = {}
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def load_watermark(self) -> int:
+        """The latest end of an LLM call stored before this index (blocking: a query)."""
+        if self.watermark_ns is None:
+            rows = self.storage.query(
+                "SELECT toUnixTimestamp64Nano(max(end_time)) AS e, count() AS n FROM spans "
+                "WHERE kind IN ('llm', 'embedding') AND duplicate_of = ''")
+            found = int(rows[0]["e"]) if rows and int(rows[0]["n"]) else -1
+            with self._lock:
+                if self.watermark_ns is None:
+                    self.watermark_ns = found
+        return self.watermark_ns
+
+    def candidates(self, project: str, trace_id: str) -> list[dict[str, Any]]:
+        """The recent calls of one trace, shaped like the storage lookup's rows."""
+        with self._lock:
+            entries = self._by_trace.get((project, trace_id), ())
+        return [{"span_id": e[0], "parent_span_id": e[1], "model": e[2], "input_tokens": e[3],
+                 "output_tokens": e[4], "_start_ns": e[5], "_end_ns": e[6],
+                 "_response_id": e[7]} for e in entries]
+
+    def has_trace(self, project: str, trace_id: str) -> bool:
+        """Whether a call of this trace is in the index."""
+        return (project, trace_id) in self._by_trace
+
+    def mark_and_add(self, cols: dict[str, list[Any]], idx: list[int]) -> int:
+        """:func:`mark_against_stored` for LLM rows ``idx`` of a batch's columns ``cols``
+        when no storage lookup is needed (every row is newer than the watermark): only
+        rows of traces in the index are compared, read column by column. Returns how
+        many were marked."""
+        from collector.ingest.columns import RowView
+
+        project, trace, dup = cols["project"], cols["trace_id"], cols["duplicate_of"]
+        live = [i for i in idx if not dup[i]]
+        by_trace = self._by_trace
+        hits = [i for i in live if (project[i], trace[i]) in by_trace]
+        marked = 0
+        if hits:
+            span = cols["span_id"]
+            new_ids = {span[i] for i in live}
+            for i in hits:
+                row = RowView(cols, i)
+                call = _match(row, self.candidates(project[i], trace[i]), new_ids)
+                if call:
+                    _mark(row, call)
+                    marked += 1
+        self.add_columns(cols, [i for i in live if not dup[i]])
+        return marked
+
+    def add_columns(self, cols: dict[str, list[Any]], idx: list[int]) -> None:
+        """Remember the calls at rows ``idx`` of a batch's columns (not duplicates)."""
+        c = cols
+        entries = zip([c["project"][i] for i in idx], [c["trace_id"][i] for i in idx],
+                      [c["span_id"][i] for i in idx], [c["parent_span_id"][i] for i in idx],
+                      [c["model"][i] for i in idx], [c["input_tokens"][i] for i in idx],
+                      [c["output_tokens"][i] for i in idx], [c["start_time"][i] for i in idx],
+                      [c["end_time"][i] for i in idx], [c["_response_id"][i] for i in idx],
+                      strict=True)
+        with self._lock:
+            by_trace = self._by_trace
+            for p, t, *entry in entries:
+                by_trace[(p, t)] = (*by_trace.get((p, t), ()), tuple(entry))
+            self._count += len(idx)
+            if self._count > self.max_calls:
+                self._evict()
+
+    def add(self, rows: list[Row]) -> None:
+        """Remember the calls among ``rows`` (being stored now)."""
+        with self._lock:
+            for r in rows:
+                if r["duplicate_of"]:
+                    continue
+                key = (r["project"], r["trace_id"])
+                entry = (r["span_id"], r["parent_span_id"], r["model"], r["input_tokens"],
+                         r["output_tokens"], r["_start_ns"], r["_end_ns"], r["_response_id"])
+                self._by_trace[key] = (*self._by_trace.get(key, ()), entry)
+                self._count += 1
+            if self._count > self.max_calls:
+                self._evict()
+
+    def _evict(self) -> None:
+        """Drop the traces whose calls ended first until a quarter of the room is free."""
+        ends = sorted((max(e[6] for e in v), k) for k, v in self._by_trace.items())
+        target = self.max_calls * 3 // 4
+        mark = self.watermark_ns if self.watermark_ns is not None else -1
+        for end, key in ends:
+            if self._count <= target:
+                break
+            self._count -= len(self._by_trace.pop(key))
+            mark = max(mark, end)
+        self.watermark_ns = mark
+
+
+def needs_lookup(rows: list[Row], recent: RecentCalls | None) -> bool:
+    """Whether finding stored duplicates of ``rows`` may need storage (blocking work)."""
+    if recent is None or recent.watermark_ns is None:
+        return any(not r["duplicate_of"] for r in rows)
+    mark = recent.watermark_ns
+    return any(not r["duplicate_of"] and r["_start_ns"] <= mark for r in rows)
+
+
+def mark_against_stored(rows: list[Row], storage: Any, recent: RecentCalls | None = None) -> int:
     """Mark spans of ``rows`` that repeat a call already stored (an earlier request).
 
-    One query per project with LLM spans; runs on a worker thread (it blocks)."""
-    pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    With ``recent`` (single-writer storage) the calls this process stored are looked up
+    in memory and storage is queried only for spans old enough to overlap calls stored
+    before them (see :class:`RecentCalls`); without it, one query per project with LLM
+    spans (blocking: run it on a worker thread)."""
+    pending: dict[str, list[Row]] = defaultdict(list)
+    new_ids: set[str] = set()
     for row in rows:
         if row["kind"] in LLM_KINDS and not row["duplicate_of"]:
             pending[row["project"]].append(row)
+            new_ids.add(row["span_id"])
     marked = 0
+    mark = -1
+    if recent is not None:
+        mark = recent.load_watermark() if recent.watermark_ns is None else recent.watermark_ns
+        for project, new in pending.items():
+            for row in new:
+                if recent.has_trace(project, row["trace_id"]):
+                    call = _match(row, recent.candidates(project, row["trace_id"]), new_ids)
+                    if call:
+                        _mark(row, call)
+                        marked += 1
     for project, new in pending.items():
+        if recent is not None:
+            new = [r for r in new if not r["duplicate_of"] and r["_start_ns"] <= mark]
+            if not new:
+                continue
         lo = min(r["_start_ns"] for r in new) - HOUR_NS
         hi = max(r["_start_ns"] for r in new) + HOUR_NS
         stored = storage.query(lookup_sql(), {
@@ -185,21 +369,12 @@ def mark_against_stored(rows: list[dict[str, Any]], storage: Any) -> int:
             continue
         by_trace: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for s in stored:
-            by_trace[s["trace_id"]].append({
-                "span_id": s["span_id"], "parent_span_id": s["parent_span_id"],
-                "model": s["model"], "input_tokens": int(s["input_tokens"]),
-                "output_tokens": int(s["output_tokens"]), "_start_ns": int(s["s"]),
-                "_end_ns": int(s["e"]), "_response_id": s["rid"]})
-        new_ids = {r["span_id"] for r in new}
+            by_trace[s["trace_id"]].append(_stored_call(s))
         for row in new:
-            for s in by_trace.get(row["trace_id"], ()):
-                if s["span_id"] in new_ids:
-                    continue  # the same span re-sent: ReplacingMergeTree handles it
-                related = (row["parent_span_id"] == s["span_id"]
-                           or s["parent_span_id"] == row["span_id"])
-                if _overlap(row, s) and (_same_response(row, s) or (
-                        related and _same_usage(row, s))):
-                    _mark(row, s["span_id"])
-                    marked += 1
-                    break
+            call = _match(row, by_trace.get(row["trace_id"], []), new_ids)
+            if call:
+                _mark(row, call)
+                marked += 1
+    if recent is not None:
+        recent.add([r for rs in pending.values() for r in rs])
     return marked

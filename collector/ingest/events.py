@@ -204,8 +204,18 @@ def fill_after_insert(rows: list[dict[str, Any]], storage: Any) -> int:
     found = _events_for(storage, {(r["trace_id"], r["span_id"]) for r in changed})
     updated = [r for r in changed if _apply(r, found.get((r["trace_id"], r["span_id"]), {}))]
     if updated:
-        storage.insert_json_lines("spans", b"\n".join(_encode(r) for r in updated))
+        storage.insert("spans", [r.stored() for r in updated])
     return len(updated)
+
+
+def may_need_lookup(rows: list[Any], storage: Any) -> bool:
+    """Whether :func:`merge_into_spans` may query storage for ``rows`` (LLM rows lacking
+    messages while events are, or may be, stored); False costs nothing to find out."""
+    if not any(not (r["input"] and r["output"]) for r in rows):
+        return False
+    with _lock:
+        known = _present.get(storage)
+    return known is True or known is None or time.monotonic() - known >= RECHECK_S
 
 
 def store(rows: list[dict[str, Any]], storage: Any) -> int:

@@ -84,7 +84,9 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         """Store the request's spans; answer once they are inserted."""
         project = await self.auth.project(context)
         try:
-            _, rejected, reason = await pipeline.store_traces(self.state, request, project)
+            with self.state.writer.announce() as announced:
+                _, rejected, reason = await pipeline.store_traces(self.state, request, project,
+                                                                  announced)
         except Backpressure as err:
             await _refuse(context, err)
         resp = trace_service_pb2.ExportTraceServiceResponse()

@@ -1,4 +1,5 @@
-"""One OTLP span (with its resource and scope) -> one canonical ``spans`` row."""
+"""OTLP spans (with their resource and scope) -> canonical ``spans`` rows, appended
+column by column to a :class:`~collector.ingest.columns.SpanBatch`."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Any
 import msgspec
 
 from collector.ingest import pricing
-from collector.ingest.conventions import CONVENTIONS
+from collector.ingest.columns import NAMES, SpanBatch
+from collector.ingest.conventions import KIND_BEFORE_OPENLLMETRY, TABLE
 from collector.ingest.conventions.openinference import PROJECT_NAME
-from collector.ingest.record import Mapped
-from collector.ingest.values import any_value, attributes
+from collector.ingest.conventions.rules import CONVERTED, FIELDS, PRESENT, TRUTHY
+from collector.ingest.values import any_value, as_str_list, attributes, json_value
 from common import attributes as A
-from common.timetext import ch_text_from_ns, rfc3339_from_ns
+from common.timetext import rfc3339_from_ns
 
 DEFAULT_PROJECT = "default"
 SERVICE_NAME = "service.name"
@@ -86,106 +88,251 @@ def resource_info(resource: Any, auth_project: str | None,
     return ResourceInfo(project=project, resource_json=_encode(attrs).decode())
 
 
-def normalize(span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) -> dict[str, Any]:
-    """The canonical row for one OTLP ``Span``; raises :class:`SpanRejected`."""
-    trace_id = span.trace_id
-    span_id = span.span_id
-    if len(trace_id) != 16 or not any(trace_id):
-        raise SpanRejected("trace_id must be 16 bytes and not all zero")
-    if len(span_id) != 8 or not any(span_id):
-        raise SpanRejected("span_id must be 8 bytes and not all zero")
-    parent = span.parent_span_id
-    if parent and len(parent) != 8:
-        raise SpanRejected("parent_span_id must be empty or 8 bytes")
-
-    m = Mapped(attrs=attributes(span.attributes))
-    for convention in CONVENTIONS:
-        convention.apply(m)
-
-    start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    if start > MAX_TIME_NS:
-        raise SpanRejected(f"start_time_unix_nano {start} is after 2262-04-11T23:47:16Z, "
-                           "the latest time storable")
-    if end > MAX_TIME_NS:
-        raise SpanRejected(f"end_time_unix_nano {end} is after 2262-04-11T23:47:16Z, "
-                           "the latest time storable")
-    if end < start:
-        end = start
-    status = _STATUS.get(span.status.code, "ok")
-    error = span.status.message if status == "error" else ""
-
-    events = []
-    for ev in span.events:
-        ev_attrs = attributes(ev.attributes)
-        if ev.name == EXCEPTION_EVENT and status == "error" and not error:
-            etype, emsg = ev_attrs.get(EXCEPTION_TYPE, ""), ev_attrs.get(EXCEPTION_MESSAGE, "")
-            error = f"{etype}: {emsg}" if etype and emsg else str(etype or emsg)
-        events.append({"name": ev.name, "time": rfc3339_from_ns(min(ev.time_unix_nano, MAX_TIME_NS)),
-                       "attributes": ev_attrs})
-
-    remaining = {k: v for k, v in m.attrs.items() if k not in m.used} if m.used else m.attrs
-    otel_kind = _SPAN_KINDS.get(span.kind)
-    if otel_kind:
-        remaining[OTEL_SPAN_KIND] = otel_kind
-    if len(span.links):
-        remaining[OTEL_LINKS] = [
-            {"trace_id": ln.trace_id.hex(), "span_id": ln.span_id.hex(),
-             "attributes": attributes(ln.attributes)}
-            for ln in span.links
-        ]
-
-    input_tokens = m.input_tokens or 0
-    output_tokens = m.output_tokens or 0
-    cached_tokens = m.cached_tokens or 0
-    cache_creation = m.cache_creation_tokens or 0
-    total_tokens = m.total_tokens if m.total_tokens is not None else input_tokens + output_tokens
-    for label, count in (("input", input_tokens), ("output", output_tokens),
-                         ("cached", cached_tokens), ("total", total_tokens)):
-        if count > MAX_TOKENS:
-            raise SpanRejected(f"{label} token count {count} is out of range (at most {MAX_TOKENS})")
-    kind = m.kind or DEFAULT_KIND
-    cost = m.cost_usd
-    if cost is None and m.model and (input_tokens or output_tokens):
-        cost = pricing.price(m.model, input_tokens, output_tokens, cached_tokens, start,
-                             cache_creation)
-
-    return {
-        "project": res.project,
-        "trace_id": trace_id.hex(),
-        "span_id": span_id.hex(),
-        "parent_span_id": parent.hex(),
-        "name": span.name or m.name,
-        "kind": kind,
-        "start_time": ch_text_from_ns(start),
-        "end_time": ch_text_from_ns(end),
-        "duration_ms": (end - start) / 1e6,
-        "status": status,
-        "error": error,
-        "model": m.model,
-        "provider": m.provider,
-        "input": m.input,
-        "output": m.output,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "total_tokens": total_tokens,
-        "cached_tokens": cached_tokens,
-        "cost_usd": cost,
-        "user_id": m.user_id,
-        "session_id": m.session_id,
-        "tags": m.tags,
-        "metadata": _encode(m.metadata).decode() if m.metadata else "{}",
-        "attributes": _encode(remaining).decode(),
-        "events": _encode(events).decode() if events else "[]",
-        "resource": res.resource_json,
-        "scope_name": scope_name,
-        "ttl_days": ttl_days,
-        "duplicate_of": "",
-        # Private (not columns): read by collector/ingest/dedup.py, dropped before insert.
-        "_response_id": m.response_id,
-        "_start_ns": start,
-        "_end_ns": end,
-    }
+_UNSET = object()
+_EXACT = TABLE.exact
+_PREFIXES = TABLE.prefixes
+_FAMILIES = TABLE.families
+_COMPOSERS = TABLE.composers
+_NSLOTS = len(FIELDS)
+_NOT_RANKED = 1 << 30
+(_KIND, _NAME, _MODEL, _PROVIDER, _INPUT, _OUTPUT, _IN_TOK, _OUT_TOK, _TOTAL_TOK, _CACHED_TOK,
+ _CREATE_TOK, _RESPONSE_ID, _COST, _USER, _SESSION, _TAGS, _METADATA) = range(_NSLOTS)
+_EMPTY_JSON = "{}"
 
 
-__all__ = ["DEFAULT_PROJECT", "ResourceInfo", "SpanRejected", "any_value", "normalize",
-           "project_of", "resource_info"]
+def _family(key: str) -> tuple[int, int, int, str] | None:
+    """(slot, rank, compose bit, prefix) of the family ``key`` belongs to; None when it
+    belongs to none (a prefix match whose index is not a number stays a plain
+    attribute)."""
+    for prefix, indexed, slot, rank, bit in _FAMILIES:
+        if key.startswith(prefix):
+            if indexed and not key[len(prefix):].partition(".")[0].isdigit():
+                continue
+            return slot, rank, bit, prefix
+    return None
+
+
+def map_attributes(attrs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Apply the convention table to a span's attributes: the canonical field values
+    (list indexed like ``FIELDS``; unset fields are "" / None / [] / {}) and the
+    attributes no convention consumed.
+
+    One dict lookup per attribute; the multi-attribute conventions (messages) run only
+    for spans that carry one of their attributes."""
+    vals: list[Any] = [_UNSET] * _NSLOTS
+    ranks = [_NOT_RANKED] * _NSLOTS
+    remaining: dict[str, Any] = {}
+    bits = 0
+    seen: set[str] = set()  # families present (compose skips scanning for absent ones)
+    multi: list[tuple[int, int, Any]] | None = None
+    for key, raw in attrs.items():
+        entries = _EXACT.get(key)
+        if entries is None:
+            fam = _family(key) if key.startswith(_PREFIXES) else None
+            if fam is None:
+                remaining[key] = raw
+            elif fam[0] >= 0:
+                if multi is None:
+                    multi = []
+                multi.append((fam[1], fam[0], (key[len(fam[3]):], raw)))
+                if raw is None:  # an empty value is not consumed (kept in attributes)
+                    remaining[key] = raw
+            else:
+                bits |= fam[2]
+                seen.add(fam[3])
+            continue
+        if raw is None:  # an empty AnyValue names nothing and stays in attributes
+            remaining[key] = raw
+            for entry in entries:
+                bits |= entry[4]
+            continue
+        take = False
+        for slot, rank, mode, convert, bit, taken in entries:
+            take = take or taken
+            if slot < 0:
+                bits |= bit
+            elif rank < ranks[slot]:
+                if mode == TRUTHY:
+                    if raw:
+                        vals[slot] = convert(raw)
+                        ranks[slot] = rank
+                elif mode == PRESENT:
+                    if raw is not None:
+                        vals[slot] = convert(raw)
+                        ranks[slot] = rank
+                elif mode == CONVERTED:
+                    value = convert(raw)
+                    if value is not None:
+                        vals[slot] = value
+                        ranks[slot] = rank
+                else:  # MULTI
+                    if multi is None:
+                        multi = []
+                    multi.append((rank, slot, raw))
+        if not take:
+            remaining[key] = raw
+    kind = vals[_KIND]
+    if bits and (vals[_INPUT] is _UNSET or vals[_OUTPUT] is _UNSET):
+        # Messages built from several attributes: the first convention that yields a
+        # non-empty text wins, after the single-attribute rules (Spyglass's own).
+        kind_before = kind if ranks[_KIND] < KIND_BEFORE_OPENLLMETRY else ""
+        for bit, compose, _ in _COMPOSERS:
+            if bits & bit:
+                inp, out = compose(attrs, "" if kind_before is _UNSET else kind_before, seen)
+                if inp and vals[_INPUT] is _UNSET:
+                    vals[_INPUT] = inp
+                if out and vals[_OUTPUT] is _UNSET:
+                    vals[_OUTPUT] = out
+    tags: list[str] = []
+    metadata: dict[str, Any] = {}
+    if multi:
+        multi.sort(key=_rank)
+        for _, slot, raw in multi:
+            if slot == _TAGS:
+                if raw is not None:
+                    tags.extend(t for t in as_str_list(raw) if t not in tags)
+            elif isinstance(raw, tuple):  # a family member: (suffix, value) -> metadata
+                metadata.setdefault(raw[0], raw[1])
+            else:
+                parsed = json_value(raw)
+                if isinstance(parsed, dict):
+                    for k, v in parsed.items():
+                        metadata.setdefault(k, v)
+    for slot in range(_NSLOTS):
+        if vals[slot] is _UNSET:
+            vals[slot] = _DEFAULTS[slot]
+    vals[_TAGS] = tags
+    vals[_METADATA] = metadata
+    return vals, remaining
+
+
+def _rank(item: tuple[int, int, Any]) -> int:
+    return item[0]
+
+
+_DEFAULTS: list[Any] = [None if f in ("input_tokens", "output_tokens", "total_tokens",
+                                      "cached_tokens", "cache_creation_tokens", "cost_usd")
+                        else "" for f in FIELDS]
+
+
+class Appender:
+    """Normalizes spans into a :class:`SpanBatch`: every check runs before the first
+    column is appended, so a rejected span leaves no partial row."""
+
+    def __init__(self, batch: SpanBatch) -> None:
+        self.batch = batch
+        cols = batch.cols
+        self._appends = tuple(cols[name].append for name in NAMES)
+        self._rid = cols["_response_id"].append
+
+    def add(self, span: Any, res: ResourceInfo, scope_name: str, ttl_days: int = 0) -> None:
+        """Append the canonical row of one OTLP ``Span``; raises :class:`SpanRejected`."""
+        trace_id = span.trace_id
+        span_id = span.span_id
+        if len(trace_id) != 16 or not any(trace_id):
+            raise SpanRejected("trace_id must be 16 bytes and not all zero")
+        if len(span_id) != 8 or not any(span_id):
+            raise SpanRejected("span_id must be 8 bytes and not all zero")
+        parent = span.parent_span_id
+        if parent and len(parent) != 8:
+            raise SpanRejected("parent_span_id must be empty or 8 bytes")
+
+        attrs = attributes(span.attributes)
+        vals, remaining = map_attributes(attrs)
+
+        start, end = span.start_time_unix_nano, span.end_time_unix_nano
+        if start > MAX_TIME_NS:
+            raise SpanRejected(f"start_time_unix_nano {start} is after 2262-04-11T23:47:16Z, "
+                               "the latest time storable")
+        if end > MAX_TIME_NS:
+            raise SpanRejected(f"end_time_unix_nano {end} is after 2262-04-11T23:47:16Z, "
+                               "the latest time storable")
+        if end < start:
+            end = start
+        status_pb = span.status
+        status = _STATUS.get(status_pb.code, "ok")
+        error = status_pb.message if status == "error" else ""
+
+        events_json = "[]"
+        if len(span.events):
+            events = []
+            for ev in span.events:
+                ev_attrs = attributes(ev.attributes)
+                if ev.name == EXCEPTION_EVENT and status == "error" and not error:
+                    etype = ev_attrs.get(EXCEPTION_TYPE, "")
+                    emsg = ev_attrs.get(EXCEPTION_MESSAGE, "")
+                    error = f"{etype}: {emsg}" if etype and emsg else str(etype or emsg)
+                events.append({"name": ev.name,
+                               "time": rfc3339_from_ns(min(ev.time_unix_nano, MAX_TIME_NS)),
+                               "attributes": ev_attrs})
+            events_json = _encode(events).decode()
+
+        otel_kind = _SPAN_KINDS.get(span.kind)
+        if otel_kind:
+            remaining[OTEL_SPAN_KIND] = otel_kind
+        if len(span.links):
+            remaining[OTEL_LINKS] = [
+                {"trace_id": ln.trace_id.hex(), "span_id": ln.span_id.hex(),
+                 "attributes": attributes(ln.attributes)}
+                for ln in span.links
+            ]
+
+        input_tokens = vals[_IN_TOK] or 0
+        output_tokens = vals[_OUT_TOK] or 0
+        cached_tokens = vals[_CACHED_TOK] or 0
+        total = vals[_TOTAL_TOK]
+        total_tokens = total if total is not None else input_tokens + output_tokens
+        if (input_tokens > MAX_TOKENS or output_tokens > MAX_TOKENS or cached_tokens > MAX_TOKENS
+                or total_tokens > MAX_TOKENS):
+            for label, count in (("input", input_tokens), ("output", output_tokens),
+                                 ("cached", cached_tokens), ("total", total_tokens)):
+                if count > MAX_TOKENS:
+                    raise SpanRejected(
+                        f"{label} token count {count} is out of range (at most {MAX_TOKENS})")
+        model = vals[_MODEL]
+        cost = vals[_COST]
+        if cost is None and model and (input_tokens or output_tokens):
+            cost = pricing.price(model, input_tokens, output_tokens, cached_tokens, start,
+                                 vals[_CREATE_TOK] or 0)
+        metadata = vals[_METADATA]
+        attributes_json = _encode(remaining).decode() if remaining else _EMPTY_JSON
+
+        (a_project, a_trace, a_span, a_parent, a_name, a_kind, a_start, a_end, a_duration,
+         a_status, a_error, a_model, a_provider, a_input, a_output, a_in, a_out, a_total,
+         a_cached, a_cost, a_user, a_session, a_tags, a_metadata, a_attributes, a_events,
+         a_resource, a_scope, a_ttl, a_duplicate) = self._appends
+        a_project(res.project)
+        a_trace(trace_id.hex())
+        a_span(span_id.hex())
+        a_parent(parent.hex())
+        a_name(span.name or vals[_NAME])
+        a_kind(vals[_KIND] or DEFAULT_KIND)
+        a_start(start)
+        a_end(end)
+        a_duration((end - start) / 1e6)
+        a_status(status)
+        a_error(error)
+        a_model(model)
+        a_provider(vals[_PROVIDER])
+        a_input(vals[_INPUT])
+        a_output(vals[_OUTPUT])
+        a_in(input_tokens)
+        a_out(output_tokens)
+        a_total(total_tokens)
+        a_cached(cached_tokens)
+        a_cost(cost)
+        a_user(vals[_USER])
+        a_session(vals[_SESSION])
+        a_tags(vals[_TAGS])
+        a_metadata(_encode(metadata).decode() if metadata else _EMPTY_JSON)
+        a_attributes(attributes_json)
+        a_events(events_json)
+        a_resource(res.resource_json)
+        a_scope(scope_name)
+        a_ttl(ttl_days)
+        a_duplicate("")
+        self._rid(vals[_RESPONSE_ID])
+
+
+__all__ = ["DEFAULT_PROJECT", "Appender", "ResourceInfo", "SpanRejected", "any_value",
+           "map_attributes", "project_of", "resource_info"]

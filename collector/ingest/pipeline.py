@@ -5,24 +5,26 @@ normalize, merge GenAI events, mark duplicates, apply limits and acknowledge ali
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import anyio.to_thread
-import msgspec
 
 from collector.ingest import dedup, events
-from collector.ingest.normalize import SpanRejected, normalize, resource_info
+from collector.ingest.columns import RowView, SpanBatch
+from collector.ingest.normalize import Appender, SpanRejected, resource_info
+from collector.ingest.stats import STATS
+from collector.ingest.writer import Announcement
 
 log = logging.getLogger("spyglass.ingest")
-_encode = msgspec.json.Encoder().encode
-PRIVATE_KEYS = ("_response_id", "_start_ns", "_end_ns")
 
 
-def span_rows(req: Any, auth_project: str | None, ttl_of: Any,
-              use_service_name: bool = True) -> tuple[list[dict[str, Any]], int, str]:
-    """Canonical rows for every storable span of an ``ExportTraceServiceRequest``, the
-    number of rejected spans and a message naming why the first one was rejected."""
-    rows: list[dict[str, Any]] = []
+def span_batch(req: Any, auth_project: str | None, ttl_of: Any,
+               use_service_name: bool = True) -> tuple[SpanBatch, int, str]:
+    """The canonical rows of every storable span of an ``ExportTraceServiceRequest``, as
+    columns, the number of rejected spans and a message naming why the first one was."""
+    batch = SpanBatch()
+    add = Appender(batch).add
     rejected = 0
     reason = ""
     for rs in req.resource_spans:
@@ -32,7 +34,7 @@ def span_rows(req: Any, auth_project: str | None, ttl_of: Any,
             scope_name = ss.scope.name
             for span in ss.spans:
                 try:
-                    rows.append(normalize(span, res, scope_name, ttl_days))
+                    add(span, res, scope_name, ttl_days)
                 except SpanRejected as exc:
                     rejected += 1
                     reason = reason or f"span {span.span_id.hex() or '?'} rejected: {exc}"
@@ -43,57 +45,78 @@ def span_rows(req: Any, auth_project: str | None, ttl_of: Any,
                     rejected += 1
                     reason = reason or (f"span {span.span_id.hex() or '?'} rejected: "
                                         f"{type(exc).__name__}")
-    return rows, rejected, reason
+    return batch, rejected, reason
 
 
-def encode_rows(rows: list[dict[str, Any]]) -> list[bytes]:
-    """JSONEachRow lines, without the private keys normalize adds for this pipeline."""
-    out = []
-    for row in rows:
-        for key in PRIVATE_KEYS:
-            row.pop(key, None)
-        out.append(_encode(row))
-    return out
-
-
-def _enrich(rows: list[dict[str, Any]], storage: Any) -> None:
-    """Blocking steps that read storage: GenAI events recorded before their span, and
+def _enrich(rows: list[RowView], storage: Any, recent: dedup.RecentCalls | None) -> None:
+    """Blocking steps that may read storage: GenAI events recorded before their span, and
     duplicates of calls stored by an earlier request."""
+    t0 = time.thread_time()
     try:
         events.merge_into_spans(rows, storage)
     except Exception as exc:  # enrichment must never cost the spans themselves
         log.warning("merging GenAI log events into spans failed: %s", exc)
     try:
-        dedup.mark_against_stored(rows, storage)
+        dedup.mark_against_stored(rows, storage, recent)
     except Exception as exc:
         log.warning("looking up stored spans for duplicates failed: %s", exc)
+    spent = time.thread_time() - t0
+    STATS.enrich_s += spent
+    STATS.enrich_thread_s += spent
 
 
-async def store_traces(state: Any, req: Any, auth_project: str | None) -> tuple[int, int, str]:
+async def store_traces(state: Any, req: Any, auth_project: str | None,
+                       announced: Announcement | None = None) -> tuple[int, int, str]:
     """Normalize and store an export request's spans; returns (stored, rejected, reason).
+    ``announced``: the request's :meth:`BatchWriter.announce` (withdrawn here).
 
     Returns only after the insert carrying the spans has finished (raises the writer's
     ``Backpressure`` when it will not take them)."""
     settings = state.settings
-    rows, rejected, reason = span_rows(
+    stats = STATS
+    stats.request_started()
+    t0 = time.thread_time()
+    batch, rejected, reason = span_batch(
         req, auth_project, state.project_settings.ttl_days,
         getattr(settings, "project_from_service_name", True))
-    if rows:
-        dedup.mark_in_batch(rows)
-        if any(r["kind"] in dedup.LLM_KINDS for r in rows):
-            await anyio.to_thread.run_sync(_enrich, rows, state.storage)
-        lines = encode_rows(rows)
-        result = await state.writer.write(b"\n".join(lines), len(lines))
+    t1 = time.thread_time()
+    stats.normalize_s += t1 - t0
+    n = len(batch)
+    if n:
+        idx = batch.indexes_of_kinds(dedup.LLM_KINDS)
+        llm = batch.rows(idx)
+        if idx:
+            dedup.mark_in_batch(llm, batch.parents)
+            recent = getattr(state, "recent_calls", None)
+            if events.may_need_lookup(llm, state.storage) or dedup.needs_lookup(llm, recent):
+                # Storage must be read: on a worker thread, which counts its own CPU (the
+                # loop thread runs other requests meanwhile).
+                stats.enrich_s += time.thread_time() - t1
+                stats.enrich_lookups += 1
+                await anyio.to_thread.run_sync(_enrich, llm, state.storage, recent)
+                t1 = time.thread_time()
+            elif recent is not None:
+                recent.mark_and_add(batch.cols, idx)
+        t2 = time.thread_time()
+        stats.enrich_s += t2 - t1
+        table = batch.to_arrow()
+        stats.encode_s += time.thread_time() - t2
+        result = await state.writer.write(table, n, announced)
         # Rows storage refused as malformed (the writer bisects them out): rejected alone.
         rejected, reason = rejected + result.rejected, reason or result.reason
-        if any(r["kind"] in dedup.LLM_KINDS and not (r["input"] and r["output"]) for r in rows):
+        if any(not (r["input"] and r["output"]) for r in llm):
             try:
-                await anyio.to_thread.run_sync(events.fill_after_insert, rows, state.storage)
+                await anyio.to_thread.run_sync(events.fill_after_insert, llm, state.storage)
             except Exception as exc:  # the spans are stored; only the late merge failed
                 log.warning("merging GenAI log events into new spans failed: %s", exc)
+    if announced is not None:
+        announced.withdraw()
+    stats.spans += n
+    stats.requests += 1
+    stats.request_done()
     if rejected:
         log.warning("rejected %d span(s): %s", rejected, reason)
-    return len(rows), rejected, reason
+    return n, rejected, reason
 
 
 class Counters:

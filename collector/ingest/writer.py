@@ -9,7 +9,11 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+import pyarrow as pa
+
+from collector.ingest.stats import STATS
 from collector.storage import Storage
 
 log = logging.getLogger("spyglass.ingest")
@@ -64,28 +68,63 @@ class Backpressure(Exception):
 
 @dataclass
 class _Pending:
-    data: bytes
+    data: pa.Table
     spans: int
     future: asyncio.Future[WriteResult]
 
 
+class Announcement:
+    """A request on its way to the writer (see :meth:`BatchWriter.announce`)."""
+
+    __slots__ = ("_writer",)
+
+    def __init__(self, writer: BatchWriter) -> None:
+        self._writer: BatchWriter | None = writer
+        writer._announced += 1
+
+    def withdraw(self) -> None:
+        """The request wrote (or gave up): the writer stops waiting for it. Idempotent."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer._announced -= 1
+            if writer._wakeup is not None:
+                writer._wakeup.set()
+
+    def __enter__(self) -> Announcement:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.withdraw()
+
+
 class BatchWriter:
-    """Collects JSONEachRow chunks from requests and inserts them into ``table`` in
-    batches of at most ``max_batch_spans``, one insert at a time on one thread.
+    """Collects the Arrow tables of requests (columns, see collector/ingest/columns.py)
+    and inserts them into ``table`` in batches of at most ``max_batch_spans``, one insert
+    at a time on one thread (``Storage.insert_arrow``: an explicit column list, binary
+    columns, no text parsing).
 
     While one insert runs, new requests queue; the next insert takes all of them, so the
-    batch size grows with load and no timer adds latency when idle. Spans queued plus
+    batch size grows with load. Requests announce themselves when they arrive
+    (:meth:`announce`, before reading and normalizing their body): under concurrent load
+    an insert about to start waits, up to ``linger_s``, for announced requests and for the
+    clients the previous insert answered, so concurrent requests share one insert (an
+    insert has a large fixed cost: ~15-25 ms of CPU in chDB whatever its size). A lone
+    client never waits: no timer adds latency when requests come one at a time. Spans queued plus
     spans being inserted never exceed ``max_pending_spans``: past that, :meth:`write`
     raises :class:`Backpressure` instead of buffering.
     """
 
     def __init__(self, storage: Storage, table: str = "spans", max_batch_spans: int = 50_000,
-                 max_pending_spans: int = 200_000, retry_after_s: int = 1) -> None:
+                 max_pending_spans: int = 200_000, retry_after_s: int = 1,
+                 linger_s: float = 0.05) -> None:
         self.storage = storage
         self.table = table
         self.max_batch_spans = max_batch_spans
         self.max_pending_spans = max_pending_spans
         self.retry_after_s = retry_after_s
+        self.linger_s = linger_s
+        self._announced = 0
+        self._returning = 0  # requests the last insert answered (their clients come back)
         self._queue: list[_Pending] = []
         self._queued_spans = 0
         self._inflight_spans = 0
@@ -108,10 +147,18 @@ class BatchWriter:
         """Spans accepted but not yet acknowledged (queued or being inserted)."""
         return self._queued_spans + self._inflight_spans
 
-    async def write(self, data: bytes, spans: int) -> WriteResult:
-        """Store ``spans`` rows of JSONEachRow ``data``; returns once they are inserted,
+    def announce(self) -> Announcement:
+        """Say a request is on its way to :meth:`write` (use as a context manager around
+        reading, decoding and normalizing it; :meth:`write` or the exit withdraws it)."""
+        return Announcement(self)
+
+    async def write(self, data: pa.Table, spans: int, announced: Announcement | None = None
+                    ) -> WriteResult:
+        """Store the ``spans`` rows of ``data``; returns once they are inserted,
         with the rows storage refused as malformed (normally none). Raises
         :class:`Backpressure` when full or when storage keeps failing."""
+        if announced is not None:
+            announced.withdraw()
         if self._task is None:
             self.start()
         if self._closing:
@@ -133,6 +180,30 @@ class BatchWriter:
         # Shield: a client that disconnects must not cancel an insert others share.
         return await asyncio.shield(future)
 
+    async def _linger(self) -> None:
+        """Wait (at most ``linger_s``) while requests that will soon join the coming
+        insert are still being prepared and the queue has room: announced ones (being
+        read and normalized) and, under load, the clients the previous insert answered
+        (an exporter sends its next batch as soon as its last one is acknowledged). A
+        wait that times out forgets those clients, so a quiet collector never waits."""
+        expected = len(self._queue) + self._returning
+        if (not self._announced and len(self._queue) >= expected) or self._closing:
+            return
+        deadline = time.monotonic() + self.linger_s
+        assert self._wakeup is not None
+        while ((self._announced or len(self._queue) < expected)
+               and self._queued_spans < self.max_batch_spans):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._returning = 0
+                return
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), left)
+            except TimeoutError:
+                self._returning = 0
+                return
+            self._wakeup.clear()
+
     def _take_batch(self) -> list[_Pending]:
         batch: list[_Pending] = []
         spans = 0
@@ -151,6 +222,7 @@ class BatchWriter:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
+                await self._linger()
                 batch = self._take_batch()
                 try:
                     await self._insert(loop, batch)
@@ -167,6 +239,9 @@ class BatchWriter:
                     self._failing_since = None
                 finally:
                     self._inflight_spans = 0
+                    # Concurrent clients (several answered, or one arrived meanwhile): the
+                    # next insert waits for the answered ones to come back.
+                    self._returning = len(batch) if len(batch) > 1 or self._queue else 0
             if self._closing:
                 return
 
@@ -175,9 +250,10 @@ class BatchWriter:
         requests one by one, and bisect a refused request's rows, so only the rows at fault
         are rejected; every other row of the request and of the batch is stored. A
         transient failure (storage down) fails the batch with 503 without retrying."""
-        data = b"\n".join(item.data for item in batch)
+        data = (batch[0].data if len(batch) == 1
+                else pa.concat_tables([item.data for item in batch]))
         try:
-            await loop.run_in_executor(self._executor, self.storage.insert_json_lines, self.table, data)
+            await loop.run_in_executor(self._executor, self._insert_now, data)
         except Exception as exc:
             if not is_data_error(exc):
                 raise
@@ -188,7 +264,7 @@ class BatchWriter:
             return
         for item in batch:
             try:
-                result = await self._insert_rows(loop, item.data.split(b"\n"), [MAX_BISECT_INSERTS])
+                result = await self._insert_rows(loop, item.data, [MAX_BISECT_INSERTS])
             except Exception as exc:
                 if not is_data_error(exc):
                     raise
@@ -196,12 +272,21 @@ class BatchWriter:
                 result = WriteResult(item.spans, f"rows refused by storage: {_short(exc)}")
             self._acknowledge([item], result)
 
-    async def _insert_rows(self, loop: asyncio.AbstractEventLoop, rows: list[bytes],
-                           budget: list[int]) -> WriteResult:
-        """Insert ``rows``, halving on data errors; rows refused alone are counted."""
+    def _insert_now(self, data: pa.Table) -> None:
+        """One insert (on the writer thread), its CPU counted for the stage figures."""
+        t0 = time.thread_time()
         try:
-            await loop.run_in_executor(self._executor, self.storage.insert_json_lines,
-                                       self.table, b"\n".join(rows))
+            self.storage.insert_arrow(self.table, data)
+        finally:
+            STATS.insert_s += time.thread_time() - t0
+            STATS.inserts += 1
+
+    async def _insert_rows(self, loop: asyncio.AbstractEventLoop, rows: Any,
+                           budget: list[int]) -> WriteResult:
+        """Insert ``rows`` (an Arrow table), halving on data errors; rows refused alone
+        are counted."""
+        try:
+            await loop.run_in_executor(self._executor, self._insert_now, rows)
             return WriteResult()
         except Exception as exc:
             if not is_data_error(exc):
@@ -212,8 +297,8 @@ class BatchWriter:
             if budget[0] < 0:
                 raise
         mid = len(rows) // 2
-        left = await self._insert_rows(loop, rows[:mid], budget)
-        right = await self._insert_rows(loop, rows[mid:], budget)
+        left = await self._insert_rows(loop, rows.slice(0, mid), budget)
+        right = await self._insert_rows(loop, rows.slice(mid), budget)
         return WriteResult(left.rejected + right.rejected, left.reason or right.reason)
 
     def _acknowledge(self, batch: list[_Pending], result: WriteResult | None = None) -> None:

@@ -52,6 +52,12 @@ class Storage(abc.ABC):
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns no rows (DDL, ALTER, INSERT … SELECT, SET)."""
 
+    def insert_arrow(self, table: str, data: Any) -> None:
+        """Insert a ``pyarrow.Table`` into the columns of ``table`` its schema names (in
+        binary Arrow form: no text parsing), as one insert. Columns it does not name take
+        their defaults."""
+        raise NotImplementedError
+
     def insert(self, table: str, rows: list[Mapping[str, Any]]) -> None:
         """Insert ``rows`` (dicts keyed by column name; missing columns get defaults)
         into ``table`` as one insert."""
@@ -102,3 +108,15 @@ def param_value(value: Any) -> Any:
 def param_text(value: Any) -> str:
     """A parameter in ClickHouse's escaped text form, as chDB expects it."""
     return format_bind_value(param_value(value))
+
+
+def arrow_stream(data: Any) -> tuple[str, bytes]:
+    """``(column list, Arrow IPC stream bytes)`` of a ``pyarrow.Table`` for an
+    ``INSERT INTO t (columns) FORMAT ArrowStream``."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, data.schema) as writer:
+        writer.write_table(data)
+    columns = ", ".join(f"`{name}`" for name in data.schema.names)
+    return columns, sink.getvalue().to_pybytes()

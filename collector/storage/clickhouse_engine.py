@@ -12,6 +12,7 @@ from collector.storage.base import (
     SESSION_SETTINGS,
     Storage,
     StorageError,
+    arrow_stream,
     decode_rows,
     param_value,
 )
@@ -147,6 +148,24 @@ class ClickHouseStorage(Storage):
             settings = {"insert_deduplication_token": token}
         try:
             self._client().raw_insert(table, insert_block=data, fmt="JSONEachRow",
+                                      settings=settings)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"insert into {table} failed: {exc}") from exc
+
+    def insert_arrow(self, table: str, data: Any) -> None:
+        """One synchronous insert of a ``pyarrow.Table``, sent as an Arrow IPC stream
+        (binary columns the server reads without parsing text) with an explicit column
+        list; span batches carry a deduplication token as in :meth:`insert_json_lines`."""
+        _, payload = arrow_stream(data)
+        settings = None
+        if table in DEDUP_TOKEN_TABLES:
+            token = hashlib.sha256(table.encode() + b"\0" + payload).hexdigest()
+            settings = {"insert_deduplication_token": token}
+        try:
+            self._client().raw_insert(table, column_names=list(data.schema.names),
+                                      insert_block=payload, fmt="ArrowStream",
                                       settings=settings)
         except StorageError:
             raise

@@ -91,6 +91,65 @@ def test_parquet_export_is_streamed_a_row_group_per_page_and_capped(spyglass_ser
     assert pq.read_table(io.BytesIO(capped.content)).num_rows == 700
 
 
+def _export_spans(url: str, expect: int = 200, **params) -> httpx.Response:
+    response = httpx.get(f"{url}/api/export/spans", params=params, timeout=30)
+    assert response.status_code == expect, response.text
+    return response
+
+
+def _all_spans(url: str, **params) -> list[dict]:
+    """Every span the search finds for ``params``, following its cursor."""
+    out, cursor = [], None
+    while True:
+        body = get(url, "/api/spans", **params, limit=3, **({"cursor": cursor} if cursor else {}))
+        out += body["spans"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return out
+
+
+def test_span_export_is_the_span_search_in_every_format(seeded) -> None:
+    import pyarrow.parquet as pq
+
+    url, project, ids = seeded
+    searched = _all_spans(url, project=project, since="-2h", kind="llm")
+    assert len(searched) == 7
+    lines = _export_spans(url, project=project, since="-2h", kind="llm").text.splitlines()
+    assert [json.loads(line) for line in lines] == searched
+    # One trace: its spans, every column (chat messages as JSON), named after the trace.
+    one = _export_spans(url, project=project, trace_id=ids[2].upper(), order="asc")
+    assert f'trace-{ids[2]}.jsonl' in one.headers["content-disposition"]
+    spans = [json.loads(line) for line in one.text.splitlines()]
+    assert [s["name"] for s in spans] == ["answer", "chat"] and {s["trace_id"] for s in spans} == {ids[2]}
+    assert spans[1]["model"] == "m" and spans[1]["cost_usd"] == pytest.approx(0.01)
+
+    table = list(csv.DictReader(io.StringIO(
+        _export_spans(url, project=project, since="-2h", kind="llm", format="csv", limit=4).text)))
+    assert len(table) == 4 and [r["span_id"] for r in table] == [s["span_id"] for s in searched[:4]]
+    assert table[0]["input_tokens"] == "10" and table[0]["kind"] == "llm"
+    assert json.loads(table[0]["attributes"]) == searched[0]["attributes"]
+
+    parquet = _export_spans(url, project=project, since="-2h", kind="llm", format="parquet")
+    rows = pq.read_table(io.BytesIO(parquet.content)).to_pylist()
+    assert [r["span_id"] for r in rows] == [s["span_id"] for s in searched]
+    assert rows[0]["output_tokens"] == 5 and json.loads(rows[0]["resource"]) == searched[0]["resource"]
+    assert rows[0]["start_time"].isoformat().replace("+00:00", "Z")[:19] == searched[0]["start_time"][:19]
+    assert "'trace_id'" in _export_spans(url, 400, project=project, trace_id="xyz").json()["error"]
+    assert "'order'" in _export_spans(url, 400, project=project, order="up").json()["error"]
+
+
+def test_span_export_pages_past_one_page(spyglass_server) -> None:
+    url, project = spyglass_server.url, f"api-export-{uuid.uuid4().hex[:8]}"
+    base = now_ns() - 30 * MINUTE
+    send(url, project, [(base + i * 1_000_000_000, S(f"t{i}")) for i in range(1203)])
+    rows = [json.loads(x) for x in _export_spans(url, project=project, since="-2h").text.splitlines()]
+    assert len(rows) == 1203 and len({r["span_id"] for r in rows}) == 1203
+    starts = [r["start_time"] for r in rows]
+    assert starts == sorted(starts, reverse=True)
+    capped = _export_spans(url, project=project, since="-2h", limit=501).text.splitlines()
+    assert len(capped) == 501 and json.loads(capped[-1])["span_id"] == rows[500]["span_id"]
+
+
 def test_cost_and_tokens_per_user_and_session(seeded) -> None:
     url, project, _ = seeded
     by_user = get(url, "/api/stats", project=project, since="-2h", group_by="user_id")

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -223,38 +224,44 @@ def test_bad_spans_never_make_other_clients_requests_fail(collector, project, st
 
 
 class FakeStorage:
-    """insert_json_lines refusing rows that contain ``BAD`` with a ClickHouse data error,
-    or every insert with a connection error while ``down``."""
+    """insert_arrow refusing tables with a row whose ``x`` is ``BAD`` with a ClickHouse
+    data error, or every insert with a connection error while ``down``."""
 
     def __init__(self) -> None:
-        self.rows: list[bytes] = []
+        self.rows: list[dict[str, Any]] = []
         self.down = False
         self.calls = 0
 
-    def insert_json_lines(self, table: str, data: bytes) -> None:
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
         self.calls += 1
         if self.down:
             raise StorageError("insert into spans failed: Connection refused")
-        if b"BAD" in data:
+        rows = data.to_pylist()
+        if any(r["x"] == "BAD" for r in rows):
             raise StorageError("insert into spans failed: Code: 407. DB::Exception: Decimal "
                                "math overflow: (while reading the value of key start_time)")
-        self.rows.extend(data.split(b"\n"))
+        self.rows.extend(rows)
+
+
+def _table(ns: range, bad: tuple[int, ...] = ()) -> pa.Table:
+    return pa.table({"n": list(ns), "x": ["BAD" if n in bad else "" for n in ns]})
 
 
 async def test_writer_bisects_a_data_error_and_stores_every_other_row():
     storage = FakeStorage()
     writer = BatchWriter(storage)  # type: ignore[arg-type]
     writer.start()
-    good = b"\n".join(b'{"n":%d}' % i for i in range(50))
-    mixed = b"\n".join(b'{"n":%d,"x":"BAD"}' % i if i in (107, 131) else b'{"n":%d}' % i
-                       for i in range(100, 164))
+    good = _table(range(50))
+    mixed = _table(range(100, 164), bad=(107, 131))
     results = await asyncio.gather(writer.write(good, 50), writer.write(mixed, 64))
     assert results[0].rejected == 0
     assert results[1].rejected == 2 and "Decimal math overflow" in results[1].reason
     assert "While executing" not in results[1].reason
     assert len(storage.rows) == 50 + 62
+    assert sorted(r["n"] for r in storage.rows) == [
+        n for n in [*range(50), *range(100, 164)] if n not in (107, 131)]
     # Not a storage fault: the next write is taken, not refused with 503.
-    assert (await writer.write(b'{"n":1}', 1)).rejected == 0
+    assert (await writer.write(_table(range(1)), 1)).rejected == 0
     await writer.close()
 
 
@@ -264,11 +271,11 @@ async def test_writer_answers_503_on_a_transient_fault_without_bisecting():
     writer = BatchWriter(storage)  # type: ignore[arg-type]
     writer.start()
     with pytest.raises(Backpressure) as info:
-        await writer.write(b"\n".join(b'{"n":%d}' % i for i in range(64)), 64)
+        await writer.write(_table(range(64)), 64)
     assert info.value.status_code == 503
     assert storage.calls == 1
     storage.down = False
-    assert (await writer.write(b'{"n":1}', 1)).rejected == 0
+    assert (await writer.write(_table(range(1)), 1)).rejected == 0
     await writer.close()
 
 

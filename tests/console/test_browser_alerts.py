@@ -133,6 +133,33 @@ def test_export_links_carry_the_trace_filter(page: Page, server: ServerHandle) -
     assert len(lines) == 2 and lines[1].startswith(failing)
 
 
+def test_a_trace_exports_its_spans_in_every_format(page: Page, server: ServerHandle) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    project = f"export-{uuid.uuid4().hex[:8]}"
+    trace_id = _send(server.url, project)
+    _wait_for(lambda: httpx.get(f"{server.url}/api/traces/{trace_id}").status_code == 200,
+              "the trace")
+    page.goto(f"{server.url}/traces/{trace_id}?project={project}")
+    expect(page.get_by_role("treeitem")).to_have_count(4)
+    links = page.get_by_label("Export this trace").get_by_role("link")
+    expect(links).to_have_text(["Export JSONL", "Export CSV", "Export PARQUET"])
+    shown = {s["span_id"]: s for s in httpx.get(f"{server.url}/api/traces/{trace_id}").json()["spans"]}
+    href = links.nth(0).get_attribute("href") or ""
+    assert href.startswith("/api/export/spans?") and f"trace_id={trace_id}" in href
+    spans = [json.loads(x) for x in httpx.get(f"{server.url}{href}").text.splitlines()]
+    assert {s["span_id"] for s in spans} == set(shown) and len(spans) == 4
+    assert sum(s["input_tokens"] + s["output_tokens"] for s in spans) == 500
+    parquet = httpx.get(f"{server.url}{links.nth(2).get_attribute('href')}").content
+    rows = pq.read_table(io.BytesIO(parquet)).to_pylist()
+    assert [r["span_id"] for r in rows] == [s["span_id"] for s in spans]
+    # Traces list: the filter's export offers Parquet too.
+    page.goto(f"{server.url}/traces?project={project}")
+    expect(page.get_by_role("link", name="Export PARQUET")).to_have_count(1)
+
+
 def test_creating_a_monitor_and_seeing_its_scores(page: Page, server: ServerHandle) -> None:
     project = f"monitoring-{uuid.uuid4().hex[:8]}"
     _send(server.url, project)

@@ -294,3 +294,43 @@ def test_an_alert_made_in_the_console_fires_and_notifies_the_webhook(page: Page,
         expect(cells.nth(3)).to_have_text("sent (2 tries): HTTP 200")
     finally:
         receiver.server.shutdown()
+
+
+def test_cost_and_tokens_by_user_on_the_dashboard(page: Page, server: ServerHandle) -> None:
+    """Break down by user: the charts and a table of each user's traces, tokens and cost,
+    most expensive first, equal to /api/stats?group_by=user_id; a user links to their traces."""
+    project = f"per-user-{uuid.uuid4().hex[:8]}"
+    provider = _provider(server.url, project, batch=True)
+    tracer = provider.get_tracer("per-user")
+    t0 = time.time_ns() - 10 * 60 * 10**9
+    spent = {"ana": (2, 0.004), "bo": (1, 0.010), "cy": (3, 0.0005)}  # user: (turns, cost each)
+    for user, (turns, cost) in spent.items():
+        for i in range(turns):
+            root = tracer.start_span("ask", start_time=t0 + i * MS, attributes={
+                A.OP_KIND: "chain", A.USER_ID: user})
+            llm = tracer.start_span("llm-call", context=set_span_in_context(root),
+                                    start_time=t0 + i * MS + MS, attributes={
+                A.OP_KIND: "llm", A.USER_ID: user, A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+                A.GEN_AI_USAGE_INPUT_TOKENS: 100, A.GEN_AI_USAGE_OUTPUT_TOKENS: 20, A.COST_USD: cost})
+            llm.end(end_time=t0 + i * MS + 5 * MS)
+            root.end(end_time=t0 + i * MS + 6 * MS)
+    provider.shutdown()
+    api = _wait(lambda: (lambda b: b if len(b["series"]) == 3 else None)(httpx.get(
+        f"{server.url}/api/stats", params={"project": project, "since": "-1h",
+                                           "group_by": "user_id"}).json()), "per-user stats")
+    by_user = {s["group"]: s["totals"] for s in api["series"]}
+    assert by_user["bo"]["cost_usd"] == pytest.approx(0.010)
+
+    page.goto(f"{server.url}/monitoring?project={project}&since=-1h&group_by=user_id")
+    table = page.get_by_role("table", name="Totals by user")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    # Most expensive first: bo ($0.010), ana (2 × $0.004), cy (3 × $0.0005).
+    expect(rows.locator("td:first-child")).to_have_text(["bo", "ana", "cy"])
+    expect(rows.nth(1)).to_contain_text("240")  # ana: 2 × 120 tokens
+    expect(rows.nth(1)).to_contain_text("$0.0080")
+    expect(rows.nth(2).locator("td").nth(1)).to_have_text("3")  # cy's traces
+    expect(page.get_by_text("Cost by user")).to_be_visible()
+    rows.nth(0).get_by_role("link", name="bo").click()
+    expect(page).to_have_url(re.compile(r"/traces\?.*user_id=bo"))
+    expect(page.locator("table.traces-table tbody tr")).to_have_count(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.ingest.record import Mapped
+from collector.ingest.conventions.rules import PRESENT, Rule
 from collector.ingest.values import as_int, json_value, to_json_text
 from common import attributes as A
 
@@ -29,6 +29,33 @@ OPERATION_KINDS = {
 }
 
 
+def _operation_kind(value: Any) -> str:
+    return OPERATION_KINDS.get(str(value), "llm")
+
+
+RULES = (
+    Rule(A.GEN_AI_OPERATION_NAME, "kind", convert=_operation_kind),
+    Rule(A.GEN_AI_RESPONSE_MODEL, "model"),
+    Rule(A.GEN_AI_REQUEST_MODEL, "model"),
+    Rule(A.GEN_AI_PROVIDER_NAME, "provider"),
+    Rule(A.GEN_AI_SYSTEM, "provider"),
+    Rule(A.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens", PRESENT, as_int),
+    Rule(USAGE_PROMPT_TOKENS, "input_tokens", PRESENT, as_int),
+    Rule(A.GEN_AI_USAGE_OUTPUT_TOKENS, "output_tokens", PRESENT, as_int),
+    Rule(USAGE_COMPLETION_TOKENS, "output_tokens", PRESENT, as_int),
+    Rule(USAGE_CACHE_READ_TOKENS, "cached_tokens", PRESENT, as_int),
+    Rule(USAGE_CACHE_CREATION_TOKENS, "cache_creation_tokens", PRESENT, as_int),
+    Rule(USAGE_CACHE_WRITE_TOKENS, "cache_creation_tokens", PRESENT, as_int),
+    # Read, not taken: the id stays visible in attributes and dedup looks it up there.
+    Rule(RESPONSE_ID, "response_id", take=False),
+    Rule(CONVERSATION_ID, "session_id"),
+    # Messages: built by compose() from these together.
+    Rule(A.GEN_AI_INPUT_MESSAGES, None),
+    Rule(A.GEN_AI_SYSTEM_INSTRUCTIONS, None),
+    Rule(A.GEN_AI_OUTPUT_MESSAGES, None),
+)
+
+
 def messages(value: Any) -> Any:
     """GenAI messages -> ``[{role, content, ...}]``; ``parts`` made only of text are
     joined into ``content`` so they read like every other convention's messages."""
@@ -47,46 +74,20 @@ def messages(value: Any) -> Any:
     return out
 
 
-def apply(m: Mapped) -> None:
-    """Fill ``m`` from ``gen_ai.*`` attributes."""
-    op = m.take(A.GEN_AI_OPERATION_NAME)
-    if op and not m.kind:
-        m.kind = OPERATION_KINDS.get(str(op), "llm")
-    response_model = m.take(A.GEN_AI_RESPONSE_MODEL)
-    request_model = m.take(A.GEN_AI_REQUEST_MODEL)
-    if not m.model and (response_model or request_model):
-        m.model = str(response_model or request_model)
-    provider = m.take(A.GEN_AI_PROVIDER_NAME) or m.take(A.GEN_AI_SYSTEM)
-    m.take(A.GEN_AI_SYSTEM)
-    if provider and not m.provider:
-        m.provider = str(provider)
-    for field, keys in (
-        ("input_tokens", (A.GEN_AI_USAGE_INPUT_TOKENS, USAGE_PROMPT_TOKENS)),
-        ("output_tokens", (A.GEN_AI_USAGE_OUTPUT_TOKENS, USAGE_COMPLETION_TOKENS)),
-        ("cached_tokens", (USAGE_CACHE_READ_TOKENS,)),
-        ("cache_creation_tokens", (USAGE_CACHE_CREATION_TOKENS, USAGE_CACHE_WRITE_TOKENS)),
-    ):
-        for key in keys:
-            value = m.take(key)
-            if value is not None and getattr(m, field) is None:
-                setattr(m, field, as_int(value))
-    value = m.take(A.GEN_AI_INPUT_MESSAGES)
-    system = m.take(A.GEN_AI_SYSTEM_INSTRUCTIONS)
-    if value is not None and not m.input:
+def compose(attrs: dict[str, Any], kind: str, families: set[str]) -> tuple[str, str]:
+    """Input (system instructions first) and output messages as JSON text ("" if none)."""
+    value = attrs.get(A.GEN_AI_INPUT_MESSAGES)
+    system = attrs.get(A.GEN_AI_SYSTEM_INSTRUCTIONS)
+    inp = out = ""
+    if value is not None:
         msgs = messages(value)
         if system is not None and isinstance(msgs, list):
             msgs = [{"role": "system", "content": _system_text(system)}, *msgs]
-        m.input = to_json_text(msgs)
-    value = m.take(A.GEN_AI_OUTPUT_MESSAGES)
-    if value is not None and not m.output:
-        m.output = to_json_text(messages(value))
-    # Read, not taken: the id stays visible in attributes and dedup looks it up there.
-    response_id = m.attrs.get(RESPONSE_ID)
-    if response_id and not m.response_id:
-        m.response_id = str(response_id)
-    conversation = m.take(CONVERSATION_ID)
-    if conversation and not m.session_id:
-        m.session_id = str(conversation)
+        inp = to_json_text(msgs)
+    value = attrs.get(A.GEN_AI_OUTPUT_MESSAGES)
+    if value is not None:
+        out = to_json_text(messages(value))
+    return inp, out
 
 
 def _system_text(value: Any) -> Any:

@@ -6,15 +6,8 @@ from typing import Any
 
 import msgspec
 
-from collector.ingest.record import Mapped
-from collector.ingest.values import (
-    as_float,
-    as_int,
-    as_str_list,
-    indexed_messages,
-    json_value,
-    to_json_text,
-)
+from collector.ingest.conventions.rules import CONVERTED, MULTI, PRESENT, Family, Rule, identity
+from collector.ingest.values import as_float, as_int, indexed_messages, json_value, to_json_text
 
 _encode = msgspec.json.Encoder().encode
 
@@ -65,10 +58,44 @@ MESSAGE_FIELDS = {
 }
 
 
-def _value(m: Mapped, value_key: str, mime_key: str) -> str:
+def _span_kind(value: Any) -> str:
+    return SPAN_KINDS.get(str(value).upper(), str(value).lower())
+
+
+RULES = (
+    Rule(SPAN_KIND, "kind", convert=_span_kind),
+    Rule(MODEL_NAME, "model"),
+    Rule(EMBEDDING_MODEL, "model"),
+    Rule(PROVIDER, "provider"),
+    Rule(SYSTEM, "provider"),
+    Rule(TOKENS_PROMPT, "input_tokens", PRESENT, as_int),
+    Rule(TOKENS_COMPLETION, "output_tokens", PRESENT, as_int),
+    Rule(TOKENS_TOTAL, "total_tokens", PRESENT, as_int),
+    Rule(TOKENS_CACHE_READ, "cached_tokens", PRESENT, as_int),
+    Rule(TOKENS_CACHE_WRITE, "cache_creation_tokens", PRESENT, as_int),
+    Rule(COST_TOTAL, "cost_usd", CONVERTED, as_float),
+    Rule(SESSION_ID, "session_id"),
+    Rule(USER_ID, "user_id"),
+    Rule(TAGS, "tags", MULTI, identity),
+    Rule(METADATA, "metadata", MULTI, identity),
+    # Messages: built by compose() from these together.
+    Rule(INPUT_VALUE, None),
+    Rule(INPUT_MIME, None),
+    Rule(OUTPUT_VALUE, None),
+    Rule(OUTPUT_MIME, None),
+)
+FAMILIES = (
+    Family(INPUT_MESSAGES, indexed=True),
+    Family(OUTPUT_MESSAGES, indexed=True),
+    # Every key of the family is consumed (vectors included), indexed or not.
+    Family(EMBEDDINGS, indexed=False),
+)
+
+
+def _value(attrs: dict[str, Any], value_key: str, mime_key: str) -> str:
     """``input.value``/``output.value`` as JSON text (plain text becomes a JSON string)."""
-    value = m.take(value_key)
-    mime = m.take(mime_key)
+    value = attrs.get(value_key)
+    mime = attrs.get(mime_key)
     if value is None:
         return ""
     if mime == "text/plain" and isinstance(value, str):
@@ -121,15 +148,14 @@ def _structured(msg: dict[str, Any]) -> dict[str, Any]:
     return msg
 
 
-def _embeddings(m: Mapped) -> list[str]:
-    """Texts of ``embedding.embeddings.N.embedding.text``; the vectors are marked used
-    and never stored (they are large and unreadable as text)."""
+def _embeddings(attrs: dict[str, Any]) -> list[str]:
+    """Texts of ``embedding.embeddings.N.embedding.text``; the vectors (the rest of the
+    family, consumed) are never stored (they are large and unreadable as text)."""
     texts: dict[int, str] = {}
-    for key in [k for k in m.attrs if k.startswith(EMBEDDINGS)]:
+    for key in [k for k in attrs if k.startswith(EMBEDDINGS)]:
         index, _, rest = key[len(EMBEDDINGS):].partition(".")
-        m.used.add(key)
         if index.isdigit() and rest == EMBEDDING_TEXT:
-            texts[int(index)] = str(m.attrs[key])
+            texts[int(index)] = str(attrs[key])
     return [texts[i] for i in sorted(texts)]
 
 
@@ -144,61 +170,30 @@ def _vectors_summary(text: str) -> str:
     return _encode({"vectors": len(data), "dimensions": dims}).decode()
 
 
-def apply(m: Mapped) -> None:
-    """Fill ``m`` from OpenInference attributes."""
-    kind = m.take(SPAN_KIND)
-    if kind and not m.kind:
-        m.kind = SPAN_KINDS.get(str(kind).upper(), str(kind).lower())
-    model = m.take(MODEL_NAME)
-    embedding_model = m.take(EMBEDDING_MODEL)
-    if (model or embedding_model) and not m.model:
-        m.model = str(model or embedding_model)
-    provider = m.take(PROVIDER) or m.take(SYSTEM)
-    m.take(SYSTEM)
-    if provider and not m.provider:
-        m.provider = str(provider)
-    for field, key in (
-        ("input_tokens", TOKENS_PROMPT),
-        ("output_tokens", TOKENS_COMPLETION),
-        ("total_tokens", TOKENS_TOTAL),
-        ("cached_tokens", TOKENS_CACHE_READ),
-        ("cache_creation_tokens", TOKENS_CACHE_WRITE),
-    ):
-        value = m.take(key)
-        if value is not None and getattr(m, field) is None:
-            setattr(m, field, as_int(value))
-    cost = as_float(m.take(COST_TOTAL))
-    if cost is not None and m.cost_usd is None:
-        m.cost_usd = cost
-    # Chat messages read better than the raw request body, so they win over input.value.
-    in_msgs, used = indexed_messages(m.attrs, INPUT_MESSAGES, MESSAGE_FIELDS)
-    m.used.update(used)
-    out_msgs, used = indexed_messages(m.attrs, OUTPUT_MESSAGES, MESSAGE_FIELDS)
-    m.used.update(used)
-    in_msgs = [_structured(msg) for msg in in_msgs]
-    out_msgs = [_structured(msg) for msg in out_msgs]
-    texts = _embeddings(m)
+def compose(attrs: dict[str, Any], kind: str, families: set[str]) -> tuple[str, str]:
+    """Input and output as JSON text ("" if none): chat messages read better than the
+    raw request body, so they win over ``input.value``; embedding texts stand in for
+    input messages; an embeddings response keeps only its vectors' count and size.
+    ``kind`` is the span kind as known before OpenLLMetry; ``families`` the prefixes of
+    the families present."""
+    in_msgs: list[dict[str, Any]] = []
+    out_msgs: list[dict[str, Any]] = []
+    texts: list[str] = []
+    if families:
+        if INPUT_MESSAGES in families:
+            in_msgs = [_structured(msg) for msg in
+                       indexed_messages(attrs, INPUT_MESSAGES, MESSAGE_FIELDS)[0]]
+        if OUTPUT_MESSAGES in families:
+            out_msgs = [_structured(msg) for msg in
+                        indexed_messages(attrs, OUTPUT_MESSAGES, MESSAGE_FIELDS)[0]]
+        if EMBEDDINGS in families:
+            texts = _embeddings(attrs)
     if texts and not in_msgs:
         in_msgs = [{"role": "user", "content": t} for t in texts]
-    in_value = _value(m, INPUT_VALUE, INPUT_MIME)
-    out_value = _value(m, OUTPUT_VALUE, OUTPUT_MIME)
-    if (m.kind == "embedding" or texts) and out_value:
+    in_value = _value(attrs, INPUT_VALUE, INPUT_MIME)
+    out_value = _value(attrs, OUTPUT_VALUE, OUTPUT_MIME)
+    if (kind == "embedding" or texts) and out_value:
         # An embeddings response is mostly vectors: keep only their count and size.
         out_value = _vectors_summary(out_value)
-    if not m.input:
-        m.input = to_json_text(in_msgs) if in_msgs else in_value
-    if not m.output:
-        m.output = to_json_text(out_msgs) if out_msgs else out_value
-    value = m.take(SESSION_ID)
-    if value and not m.session_id:
-        m.session_id = str(value)
-    value = m.take(USER_ID)
-    if value and not m.user_id:
-        m.user_id = str(value)
-    tags = m.take(TAGS)
-    if tags is not None:
-        m.tags.extend(t for t in as_str_list(tags) if t not in m.tags)
-    metadata = json_value(m.take(METADATA))
-    if isinstance(metadata, dict):
-        for k, v in metadata.items():
-            m.metadata.setdefault(k, v)
+    return (to_json_text(in_msgs) if in_msgs else in_value,
+            to_json_text(out_msgs) if out_msgs else out_value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.ingest.record import Mapped
+from collector.ingest.conventions.rules import PRESENT, Family, Rule
 from collector.ingest.values import as_int, indexed_messages, json_value, to_json_text
 
 SPAN_KIND = "traceloop.span.kind"
@@ -23,9 +23,36 @@ TOOL_CALLS = "tool_calls."
 SPAN_KINDS = {"workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool"}
 REQUEST_KINDS = {"chat": "llm", "completion": "llm", "embedding": "embedding", "rerank": "rerank"}
 MESSAGE_FIELDS = {"role": "role", "content": "content", "finish_reason": "finish_reason"}
-# Association properties that map to canonical fields rather than metadata.
-ASSOCIATION_FIELDS = {"user_id": "user_id", "session_id": "session_id"}
 
+
+def _span_kind(value: Any) -> str:
+    return SPAN_KINDS.get(str(value).lower(), str(value).lower())
+
+
+def _request_kind(value: Any) -> str:
+    return REQUEST_KINDS.get(str(value).lower(), "llm")
+
+
+RULES = (
+    Rule(SPAN_KIND, "kind", convert=_span_kind),
+    Rule(REQUEST_TYPE, "kind", convert=_request_kind),
+    Rule(ENTITY_NAME, "name"),
+    Rule(TOTAL_TOKENS, "total_tokens", PRESENT, as_int),
+    Rule(CACHE_READ_TOKENS, "cached_tokens", PRESENT, as_int),
+    Rule(CACHE_CREATION_TOKENS, "cache_creation_tokens", PRESENT, as_int),
+    # Association properties that map to canonical fields rather than metadata.
+    Rule(ASSOCIATION_PREFIX + "user_id", "user_id"),
+    Rule(ASSOCIATION_PREFIX + "session_id", "session_id"),
+    # Messages: built by compose() from these together.
+    Rule(ENTITY_INPUT, None),
+    Rule(ENTITY_OUTPUT, None),
+)
+FAMILIES = (
+    Family(PROMPT_PREFIX, indexed=True),
+    Family(COMPLETION_PREFIX, indexed=True),
+    # Every other association property is metadata.
+    Family(ASSOCIATION_PREFIX, indexed=False, field="metadata"),
+)
 
 def _entity(value: object) -> str:
     """``traceloop.entity.input/output`` is JSON such as ``{"inputs": …}``; unwrap it."""
@@ -57,47 +84,23 @@ def _tool_calls(msg: dict[str, Any]) -> dict[str, Any]:
     return msg
 
 
-def apply(m: Mapped) -> None:
-    """Fill ``m`` from Traceloop attributes."""
-    kind = m.take(SPAN_KIND)
-    request_type = m.take(REQUEST_TYPE)
-    if not m.kind:
-        if kind:
-            m.kind = SPAN_KINDS.get(str(kind).lower(), str(kind).lower())
-        elif request_type:
-            m.kind = REQUEST_KINDS.get(str(request_type).lower(), "llm")
-    name = m.take(ENTITY_NAME)
-    if name and not m.name:
-        m.name = str(name)
-    prompts, used = indexed_messages(m.attrs, PROMPT_PREFIX, MESSAGE_FIELDS)
-    m.used.update(used)
-    completions, used = indexed_messages(m.attrs, COMPLETION_PREFIX, MESSAGE_FIELDS)
-    m.used.update(used)
-    prompts = [_tool_calls(msg) for msg in prompts]
-    completions = [_tool_calls(msg) for msg in completions]
-    entity_in = m.take(ENTITY_INPUT)
-    entity_out = m.take(ENTITY_OUTPUT)
-    if not m.input:
-        if prompts:
-            m.input = to_json_text(prompts)
-        elif entity_in is not None:
-            m.input = _entity(entity_in)
-    if not m.output:
-        if completions:
-            m.output = to_json_text(completions)
-        elif entity_out is not None:
-            m.output = _entity(entity_out)
-    for field, key in (("total_tokens", TOTAL_TOKENS), ("cached_tokens", CACHE_READ_TOKENS),
-                       ("cache_creation_tokens", CACHE_CREATION_TOKENS)):
-        value = m.take(key)
-        if value is not None and getattr(m, field) is None:
-            setattr(m, field, as_int(value))
-    for key in [k for k in m.attrs if k.startswith(ASSOCIATION_PREFIX)]:
-        prop = key[len(ASSOCIATION_PREFIX):]
-        value = m.take(key)
-        field = ASSOCIATION_FIELDS.get(prop)
-        if field is not None:
-            if value and not getattr(m, field):
-                setattr(m, field, str(value))
-        else:
-            m.metadata.setdefault(prop, value)
+def compose(attrs: dict[str, Any], kind: str, families: set[str]) -> tuple[str, str]:
+    """Input and output as JSON text ("" if none): indexed prompts/completions, else the
+    entity input/output (``families``: the prefixes of the families present)."""
+    prompts = ([_tool_calls(msg) for msg in indexed_messages(attrs, PROMPT_PREFIX, MESSAGE_FIELDS)[0]]
+               if PROMPT_PREFIX in families else [])
+    completions = ([_tool_calls(msg) for msg in
+                    indexed_messages(attrs, COMPLETION_PREFIX, MESSAGE_FIELDS)[0]]
+                   if COMPLETION_PREFIX in families else [])
+    entity_in = attrs.get(ENTITY_INPUT)
+    entity_out = attrs.get(ENTITY_OUTPUT)
+    inp = out = ""
+    if prompts:
+        inp = to_json_text(prompts)
+    elif entity_in is not None:
+        inp = _entity(entity_in)
+    if completions:
+        out = to_json_text(completions)
+    elif entity_out is not None:
+        out = _entity(entity_out)
+    return inp, out

@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-from collector.ingest.record import Mapped
-from collector.ingest.values import as_float, as_int, as_str_list, json_value, to_json_text
+from typing import Any
+
+from collector.ingest.conventions.rules import CONVERTED, MULTI, PRESENT, Rule, identity
+from collector.ingest.values import as_float, as_int, to_json_text
 from common import attributes as A
 
 
-def apply(m: Mapped) -> None:
-    """Fill ``m`` from ``spyglass.*`` attributes."""
-    kind = m.take(A.OP_KIND)
-    if kind and not m.kind:
-        m.kind = str(kind).lower()
-    name = m.take(A.OP_NAME)
-    if name and not m.name:
-        m.name = str(name)
-    value = m.take(A.INPUTS)
-    if value is not None and not m.input:
-        m.input = to_json_text(value)
-    value = m.take(A.OUTPUT)
-    if value is not None and not m.output:
-        m.output = to_json_text(value)
-    cost = as_float(m.take(A.COST_USD))
-    if cost is not None and m.cost_usd is None:
-        m.cost_usd = cost
-    for key, attr in (("cached_tokens", A.USAGE_CACHED_TOKENS), ("total_tokens", A.USAGE_TOTAL_TOKENS),
-                      ("cache_creation_tokens", A.USAGE_CACHE_CREATION_TOKENS)):
-        value = m.take(attr)
-        if value is not None and getattr(m, key) is None:
-            setattr(m, key, as_int(value))
-    value = m.take(A.USER_ID)
-    if value and not m.user_id:
-        m.user_id = str(value)
-    value = m.take(A.SESSION_ID)
-    if value and not m.session_id:
-        m.session_id = str(value)
-    tags = m.take(A.TAGS)
-    if tags is not None:
-        m.tags.extend(t for t in as_str_list(tags) if t not in m.tags)
-    metadata = json_value(m.take(A.METADATA))
-    if isinstance(metadata, dict):
-        for k, v in metadata.items():
-            m.metadata.setdefault(k, v)
+def _lower(value: Any) -> str:
+    return str(value).lower()
+
+
+RULES = (
+    Rule(A.OP_KIND, "kind", convert=_lower),
+    Rule(A.OP_NAME, "name"),
+    Rule(A.INPUTS, "input", PRESENT, to_json_text),
+    Rule(A.OUTPUT, "output", PRESENT, to_json_text),
+    Rule(A.COST_USD, "cost_usd", CONVERTED, as_float),
+    Rule(A.USAGE_CACHED_TOKENS, "cached_tokens", PRESENT, as_int),
+    Rule(A.USAGE_TOTAL_TOKENS, "total_tokens", PRESENT, as_int),
+    Rule(A.USAGE_CACHE_CREATION_TOKENS, "cache_creation_tokens", PRESENT, as_int),
+    Rule(A.USER_ID, "user_id"),
+    Rule(A.SESSION_ID, "session_id"),
+    Rule(A.TAGS, "tags", MULTI, identity),
+    Rule(A.METADATA, "metadata", MULTI, identity),
+)

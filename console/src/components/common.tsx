@@ -245,3 +245,20 @@ export function OffsetPager({ offset, limit, total, onChange }: { offset: number
     </div>
   );
 }
+
+/** Keyset paging: ``cursors`` is the stack of cursors that led to the current page (empty
+ * on the first), ``next`` the answer's ``next_cursor``. Hidden while there is one page. */
+export function Pager({ cursors, setCursors, next }: { cursors: string[]; setCursors: (c: string[]) => void; next: string | null | undefined }) {
+  if (cursors.length === 0 && !next) return null;
+  return (
+    <div class="pager">
+      <button type="button" class="btn" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+        ← Newer
+      </button>
+      <span class="muted">Page {cursors.length + 1}</span>
+      <button type="button" class="btn" disabled={!next} onClick={() => next && setCursors([...cursors, next])}>
+        Older →
+      </button>
+    </div>
+  );
+}

@@ -20,6 +20,8 @@ const GROUPS = [
   { id: "name", label: "op" },
   { id: "kind", label: "kind" },
   { id: "prompt", label: "prompt version" },
+  { id: "user_id", label: "user" },
+  { id: "session_id", label: "session" },
 ];
 const MAX_GROUPS = 8;
 const LIVE_MS = 30_000;
@@ -73,6 +75,47 @@ function TopOps({ title, rows, field, fmt, project, extraQuery }: { title: strin
       ) : (
         <p class="muted">Nothing in this range.</p>
       )}
+    </div>
+  );
+}
+
+/** Where a group's traces are: the trace list filtered by it (a session: its conversation). */
+function groupHref(project: string, groupBy: string, group: string): string | null {
+  const p = `project=${encodeURIComponent(project)}`;
+  if (groupBy === "session_id") return `/sessions/${encodeURIComponent(group)}?${p}`;
+  if (["model", "name", "kind", "user_id"].includes(groupBy)) return `/traces?${p}&${groupBy}=${encodeURIComponent(group)}`;
+  return null;
+}
+
+/** Every group of the breakdown with its totals over the range, most expensive first. */
+function GroupTotals({ groupBy, label, rows, total, project }: { groupBy: string; label: string; rows: StatsPoint[]; total: number; project: string }) {
+  const ranked = [...rows].sort((a, b) => b.cost - a.cost || b.tokens - a.tokens || b.traces - a.traces);
+  return (
+    <div class="panel group-totals">
+      <h3>
+        Cost and tokens by {label}
+        {total > rows.length ? <span class="muted small"> (top {rows.length} of {fmtInt(total)})</span> : null}
+      </h3>
+      <table class="table compact" aria-label={`Totals by ${label}`}>
+        <thead>
+          <tr><th>{label}</th><th class="num">Traces</th><th class="num">Spans</th><th class="num">Tokens</th><th class="num">Cost</th><th class="num">Errors</th></tr>
+        </thead>
+        <tbody>
+          {ranked.map((r) => {
+            const href = r.group ? groupHref(project, groupBy, r.group) : null;
+            return (
+              <tr key={r.group}>
+                <td class="ellipsis">{href ? <Link href={href}>{r.group}</Link> : r.group || "(none)"}</td>
+                <td class="num">{fmtInt(r.traces)}</td>
+                <td class="num">{fmtInt(r.count)}</td>
+                <td class="num">{fmtInt(r.tokens)}</td>
+                <td class="num">{fmtCost(r.cost)}</td>
+                <td class="num">{fmtInt(r.errors)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
     </div>
   );
 }
@@ -268,6 +311,15 @@ export function MonitoringView({ project, query }: { project: string; query: URL
               <Chart title="Cost" x={a.x} series={[{ label: "cost (USD)", values: get("cost"), color: "#059669" }]} format={(v) => fmtCost(v)} />
             )}
           </div>
+          {groupBy && grouped.data && grouped.data.series.length ? (
+            <GroupTotals
+              groupBy={groupBy}
+              label={GROUPS.find((o) => o.id === groupBy)?.label ?? groupBy}
+              rows={groupTotals(grouped.data)}
+              total={grouped.data.group_count ?? grouped.data.series.length}
+              project={project}
+            />
+          ) : null}
           <h2 class="section-title">Guardrails and monitors</h2>
           <ErrorBanner error={guard.error} what="guardrail verdicts" />
           <ErrorBanner error={scores.error} what="monitor scores" />

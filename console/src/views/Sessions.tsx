@@ -3,7 +3,7 @@
 // with that turn's tokens, cost and latency and a link to its trace.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { extractMessages } from "../components/chat";
-import { EmptyState, ErrorBanner, FoldedText, Loading, OffsetPager, StatusBadge, Value } from "../components/common";
+import { EmptyState, ErrorBanner, FoldedText, Loading, OffsetPager, Pager, StatusBadge, Value } from "../components/common";
 import { RangePicker, TextFilter } from "../components/filters";
 import { useApi } from "../lib/api";
 import { fmtAgo, fmtCost, fmtInt, fmtMs, fmtTime, parseJson, parseTime, rangeParams } from "../lib/format";
@@ -214,17 +214,7 @@ export function SessionsView({ project, query }: { project: string; query: URLSe
           </table>
         </div>
       ) : null}
-      {list.data && (cursors.length > 0 || list.data.next_cursor) ? (
-        <div class="pager">
-          <button type="button" class="btn" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span class="muted">Page {cursors.length + 1}</span>
-          <button type="button" class="btn" disabled={!list.data.next_cursor} onClick={() => setCursors([...cursors, list.data!.next_cursor!])}>
-            Older →
-          </button>
-        </div>
-      ) : null}
+      {list.data ? <Pager cursors={cursors} setCursors={setCursors} next={list.data.next_cursor} /> : null}
     </div>
   );
 }

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { CopyButton, ErrorBanner, KindBadge, Loading, StatusBadge } from "../components/common";
 import { SpanDetail } from "../components/span-detail";
-import { useApi } from "../lib/api";
+import { apiUrl, useApi } from "../lib/api";
 import { fmtCost, fmtInt, fmtMs, fmtTime, parseJson } from "../lib/format";
 import { Link, setQuery } from "../lib/router";
 import { buildTree, parentMap, spanUsage, subtreeUsage, visibleNodes, type SpanNode, type Usage } from "../lib/tree";
@@ -189,6 +189,14 @@ export function TraceView({ project, traceId, query }: { project: string; traceI
                 </div>
               ) : null}
             </dl>
+            {/* Every span of this trace with every column (GET /api/export/spans). */}
+            <div class="view-actions trace-export" aria-label="Export this trace">
+              {(["jsonl", "csv", "parquet"] as const).map((format) => (
+                <a key={format} class="btn" download href={apiUrl("/api/export/spans", { trace_id: traceId, project, order: "asc", format })}>
+                  Export {format.toUpperCase()}
+                </a>
+              ))}
+            </div>
           </div>
           <div class="trace-body">
             <div class="tree-pane">

@@ -1,6 +1,6 @@
 // Traces: newest first, filtered server-side, paged by keyset cursor.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, StatusBadge } from "../components/common";
+import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, Pager, StatusBadge } from "../components/common";
 import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
 import { apiUrl, useApi } from "../lib/api";
 import { fmtAgo, fmtCost, fmtInt, fmtMs, fmtTime, rangeParams } from "../lib/format";
@@ -137,7 +137,7 @@ export function TracesView({ project, query }: { project: string; query: URLSear
           </label>
           <button type="button" class="btn" onClick={list.reload}>Refresh</button>
           {/* What the filter shows, every page of it (up to the collector's export cap). */}
-          {(["jsonl", "csv"] as const).map((format) => (
+          {(["jsonl", "csv", "parquet"] as const).map((format) => (
             <a key={format} class="btn" download href={apiUrl("/api/export/traces", { ...params, limit: undefined, cursor: undefined, format })}>
               Export {format.toUpperCase()}
             </a>
@@ -201,17 +201,7 @@ export function TracesView({ project, query }: { project: string; query: URLSear
           </table>
         </div>
       ) : null}
-      {list.data && (cursors.length > 0 || list.data.next_cursor) ? (
-        <div class="pager">
-          <button type="button" class="btn" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span class="muted">Page {cursors.length + 1}</span>
-          <button type="button" class="btn" disabled={!list.data.next_cursor} onClick={() => setCursors([...cursors, list.data!.next_cursor!])}>
-            Older →
-          </button>
-        </div>
-      ) : null}
+      {list.data ? <Pager cursors={cursors} setCursors={setCursors} next={list.data.next_cursor} /> : null}
     </div>
   );
 }
