@@ -85,6 +85,52 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the collector did not start")
 
 
+class _Stub:
+    """The OpenAI-compatible stub (tests/stubs/openai_server.py) answering after JUDGE_S,
+    in a subprocess (default) or in this process."""
+
+    def __init__(self, in_process: bool) -> None:
+        tests = Path(__file__).resolve().parents[1] / "tests"
+        self._stub = self._proc = None
+        if in_process:
+            sys.path.insert(0, str(tests))
+            from stubs.openai_server import OpenAIStub, Scripted, chat_completion
+
+            self._stub = OpenAIStub().start()
+            verdict = chat_completion('{"score": 1, "reasoning": "matches"}')
+            self._stub.chat_responder = lambda body: Scripted(200, verdict, delay_s=JUDGE_S)
+            self.base_url = self._stub.base_url
+        else:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")])}
+            self._proc = subprocess.Popen([sys.executable, "-m", "stubs.openai_server",
+                                           "--delay-s", str(JUDGE_S)], cwd=tests, env=env,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.base_url = self._proc.stdout.readline().strip()
+            if not self.base_url:
+                raise SystemExit("the OpenAI stub did not start")
+
+    def stats(self, reset: bool = False) -> dict:
+        """Chat requests seen so far and the most in flight at once (``reset`` clears that)."""
+        if self._stub is not None:
+            out = {"chat_requests": len(self._stub.chat_requests()),
+                   "max_in_flight": self._stub.max_in_flight}
+            if reset:
+                self._stub.max_in_flight = 0
+            return out
+        import httpx
+
+        root = self.base_url.rsplit("/v1", 1)[0]
+        return httpx.get(f"{root}/stub/stats{'?reset' if reset else ''}", timeout=30).json()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._stub is not None:
+            self._stub.stop()
+        if self._proc is not None:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=30)
+
+
 def main() -> None:
     """Run every measurement and print it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,6 +139,10 @@ def main() -> None:
     parser.add_argument("--noop-rows", type=int, default=2000)
     parser.add_argument("--quick", action="store_true",
                         help="50 rows, 100 no-op rows, in-process collector only (seconds)")
+    parser.add_argument("--stub-in-process", action="store_true",
+                        help="serve the judge's stub from this process (default: its own)")
+    parser.add_argument("--judged-only", action="store_true",
+                        help="only the judged runs (issue 14's figure), not the no-op/judge-free ones")
     args = parser.parse_args()
     if args.quick:
         args.rows, args.noop_rows = 50, 100
@@ -110,13 +160,10 @@ def main() -> None:
     from scorers import scorer
     from scorers.judges import correctness
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from stubs.openai_server import OpenAIStub, Scripted, chat_completion
-
-    # The judge's endpoint: the local stub answering every chat call after JUDGE_S.
-    stub = OpenAIStub().start()
-    verdict = chat_completion('{"score": 1, "reasoning": "matches"}')
-    stub.chat_responder = lambda body: Scripted(200, verdict, delay_s=JUDGE_S)
+    # The judge's endpoint: the local stub answering every chat call after JUDGE_S, in its
+    # own process as a real endpoint is (--stub-in-process: in this one, as before; its
+    # HTTP server threads then compete with the runner for this interpreter).
+    stub = _Stub(in_process=args.stub_in_process)
     judge = correctness(base_url=stub.base_url, model="stub-model", cache=False,
                         max_concurrency=args.concurrency)
     exact = scorer(_exact)
@@ -144,7 +191,8 @@ def main() -> None:
             untraced = Tracing(False)
             print(f"\n[{label}] {args.rows} rows, task sleeps {SLEEP_S * 1000:.0f} ms, "
                   f"concurrency {args.concurrency}; ideal {ideal:.3f} s")
-            for name, task in (("async task", _async_sleep), ("sync task (threads)", _sync_sleep)):
+            for name, task in (() if args.judged_only else
+                               (("async task", _async_sleep), ("sync task (threads)", _sync_sleep))):
                 stats = run(backend, traced, name.split()[0] + "-sleep", task, rows)
                 wall, total = stats["rows_wall_s"], stats["duration_s"]
                 print(f"  {name:22s} rows done in {wall:6.3f} s = {ideal / wall * 100:5.1f} % of ideal "
@@ -155,15 +203,18 @@ def main() -> None:
                   f"row; ideal {judged_ideal:.3f} s:")
             for name, task, target in (("async task", _async_sleep, 90),
                                        ("sync task (threads)", _sync_sleep, 85)):
-                before = len(stub.chat_requests())
-                stub.max_in_flight = 0  # how many judge calls overlapped (the bound assumes 32)
+                before = stub.stats(reset=True)["chat_requests"]  # also resets max in flight
                 stats = run(backend, traced, name.split()[0] + "-judged", task, rows, [judge])
-                calls = len(stub.chat_requests()) - before
+                seen = stub.stats()
+                calls = seen["chat_requests"] - before
                 total = stats["duration_s"]
                 print(f"  judged {name:15s} rows stored in {total:6.3f} s = "
                       f"{judged_ideal / total * 100:5.1f} % of ideal (target >= {target} %); "
                       f"{calls} judge calls for {len(rows)} rows, at most "
-                      f"{stub.max_in_flight} at once")
+                      f"{seen['max_in_flight']} at once")
+            if args.judged_only:
+                traced.flush()
+                return
             print(f"  per-row overhead with a no-op task ({args.noop_rows} rows, one scorer, "
                   "rows stored over HTTP):")
             results = {}

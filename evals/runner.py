@@ -89,9 +89,10 @@ class Runner:
         #: Seconds from the first row's start to the last row's end (storing excluded).
         self.rows_wall_s = 0.0
         self._pending: list[RowResult] = []
-        #: Seconds between stores of finished rows: rarely enough that storing stays cheap,
-        #: often enough that a killed process loses little (Ctrl-C always stores everything).
-        self.flush_interval_s = 1.0
+        #: Seconds between stores of finished rows (Ctrl-C always stores everything). Short,
+        #: so rows are stored while others still run and the store after the last row (part
+        #: of the run's wall time) holds a fifth of a second of rows, not a whole second's.
+        self.flush_interval_s = 0.2
         # The traced function returns only the task's output (the span's output); the full
         # result travels here, so the tracer never serializes it.
         self._done: dict[int, RowResult] = {}
@@ -136,6 +137,7 @@ class Runner:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, interrupt, signum)
                 installed.append(signum)
+        self._stop_flushing = asyncio.Event()
         flusher = asyncio.create_task(self._flush_periodically()) if self.on_rows else None
         started = time.monotonic()
         try:
@@ -148,7 +150,9 @@ class Runner:
             for signum in installed:
                 loop.remove_signal_handler(signum)
             if flusher:
-                flusher.cancel()
+                # Let a store in progress finish rather than cancel it: cancelled, its thread
+                # would still post the batch, which the final flush would then send again.
+                self._stop_flushing.set()
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
             if progress:
@@ -171,8 +175,11 @@ class Runner:
                 raise
 
     async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval_s)
+        while not self._stop_flushing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_flushing.wait(), self.flush_interval_s)
+            if self._stop_flushing.is_set():
+                return
             # A failed periodic store keeps the rows for the final flush, which raises.
             with contextlib.suppress(Exception):
                 await self.flush()

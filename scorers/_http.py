@@ -10,6 +10,8 @@ the same endpoint.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import email.utils
 import logging
 import random
@@ -21,7 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import msgspec
 
+from scorers import _fasthttp
 from scorers.base import ScorerError
 
 log = logging.getLogger("spyglass.scorers")
@@ -29,6 +33,8 @@ log = logging.getLogger("spyglass.scorers")
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 # Failures before any answer: retried like a retryable status.
 _TRANSIENT = (httpx.TimeoutException, httpx.TransportError)
+# Request bodies as httpx writes them (compact JSON, non-ASCII kept).
+_JSON = msgspec.json.Encoder()
 
 
 class ProviderError(ScorerError):
@@ -96,11 +102,9 @@ class OpenAICompatClient:
 
     def __init__(self, config: EndpointConfig) -> None:
         self.config = config
-        self._sync_sem = threading.BoundedSemaphore(config.max_concurrency)
-        self._sync_client: httpx.Client | None = None
-        self._sync_lock = threading.Lock()
-        # asyncio primitives belong to one event loop; keep one set per loop.
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, httpx.AsyncClient]] = (
+        self._sync_lanes = _SyncLanes(config)
+        # asyncio primitives belong to one event loop; keep one set of lanes per loop.
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncLanes] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -160,23 +164,19 @@ class OpenAICompatClient:
 
     # -- sync ------------------------------------------------------------------------------
 
-    def _client(self) -> httpx.Client:
-        with self._sync_lock:
-            if self._sync_client is None:
-                self._sync_client = httpx.Client(timeout=self.config.timeout_s)
-            return self._sync_client
-
     def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` as JSON with retries; the decoded JSON object on success."""
-        client = self._client()
+        url, headers = self._url(path), self.config.headers()
         for attempt in range(self.attempts):
             resp: httpx.Response | None = None
             exc: Exception | None = None
-            with self._sync_sem:
-                try:
-                    resp = client.post(self._url(path), json=payload, headers=self.config.headers())
-                except _TRANSIENT as e:
-                    exc = e
+            client = self._sync_lanes.take()
+            try:
+                resp = client.post(url, json=payload, headers=headers)
+            except _TRANSIENT as e:
+                exc = e
+            finally:
+                self._sync_lanes.give(client)
             body, delay = self._after(path, attempt, resp, exc)
             if body is not None:
                 return body
@@ -185,31 +185,152 @@ class OpenAICompatClient:
 
     # -- async -----------------------------------------------------------------------------
 
-    def _async_parts(self) -> tuple[asyncio.Semaphore, httpx.AsyncClient]:
+    def _async_lanes(self) -> _fasthttp.Lanes | _AsyncLanes:
         loop = asyncio.get_running_loop()
-        parts = self._async.get(loop)
-        if parts is None:
-            parts = (asyncio.Semaphore(self.config.max_concurrency),
-                     httpx.AsyncClient(timeout=self.config.timeout_s))
-            self._async[loop] = parts
-        return parts
+        lanes = self._async.get(loop)
+        if lanes is None:
+            # Lanes of event loops that are gone (each asyncio.run makes one): their
+            # connections refer to their loop, so the weak keys alone never let go of them.
+            for old in [other for other in self._async if other.is_closed()]:
+                del self._async[old]
+            origin = _fasthttp.Origin.parse(self.config.base_url)
+            # h11 straight to the endpoint unless a proxy from the environment applies
+            # (httpx honours HTTP(S)_PROXY / NO_PROXY; the lean client does not).
+            lanes = self._async[loop] = (
+                _fasthttp.Lanes(origin, self.config.max_concurrency, self.config.timeout_s, _ssl_context())
+                if origin is not None and _fasthttp.direct(origin) else _AsyncLanes(self.config))
+        return lanes
 
     async def apost(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Async :meth:`post`."""
-        sem, client = self._async_parts()
+        lanes = self._async_lanes()
+        if isinstance(lanes, _fasthttp.Lanes):
+            return await self._apost_lean(lanes, path, payload)
+        url, headers = self._url(path), self.config.headers()
         for attempt in range(self.attempts):
             resp: httpx.Response | None = None
             exc: Exception | None = None
-            async with sem:
-                try:
-                    resp = await client.post(self._url(path), json=payload, headers=self.config.headers())
-                except _TRANSIENT as e:
-                    exc = e
+            client = await lanes.take()
+            try:
+                resp = await client.post(url, json=payload, headers=headers)
+            except _TRANSIENT as e:
+                exc = e
+            finally:
+                lanes.give(client)
             body, delay = self._after(path, attempt, resp, exc)
             if body is not None:
                 return body
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    async def _apost_lean(self, lanes: _fasthttp.Lanes, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`apost` over the lean h11 client; the same retry policy and messages."""
+        content = _JSON.encode(payload)
+        headers = list(self.config.headers().items())
+        for attempt in range(self.attempts):
+            resp: httpx.Response | None = None
+            exc: Exception | None = None
+            try:
+                reply = await lanes.post(path, content, headers)
+            except _TRANSIENT as e:
+                exc = e
+            else:
+                if reply.status < 300:
+                    with contextlib.suppress(msgspec.DecodeError):
+                        decoded = msgspec.json.decode(reply.body)
+                        if isinstance(decoded, dict):
+                            return decoded
+                # An error status or a body that is not a JSON object: the messages of
+                # the httpx path, from an httpx.Response of the same answer.
+                resp = httpx.Response(reply.status, headers=reply.headers, content=reply.body,
+                                      request=httpx.Request("POST", self._url(path)))
+            body, delay = self._after(path, attempt, resp, exc)
+            if body is not None:
+                return body
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+# Why lanes rather than one httpx client with a pool of ``max_concurrency`` connections:
+# httpcore's pool hands the same idle connection to every request queued at that moment
+# (all but one then fail over and retry), rescans every connection (a poll() each) on
+# each assignment, and with httpx's default of 20 keep-alive connections closes idle ones
+# whenever it holds more than 20. At 32 judge calls in flight that cost several ms of
+# the event loop's CPU per call, which the runner's concurrency multiplies into wall
+# time. A lane is a client holding one keep-alive connection, checked out for one
+# request at a time: the free lanes are the concurrency bound, and nothing is shared.
+_LANE_LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+_SSL: list[Any] = []
+_SSL_LOCK = threading.Lock()
+
+
+def _ssl_context() -> Any:
+    """One TLS context for every lane (httpx would build one per client, ~10 ms each)."""
+    with _SSL_LOCK:
+        if not _SSL:
+            _SSL.append(httpx.create_ssl_context())
+        return _SSL[0]
+
+
+class _AsyncLanes:
+    """Up to ``max_concurrency`` async clients of one connection each, for one event loop;
+    made on demand, the most recently used (warm) one handed out first."""
+
+    def __init__(self, config: EndpointConfig) -> None:
+        self._config = config
+        self._free: list[httpx.AsyncClient] = []
+        self._made = 0
+        self._waiters: collections.deque[asyncio.Future[httpx.AsyncClient]] = collections.deque()
+
+    async def take(self) -> httpx.AsyncClient:
+        if self._free:
+            return self._free.pop()
+        if self._made < max(1, self._config.max_concurrency):
+            self._made += 1
+            return httpx.AsyncClient(timeout=self._config.timeout_s, limits=_LANE_LIMITS,
+                                     verify=_ssl_context())
+        waiter: asyncio.Future[httpx.AsyncClient] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.give(waiter.result())  # handed over as we were cancelled: pass it on
+            raise
+
+    def give(self, client: httpx.AsyncClient) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(client)
+                return
+        self._free.append(client)
+
+
+class _SyncLanes:
+    """The thread-safe counterpart of :class:`_AsyncLanes` for sync callers."""
+
+    def __init__(self, config: EndpointConfig) -> None:
+        self._config = config
+        self._free: list[httpx.Client] = []
+        self._made = 0
+        self._cond = threading.Condition()
+
+    def take(self) -> httpx.Client:
+        with self._cond:
+            while True:
+                if self._free:
+                    return self._free.pop()
+                if self._made < max(1, self._config.max_concurrency):
+                    self._made += 1
+                    break
+                self._cond.wait()
+        return httpx.Client(timeout=self._config.timeout_s, limits=_LANE_LIMITS, verify=_ssl_context())
+
+    def give(self, client: httpx.Client) -> None:
+        with self._cond:
+            self._free.append(client)
+            self._cond.notify()
 
 
 _CLIENTS: dict[EndpointConfig, OpenAICompatClient] = {}

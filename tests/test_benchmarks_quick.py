@@ -104,6 +104,10 @@ def test_sizing_quick(tmp_path: Path) -> None:
     _has(out, rf"^bytes per LLM-shaped span: spans {NUM} B compressed")
     _has(out, rf"^ingest: 2,000 spans in {NUM} CPU s = {NUM} spans per core-second; "
               rf"collector RSS {NUM} MiB idle, {NUM} MiB peak")
+    # The memory-at-scale part (--stored): fast-loaded spans plus sustained OTLP and queries.
+    _has(out, rf"^memory: 22,000 spans stored \(20,000 fast-loaded in {NUM} s \+ 2,000 over OTLP "
+              rf"in {NUM} s with {NUM} queries by 2 clients, 0 failed\); collector RSS {NUM} MiB "
+              rf"idle, {NUM} MiB peak \(VmHWM {NUM} MiB\)")
 
 
 @pytest.mark.timeout(240)

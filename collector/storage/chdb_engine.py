@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from collector.storage.base import (
     SESSION_SETTINGS,
@@ -30,6 +32,25 @@ INSERT_SETTINGS = {"max_threads": 1, "max_insert_threads": 1,
                    "input_format_parallel_parsing": 0, "compile_expressions": 0,
                    "compile_aggregate_expressions": 0, "compile_sort_description": 0}
 
+# chDB's own defaults are sized for a dedicated server: a memory limit of 90% of RAM and
+# 5 GiB for each of the mark and primary-index caches. Embedded in a collector, whose
+# RSS should stay under 1.5 GB (issue 14), ClickHouse gets a memory budget instead:
+# aggregations spill to disk at half of it (max_bytes_ratio_before_external_group_by),
+# and a query that would exceed it fails with MEMORY_LIMIT_EXCEEDED rather than growing
+# the process. SPYGLASS_CHDB_MEMORY_MB raises or lowers the budget (docs/deployment.md).
+DEFAULT_MEMORY_MB = 1024
+SERVER_SETTINGS = {"mark_cache_size": 256 << 20, "primary_index_cache_size": 128 << 20}
+
+
+def server_settings(env: Mapping[str, str] | None = None) -> dict[str, int]:
+    """chDB server settings for this process (passed in the connection string)."""
+    raw = (os.environ if env is None else env).get("SPYGLASS_CHDB_MEMORY_MB", "").strip()
+    try:
+        memory_mb = int(raw) if raw else DEFAULT_MEMORY_MB
+    except ValueError:
+        raise StorageError(f"SPYGLASS_CHDB_MEMORY_MB must be a whole number of MiB, got {raw!r}") from None
+    return {**SERVER_SETTINGS, "max_server_memory_usage": max(256, memory_mb) << 20}
+
 
 class ChdbStorage(Storage):
     """ClickHouse in this process, data under ``data_dir`` (locked against other processes).
@@ -46,9 +67,10 @@ class ChdbStorage(Storage):
 
     def __init__(self, data_dir: Path, max_query_connections: int = MAX_QUERY_CONNECTIONS) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
+        settings = server_settings()  # a bad SPYGLASS_CHDB_MEMORY_MB fails before the lock is taken
         self._lock = DataDirLock(self.data_dir)
         self._lock.acquire()
-        self._path = str(self.data_dir / "clickhouse")
+        self._path = str(self.data_dir / "clickhouse") + "?" + urlencode(settings)
         self._idle: list[Any] = []
         self._all: list[Any] = []
         self._pool_lock = threading.Lock()

@@ -226,8 +226,9 @@ class LLMJudge(Scorer):
         :meth:`_score` and :meth:`_ascore` share."""
         client, model = self.endpoint()
         cache = self.cache()
-        key = self._key(model, fields)
-        score = self._from_cache(cache, key)
+        # The key hashes the prompt and inputs: only worth it when a cache is in use.
+        key = self._key(model, fields) if cache is not None else ""
+        score = self._from_cache(cache, key) if cache is not None else None
         if score is not None:
             return score
         messages = self.template.messages(fields)

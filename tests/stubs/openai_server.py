@@ -135,6 +135,23 @@ class OpenAIStub:
             def log_message(self, format: str, *args: Any) -> None:  # quiet test output
                 pass
 
+            def do_GET(self) -> None:
+                # Counters for a stub in another process (``python -m stubs.openai_server``):
+                # chat requests seen and the most in flight at once (reset by ``?reset``).
+                if not self.path.startswith("/stub/stats"):
+                    self.send_error(404)
+                    return
+                with stub._lock:
+                    body = json.dumps({"chat_requests": len(stub.chat_requests()),
+                                       "max_in_flight": stub.max_in_flight}).encode()
+                    if "reset" in self.path:
+                        stub.max_in_flight = 0
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -306,3 +323,27 @@ def openai_stub() -> Iterator[OpenAIStub]:
         yield stub
     finally:
         stub.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve in this process until stdin closes: every chat call answered with ``--content``
+    after ``--delay-s`` (benchmarks run the judge's endpoint outside the measured process,
+    as a real one is). Prints the base URL on the first line of stdout."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay-s", type=float, default=0.05)
+    parser.add_argument("--content", default='{"score": 1, "reasoning": "matches"}')
+    args = parser.parse_args(argv)
+    stub = OpenAIStub(port=args.port).start()
+    answer = chat_completion(args.content)
+    stub.chat_responder = lambda body: Scripted(200, answer, delay_s=args.delay_s)
+    print(stub.base_url, flush=True)
+    sys.stdin.read()  # until the parent closes the pipe (or dies)
+    stub.stop()
+
+
+if __name__ == "__main__":
+    main()
