@@ -68,6 +68,11 @@ def _heap_frozen() -> Any:
     concurrent run hands it back, so nothing is kept alive longer than the run.
     """
     global _frozen_runs
+    if _frozen_runs == 0 and gc.get_freeze_count():
+        # The program froze its heap itself (a pre-fork server, say): leave it as it is,
+        # since our unfreeze would undo its freeze.
+        yield
+        return
     _frozen_runs += 1
     if _frozen_runs == 1:
         gc.freeze()
