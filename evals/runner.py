@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import inspect
 import math
 import random
@@ -50,6 +51,37 @@ def _is_async(fn: Callable[..., Any]) -> bool:
 
 def _now() -> str:
     return now_rfc3339()
+
+
+_frozen_runs = 0
+
+
+@contextlib.contextmanager
+def _heap_frozen() -> Any:
+    """Keep the objects alive before a run out of the collector's full collections.
+
+    A run allocates spans, rows and HTTP objects that live long enough to reach the oldest
+    generation, so full collections happen during the run; each one walks the whole heap
+    (the collector, chDB and OpenTelemetry modules: ~300k objects) and held the GIL for
+    ~0.3 s, stalling every row in flight. ``gc.freeze()`` moves what exists now to the
+    permanent generation, which collections skip; ``gc.unfreeze()`` at the end of the last
+    concurrent run hands it back, so nothing is kept alive longer than the run.
+    """
+    global _frozen_runs
+    if _frozen_runs == 0 and gc.get_freeze_count():
+        # The program froze its heap itself (a pre-fork server, say): leave it as it is,
+        # since our unfreeze would undo its freeze.
+        yield
+        return
+    _frozen_runs += 1
+    if _frozen_runs == 1:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        _frozen_runs -= 1
+        if _frozen_runs == 0:
+            gc.unfreeze()
 
 
 class Runner:
@@ -106,6 +138,10 @@ class Runner:
     async def run(self) -> list[RowResult]:
         """Run every row; returns results in row order. After SIGINT or SIGTERM the
         finished rows are returned and :attr:`interrupted` is True."""
+        with _heap_frozen():
+            return await self._run()
+
+    async def _run(self) -> list[RowResult]:
         rows = list(enumerate(self.dataset.rows))
         work = iter(rows)
         if not self.task_is_async:

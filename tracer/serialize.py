@@ -116,6 +116,26 @@ class Serializer:
             return f"<unserializable {type(value).__name__}>"
 
     def _convert(self, value: Any, depth: int, seen: set[int]) -> Any:
+        # Exact built-in types first, by identity: most values are these, and the general
+        # path below tests them against ABCs (``Mapping``), ~10 isinstance calls each.
+        kind = type(value)
+        if kind is str:
+            return truncate(value, self.max_chars)
+        if kind is int or kind is bool or value is None:
+            return value
+        if kind is dict or kind is list or kind is tuple:
+            if depth >= MAX_DEPTH:
+                return f"<max depth {MAX_DEPTH}: {kind.__name__}>"
+            key = id(value)
+            if key in seen:
+                return CYCLE
+            seen.add(key)
+            try:
+                if kind is dict:
+                    return self._mapping(value, depth, seen)
+                return self._sequence(value, len(value), depth, seen)
+            finally:
+                seen.discard(key)
         if isinstance(value, str):
             return truncate(value, self.max_chars)
         if value is None or isinstance(value, bool | int):
