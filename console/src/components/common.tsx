@@ -1,7 +1,7 @@
 // Small building blocks every view uses: error banners, empty states, folding text,
 // pretty JSON with copy, status and kind badges.
 import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { apiKey, setApiKey, type ApiError } from "../lib/api";
 
 /** Shown on a 401: the collector has API keys, so ask for one and keep it locally. */
@@ -244,6 +244,14 @@ export function OffsetPager({ offset, limit, total, onChange }: { offset: number
       </button>
     </div>
   );
+}
+
+/** The stack of cursors a keyset-paged list has followed, emptied (back to the first page)
+ * whenever ``resetKey`` (the filters and project) changes; ``cursor`` is the current page's. */
+export function useCursors(resetKey: string): { cursor: string | undefined; cursors: string[]; setCursors: (c: string[]) => void } {
+  const [cursors, setCursors] = useState<string[]>([]);
+  useEffect(() => setCursors([]), [resetKey]);
+  return { cursor: cursors[cursors.length - 1], cursors, setCursors };
 }
 
 /** Keyset paging: ``cursors`` is the stack of cursors that led to the current page (empty

@@ -1,9 +1,9 @@
 // Sessions: a project's conversations (newest activity first, with their totals), and one
 // session read as a conversation: each trace is a turn, the user's input then the answer,
 // with that turn's tokens, cost and latency and a link to its trace.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useMemo } from "preact/hooks";
 import { extractMessages } from "../components/chat";
-import { EmptyState, ErrorBanner, FoldedText, Loading, OffsetPager, Pager, StatusBadge, Value } from "../components/common";
+import { EmptyState, ErrorBanner, FoldedText, Loading, OffsetPager, Pager, StatusBadge, Value, useCursors } from "../components/common";
 import { RangePicker, TextFilter } from "../components/filters";
 import { useApi } from "../lib/api";
 import { fmtAgo, fmtCost, fmtInt, fmtMs, fmtTime, parseJson, parseTime, rangeParams } from "../lib/format";
@@ -158,9 +158,7 @@ export function SessionsView({ project, query }: { project: string; query: URLSe
   const range = query.get("range") ?? "24h";
   const user = query.get("user_id") ?? "";
   const key = [range, query.get("since"), query.get("until"), user].join("|");
-  const [cursors, setCursors] = useState<string[]>([]);
-  useEffect(() => setCursors([]), [key, project]);
-  const cursor = cursors[cursors.length - 1];
+  const { cursor, cursors, setCursors } = useCursors(`${key}|${project}`);
   const params = useMemo(() => {
     const r = rangeParams(range, query.get("since"), query.get("until"));
     return { project, since: r.since, until: r.until, user_id: user || undefined, limit: PAGE_SIZE, cursor };

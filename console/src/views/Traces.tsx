@@ -1,6 +1,6 @@
 // Traces: newest first, filtered server-side, paged by keyset cursor.
-import { useEffect, useMemo, useState } from "preact/hooks";
-import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, Pager, StatusBadge } from "../components/common";
+import { useEffect, useMemo } from "preact/hooks";
+import { EmptyState, ErrorBanner, FirstTraceHelp, Loading, Pager, StatusBadge, useCursors } from "../components/common";
 import { RangePicker, SelectFilter, TextFilter } from "../components/filters";
 import { apiUrl, useApi } from "../lib/api";
 import { fmtAgo, fmtCost, fmtInt, fmtMs, fmtTime, rangeParams } from "../lib/format";
@@ -100,9 +100,7 @@ export function TracesView({ project, query }: { project: string; query: URLSear
   const range = query.get("range") ?? "24h";
   const live = query.get("live") === "1";
   const filterKey = [range, query.get("since"), query.get("until"), ...FILTERS.map((f) => query.get(f))].join("|");
-  const [cursors, setCursors] = useState<string[]>([]);
-  useEffect(() => setCursors([]), [filterKey, project]);
-  const cursor = cursors[cursors.length - 1];
+  const { cursor, cursors, setCursors } = useCursors(`${filterKey}|${project}`);
 
   const params = useMemo(() => {
     const r = rangeParams(range, query.get("since"), query.get("until"));
