@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,12 @@ import time
 from pathlib import Path
 
 import httpx
+from _collector import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "collector"))
 
 from fuzzing import fuzz  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> int:
@@ -44,7 +38,7 @@ def main() -> int:
     if args.quick:
         args.bodies, args.queries = 200, 100
     with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 - the child's stdout
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPYGLASS_")}

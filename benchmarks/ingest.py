@@ -19,7 +19,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _collector import free_port, wait_healthy
 
 REPO = Path(__file__).resolve().parent.parent
 # The load tool lives beside the checkout (shared/), not in it; SPYGLASS_OTLP_LOAD or
@@ -38,24 +38,6 @@ LOAD = Path(os.environ.get("SPYGLASS_OTLP_LOAD") or next(
 PROJECT = "ingest-bench"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"collector exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    sys.exit("collector did not become healthy")
 
 
 def _stored_spans(url: str) -> int:
@@ -147,7 +129,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="spyglass-ingest-") as tmp:
         data_dir = Path(tmp) / "data"
         log_path = Path(tmp) / "collector.log"
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -156,7 +138,7 @@ def main() -> None:
                 cwd=args.repo, env={**os.environ, "PYTHONPATH": str(args.repo)},
                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_healthy(url, proc)
+            wait_healthy(url, proc)
             cpu_before = _cpu_s(proc.pid)
             start = time.perf_counter()
             load = subprocess.run(

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _collector import free_port, wait_healthy
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
@@ -45,11 +45,6 @@ LIVE_PROJECT = "bench-live"
 TARGET_S = 10.0
 TARGET_SPANS = 10_000
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _kv(key: str, value: str) -> KeyValue:
@@ -115,19 +110,6 @@ class LiveIngest(threading.Thread):
         self.seconds = time.monotonic() - start
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"collector exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    sys.exit("collector did not become healthy")
-
 
 def _stored_scores(data_dir: Path) -> int:
     from collector.settings import Settings
@@ -147,7 +129,7 @@ def _load() -> str:
 
 
 def run(spans: int, rate: int, data_dir: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPYGLASS_")}
     env.update({"PYTHONPATH": str(REPO), "SPYGLASS_HOME": str(data_dir.parent / "home"),
@@ -158,7 +140,7 @@ def run(spans: int, rate: int, data_dir: Path) -> None:
                              "--port", str(port), "--data-dir", str(data_dir)],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc, timeout_s=90)
         client = httpx.Client(base_url=url, timeout=60)
         monitor = {"project": PROJECT, "name": "has-email", "enabled": False,
                    "scorers": [{"type": "regex", "pattern": r"[\w.]+@[\w.]+", "name": "has_email"}]}

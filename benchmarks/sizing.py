@@ -168,14 +168,14 @@ def memory_at_scale(stored: int, sustain: int, batch: int, concurrency: int,
                     load: Path = LOAD, query_clients: int = 2) -> dict[str, float]:
     """Collector RSS with ``stored`` fast-loaded spans, idle and under sustained OTLP
     ingest of ``sustain`` more spans plus a client running queries all along."""
-    from benchmarks.ingest import _free_port, _wait_healthy
+    from _collector import free_port, wait_healthy
 
     with tempfile.TemporaryDirectory(prefix="spyglass-sizing-mem-") as tmp:
         data_dir = Path(tmp) / "data"
         print(f"fast-loading {stored:,} spans (INSERT ... SELECT, load average {_loadavg()}) ...",
               flush=True)
         load_s = fast_load(data_dir, stored)
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen(
             [sys.executable, "-m", "collector", "serve", "--port", str(port),
@@ -206,7 +206,7 @@ def memory_at_scale(stored: int, sustain: int, batch: int, concurrency: int,
                             queries["done" if ok else "failed"] += 1
 
         try:
-            _wait_healthy(url, proc, timeout_s=600)
+            wait_healthy(url, proc, timeout_s=600)
             time.sleep(2)  # start-up work (migrations, console) settles
             idle = _status_mib(proc.pid, "VmRSS")
             sampler = _RssSampler(proc.pid)
@@ -241,14 +241,14 @@ def ingest_cost(spans: int, batch: int, concurrency: int, load: Path = LOAD,
     """CPU seconds and peak memory of a collector ingesting ``spans`` OTLP spans (into
     chDB in-process, or a ClickHouse server at ``clickhouse_url``: then the figure is the
     collector's share alone)."""
-    from benchmarks.ingest import _free_port, _wait_healthy
+    from _collector import free_port, wait_healthy
 
     def _stored_spans(url: str) -> int:
         body = httpx.get(f"{url}/api/projects", timeout=30).json()
         return next((p["span_count"] for p in body["projects"] if p["name"] == PROJECT), 0)
 
     with tempfile.TemporaryDirectory(prefix="spyglass-sizing-") as tmp:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen(
             [sys.executable, "-m", "collector", "serve", "--port", str(port),
@@ -256,7 +256,7 @@ def ingest_cost(spans: int, batch: int, concurrency: int, load: Path = LOAD,
              *(["--clickhouse-url", clickhouse_url] if clickhouse_url else [])],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_healthy(url, proc)
+            wait_healthy(url, proc)
             time.sleep(2)  # let start-up work (migrations, console) settle
             idle_rss = _peak_rss_mib(proc.pid)
             cpu0 = _cpu_s(proc.pid)
