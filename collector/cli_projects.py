@@ -32,10 +32,7 @@ def _default_ttl_days() -> int:
 def _retention(target: Storage | AdminClient) -> RetentionList:
     if isinstance(target, AdminClient):
         return msgspec.convert(target.call("GET", "/api/admin/projects/retention"), RetentionList)
-    settings = ProjectSettings(target, _default_ttl_days())
-    return RetentionList(default_ttl_days=settings.default_ttl_days,
-                         projects=[ProjectRetention(project=p, ttl_days=d, explicit=True)
-                                   for p, d in settings.stored_ttls().items()])
+    return ProjectSettings(target, _default_ttl_days()).retention()
 
 
 def _set(target: Storage | AdminClient, project: str, days: int) -> None:

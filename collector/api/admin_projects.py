@@ -11,16 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from collector.queries.controller import QueryController
 from collector.queries.errors import error_responses
-from collector.storage.projects import ProjectSettings
 from common.wire.projects import ProjectRetention, RetentionList, RetentionRequest
-
-
-def retention_list(settings: ProjectSettings) -> RetentionList:
-    """The default and every explicitly set retention."""
-    return RetentionList(
-        default_ttl_days=settings.default_ttl_days,
-        projects=[ProjectRetention(project=p, ttl_days=d, explicit=True)
-                  for p, d in settings.stored_ttls().items()])
 
 
 class ProjectsAdminController(QueryController):
@@ -33,7 +24,7 @@ class ProjectsAdminController(QueryController):
     @get("/retention", sync_to_thread=True, responses=error_responses(401))
     def list_retention(self, request: Request[Any, Any, Any]) -> RetentionList:
         """The default retention and every project's own."""
-        return retention_list(request.app.state.project_settings)
+        return request.app.state.project_settings.retention()
 
     @put("/{project:str}/retention", sync_to_thread=True, responses=error_responses(400, 401))
     def set_retention(self, request: Request[Any, Any, Any], project: FromPath[str],

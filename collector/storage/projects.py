@@ -6,6 +6,7 @@ import threading
 import time
 
 from collector.storage.base import Storage, StorageError
+from common.wire.projects import ProjectRetention, RetentionList
 
 MAX_TTL_DAYS = 65535
 
@@ -40,6 +41,13 @@ class ProjectSettings:
             "SELECT project, argMax(ttl_days, updated_at) AS ttl_days "
             "FROM project_settings GROUP BY project ORDER BY project")
         return {r["project"]: int(r["ttl_days"]) for r in rows}
+
+    def retention(self) -> RetentionList:
+        """The default retention and every explicitly set one (the CLI's and API's answer)."""
+        return RetentionList(
+            default_ttl_days=self.default_ttl_days,
+            projects=[ProjectRetention(project=p, ttl_days=d, explicit=True)
+                      for p, d in self.stored_ttls().items()])
 
     def set_ttl_days(self, project: str, days: int) -> None:
         """Keep ``project``'s spans ``days`` days (0 = forever), for stored spans too:
