@@ -42,7 +42,9 @@ class SlowLength(Scorer):
     default_name = "slow_length"
 
     def _score(self, **fields):
-        time.sleep(0.02)  # slow enough that a kill lands mid-scoring
+        # Slow enough that the kill lands mid-scoring even when the worker keeps pace with
+        # ingest (~99 sampled spans: ~10 s of scoring, the kill comes after 20 scores).
+        time.sleep(0.1)
         return self.make_score(float(len(str(fields.get("output")))))
 
 slow_length = SlowLength()
